@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** A command as argv (preferred) or a single shell-free string split on spaces. */
+export const Command = z
+  .union([z.array(z.string().min(1)).min(1), z.string().min(1)])
+  .transform((c) => (typeof c === 'string' ? c.split(/\s+/).filter(Boolean) : c))
+  .describe('A command as an argv list, e.g. [npm, test]');
+
+const EnvMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+/** A sidecar the app needs (database, cache), started next to it in test and load-test runs. */
+export const Service = z
+  .strictObject({
+    image: z.string().min(1).describe('Image reference, e.g. postgres:16'),
+    env: EnvMap.default({}).describe('Environment of the service container'),
+    port: z.number().int().min(1).max(65535).describe('Port the service listens on inside its network'),
+    healthcheck: Command.optional().describe('Command that exits 0 once the service is ready'),
+  })
+  .describe('A sidecar service reachable from the app by its name');
+
+export const App = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Application name'),
+    image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, 'an image repository name without a tag').describe('Image repository (tags are added by the build)'),
+    context: z.string().default('.').describe('Build context, relative to pier.yaml'),
+    dockerfile: z.string().default('Dockerfile').describe('Dockerfile, relative to the build context'),
+    targets: z
+      .strictObject({
+        test: z.string().default('test').describe('Dockerfile stage the tests run in'),
+        runtime: z.string().default('runtime').describe('Dockerfile stage that is shipped'),
+      })
+      .default({ test: 'test', runtime: 'runtime' }),
+    buildArgs: EnvMap.default({}).describe('Build arguments (--build-arg)'),
+    port: z.number().int().min(1).max(65535).describe('Port the app listens on in its container'),
+    health: z
+      .strictObject({
+        path: z.string().startsWith('/').default('/health'),
+        timeoutSeconds: z.number().positive().default(60),
+      })
+      .default({ path: '/health', timeoutSeconds: 60 }),
+    test: z
+      .strictObject({ command: Command.describe('Test command run in the test target') })
+      .describe('How the app is tested'),
+    migrate: z
+      .strictObject({ command: Command.describe('Migration command, run once per deploy as a release step') })
+      .optional(),
+    env: EnvMap.default({}).describe('Runtime environment for pipeline runs (not secret values)'),
+    services: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), Service).default({}).describe('Sidecars by name'),
+  })
+  .describe('The application pier builds and ships');

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+export const Host = z
+  .strictObject({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).describe('Short host name used in output'),
+    address: z.string().min(1).describe('IP or DNS name'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().default('root'),
+    hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'SHA256:<base64 fingerprint> as ssh-keygen -lf prints it').optional().describe('Pinned host key fingerprint'),
+  })
+  .describe('A production host reached over SSH');
+
+export const Ssh = z
+  .strictObject({
+    keyFile: z.string().optional().describe('Private key file (default: the SSH agent, then ~/.ssh/id_ed25519)'),
+    knownHosts: z.string().optional().describe('known_hosts file used to check host keys'),
+    jumpHost: z.string().optional().describe('user@host:port of a bastion to connect through'),
+    connectTimeoutSeconds: z.number().positive().default(10),
+    commandTimeoutSeconds: z.number().positive().default(300),
+    parallel: z.number().int().positive().default(4).describe('Hosts worked on at once'),
+  })
+  .describe('SSH connection settings');
+
+export const Deploy = z
+  .strictObject({
+    strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
+    batch: z.number().int().positive().default(1).describe('Hosts switched at once after the first'),
+    keepReleases: z.number().int().min(1).default(3),
+    healthTimeoutSeconds: z.number().positive().default(60),
+    drainSeconds: z.number().nonnegative().default(2),
+    bakeSeconds: z.number().nonnegative().default(5).describe('Watch window after each switch'),
+    maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Error-rate threshold during the bake window'),
+    proxyPort: z.number().int().min(1).max(65535).default(80).describe('Public port of the per-host nginx proxy'),
+    dir: z.string().default('/var/lib/pier').describe('Directory on each host for releases, lock and audit log'),
+  })
+  .describe('How releases reach the hosts');
+
+export const Environment = z
+  .strictObject({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    compose: z.array(z.string()).default([]).describe('Compose files, relative to the repo root'),
+    envFile: z.string().optional().describe('dotenv file with the app runtime env (git-ignored)'),
+    requiredEnv: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Variables the env file must set, each with a regular expression its value must match'),
+    hosts: z.array(Host).default([]),
+    ssh: Ssh.default(Ssh.parse({})),
+    deploy: Deploy.default(Deploy.parse({})),
+  })
+  .describe('An environment overlay: environments/<name>.yaml');
