@@ -43,7 +43,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const root = dirname(file);
   const vars = opts.vars ?? interpolationVars(root);
-  const display = (f: string) => relative(process.cwd(), f) || f;
+  const display = (f: string) => relative(cwd, f) || f;
   const issues: ConfigIssue[] = [];
 
   const main = validateFile(display(file), readFileSync(file, 'utf8'), PierFile, vars, issues);

@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { verbs } from '../../src/cli/verbs.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+const pier = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin/pier.js'), ...args], { cwd: repoRoot, encoding: 'utf8' });
+
+describe('pier CLI', () => {
+  it('--help lists every implemented verb and nothing else', () => {
+    const r = pier('--help');
+    expect(r.status).toBe(0);
+    const listed = [...r.stdout.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]);
+    expect(listed).toEqual(Object.keys(verbs));
+  });
+  it('--version prints package.json version', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    expect(pier('--version').stdout.trim()).toBe(version);
+  });
+  it('unknown verb and unknown flag exit 2', () => {
+    expect(pier('nope').status).toBe(2);
+    const r = pier('config', '--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--bogus'/);
+  });
+});
