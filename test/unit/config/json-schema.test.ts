@@ -4,6 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { jsonSchemas, PierFile, Environment } from '../../../src/config/schema.ts';
+import { renderReference } from '../../../src/config/reference.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const committed = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'schema', name), 'utf8'));
@@ -12,6 +13,12 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 describe('generated JSON Schema', () => {
   it('committed schema/*.json equal what the zod definitions generate (run `npm run schema`)', () => {
     for (const [name, schema] of Object.entries(jsonSchemas())) expect(committed(name)).toEqual(JSON.parse(JSON.stringify(schema)));
+  });
+
+  it('docs/configuration.md is the reference generated from the same definitions', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'configuration.md'), 'utf8');
+    expect(doc).toBe(renderReference(JSON.parse(JSON.stringify(jsonSchemas()))));
+    expect(doc).toContain('| `pipeline.loadtest.slo.p95Ms` |');
   });
 
   it('every committed YAML file points editors at its schema', () => {
