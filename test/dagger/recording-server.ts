@@ -1,0 +1,191 @@
+/**
+ * A stand-in for a Dagger session: serves the SDK's GraphQL endpoint on 127.0.0.1, records every
+ * query, and answers with plausible data shaped by the real v0.21.8 schema. Nothing is executed:
+ * the point is to capture exactly what the real SDK sends so each query can be validated against
+ * Dagger's schema and the calls that matter asserted.
+ */
+import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import {
+  buildSchema,
+  getNamedType,
+  isEnumType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isInterfaceType,
+  isScalarType,
+  Kind,
+  parse,
+  validate,
+  valueFromASTUntyped,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+
+/** One field of a recorded query's selection chain, outermost first. */
+export interface Step {
+  field: string;
+  args: Record<string, unknown>;
+  /** Name of the type the field is declared on (e.g. Container). */
+  parent: string;
+}
+
+export interface Recorded {
+  query: string;
+  steps: Step[];
+  /** Validation errors against the schema ([] when valid). */
+  errors: string[];
+}
+
+/** Returns a value for the leaf (or undefined for the default). */
+export type Responder = (steps: Step[], leafType: string) => unknown;
+
+export function loadSchema(file: string): GraphQLSchema {
+  return buildSchema(readFileSync(file, 'utf8'));
+}
+
+/** The selection chain of a SDK query: the SDK always selects one field per level. */
+export function chain(schema: GraphQLSchema, query: string): { steps: Step[]; leafType: GraphQLOutputType | undefined } {
+  const doc = parse(query);
+  const op = doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const steps: Step[] = [];
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return { steps, leafType: undefined };
+  let parentType: GraphQLNamedType | null | undefined = schema.getQueryType();
+  let leafType: GraphQLOutputType | undefined;
+  let set: SelectionSetNode | undefined = op.selectionSet;
+  while (set) {
+    let sel = set.selections[0];
+    if (sel?.kind === Kind.INLINE_FRAGMENT) {
+      parentType = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parentType;
+      sel = sel.selectionSet.selections[0];
+    }
+    if (!sel || sel.kind !== Kind.FIELD) break;
+    const f: FieldNode = sel;
+    const args = Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value)]));
+    const parentName = parentType && 'name' in parentType ? parentType.name : '?';
+    steps.push({ field: f.name.value, args, parent: parentName });
+    const def: GraphQLField<unknown, unknown> | undefined = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields()[f.name.value] : undefined;
+    leafType = def?.type;
+    parentType = def ? getNamedType(def.type) : undefined;
+    set = f.selectionSet;
+  }
+  return { steps, leafType };
+}
+
+let counter = 0;
+function defaultLeaf(type: GraphQLOutputType | undefined, steps: Step[]): unknown {
+  if (!type) return null;
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner)) return [];
+  const named = getNamedType(inner);
+  const last = steps.at(-1);
+  if (isEnumType(named)) return named.getValues()[0]?.value ?? null;
+  if (isScalarType(named)) {
+    switch (named.name) {
+      case 'Int':
+        return 0;
+      case 'Float':
+        return 0;
+      case 'Boolean':
+        return true;
+      case 'Void':
+        return null;
+      case 'String':
+        return last?.field === 'version' ? 'v0.21.8' : '';
+      default:
+        // IDs and the typed ID scalars: an opaque, unique token naming the parent type.
+        return `${last?.parent ?? 'x'}.${last?.field ?? 'id'}#${++counter}`;
+    }
+  }
+  return null;
+}
+
+/** The nested response object `{a: {b: {c: leaf}}}` for a chain. */
+function nest(steps: Step[], leaf: unknown): unknown {
+  let v = leaf;
+  for (let i = steps.length - 1; i >= 0; i--) v = { [steps[i]!.field]: v };
+  return v;
+}
+
+export class RecordingServer {
+  readonly recorded: Recorded[] = [];
+  readonly token = randomBytes(12).toString('hex');
+  private server?: Server;
+  port = 0;
+  private responders: Responder[] = [];
+
+  constructor(readonly schema: GraphQLSchema) {}
+
+  /** Add a responder; the most recently added one that returns a value wins. */
+  respond(r: Responder): this {
+    this.responders.unshift(r);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const auth = req.headers.authorization ?? '';
+      if (auth !== `Basic ${Buffer.from(`${this.token}:`).toString('base64')}`) {
+        res.writeHead(401).end('bad token');
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        let answer: unknown;
+        try {
+          const { query } = JSON.parse(body) as { query: string };
+          answer = this.answer(query);
+        } catch (e) {
+          answer = { errors: [{ message: `recording server: ${(e as Error).message}` }] };
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Env for the SDK: it connects to DAGGER_SESSION_PORT with DAGGER_SESSION_TOKEN. */
+  env(): Record<string, string> {
+    return { DAGGER_SESSION_PORT: String(this.port), DAGGER_SESSION_TOKEN: this.token };
+  }
+
+  private answer(query: string): unknown {
+    const errors = validate(this.schema, parse(query)).map((e) => e.message);
+    const { steps, leafType } = chain(this.schema, query);
+    this.recorded.push({ query, steps, errors });
+    const leafName = leafType ? getNamedType(leafType).name : '?';
+    let leaf: unknown;
+    for (const r of this.responders) {
+      leaf = r(steps, leafName);
+      if (leaf !== undefined) break;
+    }
+    if (leaf === undefined) leaf = defaultLeaf(leafType, steps);
+    return { data: nest(steps, leaf) };
+  }
+
+  /** Every recorded step, across all queries, named `field` (optionally on `parent`). */
+  calls(field: string, parent?: string): Step[] {
+    return this.recorded.flatMap((r) => r.steps).filter((s) => s.field === field && (!parent || s.parent === parent));
+  }
+
+  invalid(): Recorded[] {
+    return this.recorded.filter((r) => r.errors.length > 0);
+  }
+
+  reset(): void {
+    this.recorded.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
