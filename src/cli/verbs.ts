@@ -3,7 +3,14 @@
  * Only verbs that exist are listed: nothing here is a stub.
  */
 import * as config from './config.ts';
+import * as env from './env.ts';
 import * as reap from './reap.ts';
+import * as ci from './ci.ts';
+import * as build from './build.ts';
+import * as test from './test.ts';
+import * as scan from './scan.ts';
+import * as loadtest from './loadtest.ts';
+import * as publish from './publish.ts';
 
 export interface Verb {
   summary: string;
@@ -14,5 +21,12 @@ const withHelp = (summary: string, m: { run(argv: string[]): Promise<number> }):
 
 export const verbs: Record<string, Verb> = {
   config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
+  env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
   reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
+  ci: withHelp(ci.summary, ci),
+  build: withHelp(build.summary, build),
+  test: withHelp(test.summary, test),
+  scan: withHelp(scan.summary, scan),
+  loadtest: withHelp(loadtest.summary, loadtest),
+  publish: withHelp(publish.summary, publish),
 };

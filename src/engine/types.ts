@@ -123,3 +123,25 @@ export interface Engine extends AsyncDisposable {
   /** Remove everything this run created. Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * An image the engine cannot obtain (not local and not pullable). Stages turn it into a clear
+ * message; the scan stage uses it to tell "no scanner here" from a scanner that failed.
+ */
+export class ImageUnavailableError extends Error {
+  constructor(
+    readonly ref: string,
+    detail: string,
+  ) {
+    super(`image ${ref} is not available: ${detail}`);
+    this.name = 'ImageUnavailableError';
+  }
+}
+
+/** The build itself failed (Dockerfile step, compile error): the app's fault, a gate failure. */
+export class BuildFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildFailedError';
+  }
+}

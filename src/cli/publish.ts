@@ -1,0 +1,14 @@
+import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+
+export const summary = "build, then push the image to the configured registry and record its digest";
+
+export const help = `Usage: pier publish [--config FILE] [--json] [--allow-missing-scanner] [--no-cache]
+
+${summary[0]!.toUpperCase()}${summary.slice(1)}.
+Writes .pier/runs/<id>/report.json and prints its path (--json: the report itself).
+
+${flagsHelp}`;
+
+export function run(argv: string[]): Promise<number> {
+  return runFromCli(argv, help, 'publish');
+}

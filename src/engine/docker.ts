@@ -1,0 +1,440 @@
+/**
+ * The Engine on the local Docker engine: builds through `docker buildx build` (BuildKit: targets,
+ * build args, secrets, cache mounts), containers and networks through dockerode. Everything a run
+ * creates carries `pier.run=<runId>` and `close()` removes it; a crashed run's leftovers are reaped
+ * by `reap()` (src/docker/reap.ts) at the next start.
+ *
+ * Commands are built as data by the exported pure functions below and executed in one place.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { docker } from '../docker/client.ts';
+import { httpGet } from '../pipeline/http.ts';
+import { reap } from '../docker/reap.ts';
+import { EnvironmentError } from '../util/errors.ts';
+import { exec } from '../util/exec.ts';
+import { redact, registerSecret } from '../util/redact.ts';
+import { runLabels } from '../util/run-id.ts';
+import {
+  BuildFailedError,
+  ImageUnavailableError,
+  type BuildSpec,
+  type BuiltImage,
+  type Engine,
+  type Mount,
+  type PublishSpec,
+  type Published,
+  type RunResult,
+  type RunSpec,
+  type ServeSpec,
+  type ServedApp,
+  type SidecarSpec,
+} from './types.ts';
+
+export interface DockerEngineOptions {
+  runId: string;
+  /** Build without BuildKit's cache (cold builds for benchmarks). */
+  noCache?: boolean;
+  /** How long a sidecar may take to pass its healthcheck. */
+  sidecarTimeoutMs?: number;
+}
+
+/** argv of the `docker buildx build` for a spec (pure; compared exactly in unit tests). */
+export function buildxArgv(spec: BuildSpec, iidFile: string, opts: { noCache?: boolean } = {}): string[] {
+  const argv = ['docker', 'buildx', 'build', '--progress=plain', '--load', '--iidfile', iidFile];
+  argv.push('-f', join(spec.context, spec.dockerfile));
+  if (spec.target) argv.push('--target', spec.target);
+  for (const [k, v] of Object.entries(spec.buildArgs)) argv.push('--build-arg', `${k}=${v}`);
+  for (const s of spec.secrets) argv.push('--secret', `id=${s.id},src=${s.file}`);
+  for (const t of spec.tags) argv.push('-t', t);
+  for (const [k, v] of Object.entries(spec.labels ?? {})) argv.push('--label', `${k}=${v}`);
+  if (opts.noCache) argv.push('--no-cache');
+  argv.push(spec.context);
+  return argv;
+}
+
+/** `docker save` argv writing an image tarball. */
+export function saveArgv(ref: string, file: string): string[] {
+  return ['docker', 'save', '-o', file, ref];
+}
+
+/** Split `host:port/repo/name:tag` into repo and tag (a port colon is not a tag separator). */
+export function splitRef(ref: string): { repo: string; tag: string } {
+  const at = ref.indexOf('@');
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  if (colon > slash) return { repo: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) };
+  return { repo: noDigest, tag: 'latest' };
+}
+
+/** The Docker container config of a sidecar (pure). */
+export function sidecarContainerConfig(s: SidecarSpec, network: string, labels: Record<string, string>): Docker.ContainerCreateOptions {
+  return {
+    Image: s.image,
+    Env: Object.entries(s.env).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...labels, 'pier.role': 'sidecar', 'pier.sidecar': s.name },
+    HostConfig: { NetworkMode: network, AutoRemove: false },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [s.name] } } },
+  };
+}
+
+/**
+ * Read the first regular file out of a tar archive (what the Docker archive API returns for one
+ * path). Handles ustar headers; returns undefined when the archive holds no file.
+ */
+export function firstFileFromTar(tar: Buffer): Buffer | undefined {
+  let off = 0;
+  while (off + 512 <= tar.length) {
+    const header = tar.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) return undefined;
+    const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim() || '0', 8);
+    const type = String.fromCharCode(header[156] ?? 0);
+    const body = off + 512;
+    if (type === '0' || type === '\0') return tar.subarray(body, body + size);
+    off = body + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
+}
+
+/** Split a stream of text into lines for a line callback (keeps the partial tail). */
+function lineSplitter(onLine?: (line: string) => void): (chunk: string) => void {
+  let buf = '';
+  return (chunk) => {
+    if (!onLine) return;
+    buf += chunk;
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) onLine(redact(l));
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface RunNetwork {
+  name: string;
+  containers: Docker.Container[];
+}
+
+export class DockerEngine implements Engine {
+  readonly name = 'docker' as const;
+  readonly runId: string;
+  private readonly d = docker();
+  private readonly abort = new AbortController();
+  private readonly tmp: string;
+  private seq = 0;
+  private closed = false;
+  private readonly live = new Set<RunNetwork>();
+
+  constructor(private readonly opts: DockerEngineOptions) {
+    this.runId = opts.runId;
+    this.tmp = mkdtempSync(join(tmpdir(), `pier-${opts.runId}-`));
+  }
+
+  private labels(extra: Record<string, string> = {}) {
+    return runLabels(this.runId, extra);
+  }
+
+  /** Build one target with buildx; the first tag is the image's ref. */
+  async build(spec: BuildSpec): Promise<BuiltImage> {
+    const iid = join(this.tmp, `iid-${++this.seq}`);
+    const argv = buildxArgv(spec, iid, { noCache: this.opts.noCache });
+    const split = lineSplitter(spec.onLog);
+    const r = await exec(argv, { signal: this.abort.signal, onOutput: (c) => split(c), nothrow: true });
+    if (r.code !== 0) {
+      const tail = redact(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n');
+      throw new BuildFailedError(`docker buildx build${spec.target ? ` --target ${spec.target}` : ''} failed (exit ${r.code})\n${tail}`);
+    }
+    return { ref: spec.tags[0] ?? readFileSync(iid, 'utf8').trim(), id: readFileSync(iid, 'utf8').trim(), target: spec.target };
+  }
+
+  /** Make sure an image is present locally, pulling it if not; ImageUnavailableError otherwise. */
+  async ensureImage(ref: string): Promise<void> {
+    try {
+      await this.d.getImage(ref).inspect();
+      return;
+    } catch {
+      /* not local: try to pull */
+    }
+    try {
+      const stream = await this.d.pull(ref);
+      await new Promise<void>((resolve, reject) =>
+        this.d.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
+    } catch (err) {
+      throw new ImageUnavailableError(ref, (err as Error).message);
+    }
+  }
+
+  private async network(): Promise<RunNetwork> {
+    const name = `pier-${this.runId}-${++this.seq}`;
+    await this.d.createNetwork({ Name: name, Labels: this.labels(), CheckDuplicate: true });
+    const net = { name, containers: [] };
+    this.live.add(net);
+    return net;
+  }
+
+  private async teardown(net: RunNetwork): Promise<void> {
+    this.live.delete(net);
+    await Promise.all(net.containers.map((c) => c.remove({ force: true, v: true }).catch(() => undefined)));
+    await this.d.getNetwork(net.name).remove().catch(() => undefined);
+  }
+
+  private async startSidecars(net: RunNetwork, sidecars: SidecarSpec[]): Promise<void> {
+    for (const s of sidecars) await this.ensureImage(s.image);
+    const started = await Promise.all(
+      sidecars.map(async (s) => {
+        const c = await this.d.createContainer({ ...sidecarContainerConfig(s, net.name, this.labels()), name: `${net.name}-${s.name}` });
+        net.containers.push(c);
+        await c.start();
+        return { s, c };
+      }),
+    );
+    await Promise.all(started.map(({ s, c }) => this.waitHealthy(s, c)));
+  }
+
+  /** Run the sidecar's healthcheck inside it until it exits 0 (bounded in time). */
+  private async waitHealthy(s: SidecarSpec, c: Docker.Container): Promise<void> {
+    if (!s.healthcheck?.length) return;
+    const deadline = Date.now() + (this.opts.sidecarTimeoutMs ?? 60_000);
+    let last = '';
+    while (Date.now() < deadline) {
+      this.throwIfClosed();
+      const info = await c.inspect();
+      if (!info.State.Running) throw new EnvironmentError(`sidecar ${s.name} (${s.image}) exited with ${info.State.ExitCode}`);
+      const ex = await c.exec({ Cmd: s.healthcheck, AttachStdout: true, AttachStderr: true });
+      const stream = await ex.start({ hijack: true, stdin: false });
+      const out = await collect(this.d, stream);
+      const { ExitCode } = await ex.inspect();
+      if (ExitCode === 0) return;
+      last = (out.stdout + out.stderr).trim();
+      await sleep(300);
+    }
+    throw new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck.join(' ')}${last ? `: ${last}` : ''}`);
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new EnvironmentError('the run was interrupted');
+  }
+
+  private async binds(mounts: Mount[] = []): Promise<{ Binds: string[]; Mounts: Docker.MountSettings[] }> {
+    const Binds: string[] = [];
+    const Mounts: Docker.MountSettings[] = [];
+    for (const m of mounts) {
+      if (m.hostDir) Binds.push(`${m.hostDir}:${m.target}:ro`);
+      else if (m.hostFile) Binds.push(`${m.hostFile}:${m.target}:ro`);
+      else if (m.imageTarball) {
+        const file = await this.exportTarball(m.imageTarball, join(this.tmp, `image-${++this.seq}.tar`));
+        Binds.push(`${file}:${m.target}:ro`);
+      } else if (m.cache) {
+        // Caches outlive runs on purpose (e.g. trivy's DB): labelled pier.cache, not pier.run.
+        const name = `pier-cache-${m.cache}`;
+        await this.d.createVolume({ Name: name, Labels: { 'pier.cache': m.cache } }).catch(() => undefined);
+        Mounts.push({ Type: 'volume', Source: name, Target: m.target });
+      }
+    }
+    return { Binds, Mounts };
+  }
+
+  /** Run a command to completion next to its sidecars; outputs are read back whatever the exit code. */
+  async run(spec: RunSpec): Promise<RunResult> {
+    const ref = typeof spec.image === 'string' ? spec.image : spec.image.ref;
+    await this.ensureImage(ref);
+    for (const v of Object.values(spec.secretEnv ?? {})) registerSecret(v);
+    const net = await this.network();
+    try {
+      await this.startSidecars(net, spec.sidecars ?? []);
+      const env = { ...spec.env, ...spec.secretEnv };
+      const c = await this.d.createContainer({
+        Image: ref,
+        Cmd: spec.command,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        WorkingDir: spec.workdir,
+        Labels: this.labels({ 'pier.role': 'run' }),
+        HostConfig: { NetworkMode: net.name, ...(await this.binds(spec.mounts)) },
+      });
+      net.containers.push(c);
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      const split = lineSplitter(spec.onLog);
+      stdout.on('data', (b: Buffer) => ((out += b.toString()), split(b.toString())));
+      stderr.on('data', (b: Buffer) => ((err += b.toString()), split(b.toString())));
+      const attach = await c.attach({ stream: true, stdout: true, stderr: true });
+      this.d.modem.demuxStream(attach, stdout, stderr);
+      const ended = new Promise<void>((r) => attach.on('end', r));
+      await c.start();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => {
+        if (spec.timeoutMs) timer = setTimeout(() => r('timeout'), spec.timeoutMs);
+      });
+      const waited = await Promise.race([c.wait() as Promise<{ StatusCode: number }>, timedOut]);
+      clearTimeout(timer);
+      if (waited === 'timeout') {
+        await c.kill().catch(() => undefined);
+        throw new EnvironmentError(`${spec.command.join(' ')} timed out after ${spec.timeoutMs} ms`);
+      }
+      await Promise.race([ended, sleep(2000)]);
+      const files: Record<string, string> = {};
+      for (const path of spec.outputs ?? []) {
+        try {
+          const stream = await c.getArchive({ path });
+          const file = firstFileFromTar(await readAll(stream));
+          if (file) files[path] = file.toString('utf8');
+        } catch {
+          /* absent output: left out of files */
+        }
+      }
+      return { exitCode: waited.StatusCode, stdout: redact(out), stderr: redact(err), files };
+    } finally {
+      await this.teardown(net);
+    }
+  }
+
+  /** Start the image and its sidecars; the app's port is published on a random 127.0.0.1 port. */
+  async serve(spec: ServeSpec): Promise<ServedApp> {
+    await this.ensureImage(spec.image.ref);
+    const net = await this.network();
+    try {
+      await this.startSidecars(net, spec.sidecars ?? []);
+      const port = `${spec.port}/tcp`;
+      const c = await this.d.createContainer({
+        Image: spec.image.ref,
+        Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        Labels: this.labels({ 'pier.role': 'app' }),
+        ExposedPorts: { [port]: {} },
+        HostConfig: { NetworkMode: net.name, PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+      });
+      net.containers.push(c);
+      await c.start();
+      const info = await c.inspect();
+      const hostPort = info.NetworkSettings.Ports[port]?.[0]?.HostPort;
+      if (!hostPort) throw new EnvironmentError(`port ${spec.port} of ${spec.image.ref} was not published`);
+      const stop = () => this.teardown(net);
+      return {
+        url: `http://127.0.0.1:${hostPort}`,
+        logs: async () => redact((await c.logs({ stdout: true, stderr: true, tail: 50 })).toString('utf8')),
+        stop,
+        [Symbol.asyncDispose]: stop,
+      };
+    } catch (err) {
+      await this.teardown(net);
+      throw err;
+    }
+  }
+
+  async exportTarball(image: BuiltImage, file: string): Promise<string> {
+    await exec(saveArgv(image.ref, file), { signal: this.abort.signal });
+    return file;
+  }
+
+  /** Tag and push with dockerode; auth goes in the API header, never on argv or disk. */
+  async publish(spec: PublishSpec): Promise<Published> {
+    if (spec.auth) registerSecret(spec.auth.password);
+    const { repo, tag } = splitRef(spec.address);
+    await this.d.getImage(spec.image.ref).tag({ repo, tag });
+    const authconfig = spec.auth ? { username: spec.auth.username, password: spec.auth.password, serveraddress: repo.split('/')[0] } : undefined;
+    const stream = await this.d.getImage(spec.address).push({ tag, authconfig } as Docker.ImagePushOptions);
+    let digest = '';
+    let error = '';
+    await new Promise<void>((resolve) =>
+      this.d.modem.followProgress(
+        stream,
+        () => resolve(),
+        (e: { aux?: { Digest?: string }; error?: string; errorDetail?: { message?: string } }) => {
+          if (e.aux?.Digest) digest = e.aux.Digest;
+          if (e.error) error = e.errorDetail?.message ?? e.error;
+        },
+      ),
+    );
+    if (error || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+      throw new EnvironmentError(`push of ${spec.address} failed: ${redact(error || 'no digest reported')}`);
+    }
+    return { ref: spec.address, digest };
+  }
+
+  /** Remove every container, network and volume of this run (idempotent), kill running builds. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    await Promise.all([...this.live].map((n) => this.teardown(n)));
+    await reap({ runId: this.runId }).catch(() => undefined);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+async function collect(d: Docker, stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
+  const so = new PassThrough();
+  const se = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  so.on('data', (b: Buffer) => (stdout += b.toString()));
+  se.on('data', (b: Buffer) => (stderr += b.toString()));
+  d.modem.demuxStream(stream, so, se);
+  await new Promise<void>((r) => {
+    stream.on('end', r);
+    stream.on('close', r);
+  });
+  return { stdout, stderr };
+}
+
+/**
+ * Make sure a registry answers at `address` (127.0.0.1:PORT): start a Distribution registry
+ * container there if none does. It outlives runs on purpose (it holds what was published), so it
+ * carries `pier.registry`, not `pier.run`; another process starting it at the same time is fine.
+ */
+export async function ensureLocalRegistry(address: string, image: string): Promise<'running' | 'started'> {
+  const url = `http://${address}/v2/`;
+  const answers = async () => {
+    try {
+      const r = await httpGet(url, 2000);
+      return r.status === 200 || r.status === 401;
+    } catch {
+      return false;
+    }
+  };
+  if (await answers()) return 'running';
+  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(address);
+  if (!m) throw new EnvironmentError(`registry ${address} does not answer`, 'start it, or set pipeline.registry.address');
+  const d = docker();
+  const name = `pier-registry-${m[2]}`;
+  const existing = d.getContainer(name);
+  const info = await existing.inspect().catch(() => undefined);
+  if (info && !info.State.Running) await existing.start().catch(() => undefined);
+  if (!info) {
+    try {
+      const c = await d.createContainer({
+        name,
+        Image: image,
+        Labels: { 'pier.registry': address },
+        ExposedPorts: { '5000/tcp': {} },
+        HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: m[2] }] }, RestartPolicy: { Name: 'unless-stopped' } },
+      });
+      await c.start();
+    } catch (err) {
+      // 409: someone else created it meanwhile; fall through to waiting for it.
+      if ((err as { statusCode?: number }).statusCode !== 409) {
+        throw new EnvironmentError(`could not start a local registry on ${address}: ${(err as Error).message}`);
+      }
+    }
+  }
+  for (let i = 0; i < 50; i++) {
+    if (await answers()) return 'started';
+    await sleep(200);
+  }
+  throw new EnvironmentError(`local registry on ${address} did not answer within 10 s`);
+}

@@ -1,0 +1,138 @@
+/**
+ * The autocannon wrapper: one load run against a URL, with every response time recorded so exact
+ * p50/p95/p99 can be computed (autocannon's own summary has no p95), requests/s per second for the
+ * chart and a live callback for progress.
+ */
+import autocannon from 'autocannon';
+
+export interface LoadProfile {
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  body?: string;
+  connections: number;
+  durationSeconds?: number;
+  amount?: number;
+  rate?: number;
+}
+
+export interface LoadResult {
+  /** Response times in ms, in arrival order. */
+  latencies: number[];
+  /** Responses per whole second of the run. */
+  rpsSeries: number[];
+  responses: number;
+  non2xx: number;
+  errors: number;
+  durationS: number;
+}
+
+export interface LoadStats {
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  rps: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  /** (errors + non-2xx) / all requests. */
+  errorRate: number;
+  percentiles: { p: number; ms: number }[];
+}
+
+/** Nearest-rank percentile of sorted values (pure). */
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Figures of a load run (pure). */
+export function loadStats(r: LoadResult): LoadStats {
+  const sorted = [...r.latencies].sort((a, b) => a - b);
+  const total = r.responses + r.errors;
+  const ps = [50, 75, 90, 95, 99, 99.9];
+  return {
+    p50Ms: round(percentile(sorted, 50)),
+    p95Ms: round(percentile(sorted, 95)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted[sorted.length - 1] ?? 0),
+    rps: r.durationS > 0 ? round(r.responses / r.durationS, 1) : 0,
+    requests: total,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    errorRate: total ? round((r.errors + r.non2xx) / total, 4) : 0,
+    percentiles: [...ps.map((p) => ({ p, ms: round(percentile(sorted, p)) })), { p: 100, ms: round(sorted[sorted.length - 1] ?? 0) }],
+  };
+}
+
+export interface Slo {
+  p95Ms: number;
+  p99Ms: number;
+  maxErrorRate: number;
+  minRps: number;
+}
+
+/** The SLO gates: a list of misses, empty when every gate holds (pure). */
+export function sloMisses(s: LoadStats, slo: Slo): string[] {
+  const m: string[] = [];
+  if (s.p95Ms > slo.p95Ms) m.push(`p95 ${s.p95Ms} ms > ${slo.p95Ms} ms`);
+  if (s.p99Ms > slo.p99Ms) m.push(`p99 ${s.p99Ms} ms > ${slo.p99Ms} ms`);
+  if (s.errorRate > slo.maxErrorRate) m.push(`error rate ${(s.errorRate * 100).toFixed(2)}% > ${(slo.maxErrorRate * 100).toFixed(2)}%`);
+  if (s.rps < slo.minRps) m.push(`${s.rps} req/s < ${slo.minRps} req/s`);
+  if (s.requests === 0) m.push('no request completed');
+  return m;
+}
+
+/** autocannon options for a profile (pure). */
+export function autocannonOptions(p: LoadProfile): autocannon.Options {
+  return {
+    url: p.url,
+    method: p.method,
+    ...(p.body !== undefined ? { body: p.body, headers: { 'content-type': 'application/json' } } : {}),
+    connections: p.connections,
+    ...(p.amount ? { amount: p.amount } : { duration: p.durationSeconds ?? 10 }),
+    ...(p.rate ? { overallRate: p.rate } : {}),
+    timeout: 10,
+  };
+}
+
+/** Run autocannon once; `onSecond` gets the responses of each second as it passes. */
+export function runLoad(p: LoadProfile, onSecond?: (rps: number, second: number) => void, signal?: AbortSignal): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const latencies: number[] = [];
+    const rpsSeries: number[] = [];
+    let non2xx = 0;
+    let errors = 0;
+    let current = 0;
+    const started = Date.now();
+    const inst = autocannon(autocannonOptions(p), (err, result) => {
+      signal?.removeEventListener('abort', stop);
+      if (err) return reject(err);
+      if (current) rpsSeries.push(current);
+      resolve({
+        latencies,
+        rpsSeries,
+        responses: latencies.length,
+        non2xx,
+        errors: errors || result.errors,
+        durationS: Math.max((Date.now() - started) / 1000, 0.001),
+      });
+    });
+    const stop = () => inst.stop();
+    signal?.addEventListener('abort', stop);
+    inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      latencies.push(ms);
+      current++;
+      if (status < 200 || status > 299) non2xx++;
+    });
+    inst.on('reqError', () => errors++);
+    inst.on('tick', () => {
+      rpsSeries.push(current);
+      onSecond?.(current, rpsSeries.length);
+      current = 0;
+    });
+  });
+}

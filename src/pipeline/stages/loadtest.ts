@@ -1,0 +1,80 @@
+/** Load-test stage: serve the image with its sidecars, wait healthy, warm up, load, gate on SLOs. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvironmentError } from '../../util/errors.ts';
+import type { StageContext, StageOutcome } from '../context.ts';
+import { loadtestHtml } from '../html.ts';
+import { httpGet } from '../http.ts';
+import { loadStats, runLoad, sloMisses } from '../load.ts';
+import { sidecars } from './test.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `url` until it answers 2xx, bounded by `timeoutMs`. */
+export async function waitHealthy(url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline && !signal?.aborted) {
+    try {
+      const r = await httpGet(url, 2000);
+      if (r.status >= 200 && r.status < 300) return;
+      last = `HTTP ${r.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new EnvironmentError(`${url} did not become healthy within ${timeoutMs / 1000} s (${last})`);
+}
+
+export async function loadtestStage(ctx: StageContext): Promise<StageOutcome> {
+  const { app, pipeline } = ctx.config;
+  const lt = pipeline.loadtest;
+  const image = ctx.state.runtime;
+  if (!image) throw new Error('loadtest stage needs the runtime image: build first');
+  ctx.progress.live('starting app and sidecars');
+  const served = await ctx.engine.serve({
+    image,
+    port: app.port,
+    env: { ...app.env, PORT: String(app.port), APP_VERSION: ctx.state.version ?? 'dev', ...ctx.options.serveEnv },
+    sidecars: sidecars(app),
+  });
+  try {
+    ctx.progress.live(`waiting for ${app.health.path}`);
+    try {
+      await waitHealthy(served.url + app.health.path, app.health.timeoutSeconds * 1000, ctx.signal);
+    } catch (err) {
+      throw new EnvironmentError(`${(err as Error).message}\napp logs:\n${await served.logs()}`);
+    }
+    const profile = { url: served.url + lt.path, method: lt.method, body: lt.body, connections: lt.connections, rate: lt.rate };
+    if (lt.warmupSeconds > 0) {
+      ctx.progress.live(`warming up ${lt.warmupSeconds}s`);
+      await runLoad({ ...profile, durationSeconds: lt.warmupSeconds }, undefined, ctx.signal);
+    }
+    const total = lt.amount ? `${lt.amount} requests` : `${lt.durationSeconds ?? 10}s`;
+    const res = await runLoad({ ...profile, durationSeconds: lt.durationSeconds, amount: lt.amount }, (rps, s) => ctx.progress.live(`${rps} req/s (${s}s of ${total})`), ctx.signal);
+    const stats = loadStats(res);
+    const misses = sloMisses(stats, lt.slo);
+    const html = join(ctx.runDir, 'loadtest.html');
+    writeFileSync(html, loadtestHtml({ app: app.name, image: image.ref, runId: ctx.runId, target: `${lt.method} ${lt.path}`, stats, rpsSeries: res.rpsSeries, slo: lt.slo, misses }));
+    ctx.files.loadtestHtml = html;
+    const figures = {
+      p50Ms: stats.p50Ms,
+      p95Ms: stats.p95Ms,
+      p99Ms: stats.p99Ms,
+      maxMs: stats.maxMs,
+      rps: stats.rps,
+      requests: stats.requests,
+      errors: stats.errors,
+      non2xx: stats.non2xx,
+      errorRate: stats.errorRate,
+      rpsSeries: res.rpsSeries,
+      slo: lt.slo,
+      html,
+    };
+    if (misses.length) return { status: 'failed', reason: `SLO missed: ${misses.join('; ')}`, figures };
+    return { status: 'passed', figures };
+  } finally {
+    await served.stop();
+  }
+}

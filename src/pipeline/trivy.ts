@@ -1,0 +1,193 @@
+/**
+ * trivy: the invocation (argv as data), its JSON report parsed into findings, pier's policy
+ * (failing severities, ignore-unfixed, `.trivyignore` with `exp:` dates), SARIF and a findings
+ * table. All pure; the scan stage runs the argv.
+ */
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface Finding {
+  id: string;
+  severity: Severity;
+  pkg: string;
+  installed: string;
+  /** Absent when no fix exists (trivy omits the key). */
+  fixed?: string;
+  status?: string;
+  title?: string;
+  target: string;
+  url?: string;
+}
+
+/** trivy arguments scanning an image tarball to a JSON report; pier applies the policy itself. */
+export function trivyArgs(input: string, output: string, cacheDir?: string): string[] {
+  const args = ['image', '--input', input, '--format', 'json', '--output', output, '--scanners', 'vuln', '--exit-code', '0', '--quiet'];
+  if (cacheDir) args.push('--cache-dir', cacheDir);
+  return args;
+}
+
+interface TrivyVuln {
+  VulnerabilityID?: string;
+  PkgName?: string;
+  InstalledVersion?: string;
+  FixedVersion?: string;
+  Status?: string;
+  Severity?: string;
+  Title?: string;
+  PrimaryURL?: string;
+}
+
+/** Findings of a trivy JSON report (SchemaVersion 2). Throws on something that is not one. */
+export function parseTrivyReport(json: string): Finding[] {
+  let doc: { SchemaVersion?: number; Results?: { Target?: string; Vulnerabilities?: TrivyVuln[] }[] };
+  try {
+    doc = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`trivy report is not JSON: ${(err as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object' || doc.SchemaVersion !== 2) {
+    throw new Error(`not a trivy JSON report (expected SchemaVersion 2, got ${JSON.stringify(doc?.SchemaVersion)})`);
+  }
+  const out: Finding[] = [];
+  for (const r of doc.Results ?? []) {
+    for (const v of r.Vulnerabilities ?? []) {
+      const sev = (SEVERITIES as readonly string[]).includes(v.Severity ?? '') ? (v.Severity as Severity) : 'UNKNOWN';
+      out.push({
+        id: v.VulnerabilityID ?? 'UNKNOWN-ID',
+        severity: sev,
+        pkg: v.PkgName ?? '',
+        installed: v.InstalledVersion ?? '',
+        ...(v.FixedVersion ? { fixed: v.FixedVersion } : {}),
+        ...(v.Status ? { status: v.Status } : {}),
+        ...(v.Title ? { title: v.Title } : {}),
+        ...(v.PrimaryURL ? { url: v.PrimaryURL } : {}),
+        target: r.Target ?? '',
+      });
+    }
+  }
+  return out;
+}
+
+export interface IgnoreEntry {
+  id: string;
+  /** YYYY-MM-DD after which the entry no longer applies. */
+  exp?: string;
+  line: number;
+}
+
+/** Parse a `.trivyignore`: one ID per line, `#` comments, optional `exp:YYYY-MM-DD`. */
+export function parseIgnoreFile(text: string): { entries: IgnoreEntry[]; problems: string[] } {
+  const entries: IgnoreEntry[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const [id, ...rest] = line.split(/\s+/);
+    const entry: IgnoreEntry = { id: id!, line: i + 1 };
+    for (const r of rest) {
+      const m = /^exp:(\d{4}-\d{2}-\d{2})$/.exec(r);
+      if (m) entry.exp = m[1];
+      else problems.push(`line ${i + 1}: unexpected "${r}" (expected exp:YYYY-MM-DD)`);
+    }
+    entries.push(entry);
+  });
+  return { entries, problems };
+}
+
+export interface Policy {
+  failOn: Severity[];
+  ignoreUnfixed: boolean;
+  ignores: IgnoreEntry[];
+  /** Today as YYYY-MM-DD (injectable for tests). */
+  today: string;
+}
+
+export interface PolicyResult {
+  /** Findings that count (after ignore-unfixed and the ignore file). */
+  findings: Finding[];
+  counts: Record<Severity, number>;
+  /** Findings at a failing severity: the gate fails when there is any. */
+  failing: Finding[];
+  ignored: Finding[];
+  unfixedIgnored: number;
+  /** Ignore entries past their `exp:` date: they no longer apply and are reported. */
+  expired: IgnoreEntry[];
+}
+
+/** Apply pier's scan policy to findings. An expired ignore entry is treated as absent. */
+export function applyPolicy(all: Finding[], p: Policy): PolicyResult {
+  const expired = p.ignores.filter((e) => e.exp && e.exp < p.today);
+  const active = new Set(p.ignores.filter((e) => !e.exp || e.exp >= p.today).map((e) => e.id));
+  const findings: Finding[] = [];
+  const ignored: Finding[] = [];
+  let unfixedIgnored = 0;
+  for (const f of all) {
+    if (p.ignoreUnfixed && !f.fixed) unfixedIgnored++;
+    else if (active.has(f.id)) ignored.push(f);
+    else findings.push(f);
+  }
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const f of findings) counts[f.severity]++;
+  const failing = findings.filter((f) => p.failOn.includes(f.severity));
+  return { findings, counts, failing, ignored, unfixedIgnored, expired };
+}
+
+const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
+  CRITICAL: 'error',
+  HIGH: 'error',
+  MEDIUM: 'warning',
+  LOW: 'note',
+  UNKNOWN: 'note',
+};
+
+/** A SARIF 2.1.0 log of findings for code-scanning upload (levels as trivy maps them). */
+export function toSarif(findings: Finding[], artifact: string, toolVersion = 'unknown'): object {
+  const rules = new Map<string, object>();
+  for (const f of findings) {
+    if (!rules.has(f.id)) {
+      rules.set(f.id, {
+        id: f.id,
+        name: 'OsPackageVulnerability',
+        shortDescription: { text: f.title ?? f.id },
+        ...(f.url ? { helpUri: f.url } : {}),
+        properties: { tags: ['vulnerability', 'security', f.severity] },
+      });
+    }
+  }
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'Trivy', informationUri: 'https://github.com/aquasecurity/trivy', version: toolVersion, rules: [...rules.values()] } },
+        results: findings.map((f) => ({
+          ruleId: f.id,
+          ruleIndex: [...rules.keys()].indexOf(f.id),
+          level: SARIF_LEVEL[f.severity],
+          message: {
+            text: `Package: ${f.pkg}\nInstalled Version: ${f.installed}\nVulnerability ${f.id}\nSeverity: ${f.severity}\nFixed Version: ${f.fixed ?? ''}`,
+          },
+          locations: [
+            {
+              physicalLocation: { artifactLocation: { uri: artifact, uriBaseId: 'ROOTPATH' }, region: { startLine: 1, startColumn: 1, endLine: 1, endColumn: 1 } },
+              message: { text: `${artifact}: ${f.pkg}@${f.installed}` },
+            },
+          ],
+        })),
+      },
+    ],
+  };
+}
+
+/** The findings table of the summary: severity, package, installed, fixed, ID (worst first). */
+export function findingsTable(findings: Finding[]): string {
+  if (!findings.length) return '  (no findings)';
+  const rank = (s: Severity) => SEVERITIES.indexOf(s);
+  const rows = [...findings]
+    .sort((a, b) => rank(a.severity) - rank(b.severity) || a.pkg.localeCompare(b.pkg) || a.id.localeCompare(b.id))
+    .map((f) => [f.severity, f.pkg, f.installed, f.fixed ?? '-', f.id]);
+  const head = ['SEVERITY', 'PACKAGE', 'INSTALLED', 'FIXED', 'ID'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [fmt(head), ...rows.map(fmt)].join('\n');
+}
