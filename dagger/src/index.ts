@@ -1,0 +1,183 @@
+/**
+ * pier as a Dagger module: the same pipeline stages as `pier ci`, run through the Dagger
+ * implementation of the Engine interface, on a laptop or in any CI runner.
+ *
+ *   dagger call ci
+ *   dagger call build publish --address=ttl.sh/pier-example-api:1h
+ *   dagger call build as-service up --ports=8080:3000
+ *
+ * The stage code is the CLI's own (src/, vendored under ./pier by dagger/vendor.ts because the
+ * module runtime only sees this directory). The repository arrives as the `source` Directory;
+ * the few files the stages read locally (pier.yaml, the app's package.json, the ignore file) are
+ * materialised into a temporary root that maps back onto `source` for everything the engine does.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { argument, dag, func, object, type Container, type Directory, type Secret } from '@dagger.io/dagger';
+import { loadConfig } from './pier/config/load.ts';
+import type { Config } from './pier/config/schema.ts';
+import { DaggerEngine } from './pier/engine/dagger.ts';
+import { createProgress } from './pier/pipeline/progress.ts';
+import { summary, writeReport, type RunReport, type StageName } from './pier/pipeline/report.ts';
+import { runPipeline, selectStages } from './pier/pipeline/runner.ts';
+import { registerSecret } from './pier/util/redact.ts';
+
+/** Never uploaded: dependencies, VCS data, run output and the local .env (stand-in images, secrets). */
+const IGNORE = ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'];
+
+/** Env var the registry password is handed to the publish stage through (never printed). */
+const PASSWORD_ENV = 'PIER_REGISTRY_PASSWORD';
+
+export interface RegistryArgs {
+  address?: string;
+  username?: string;
+  password?: Secret;
+}
+
+/** Copy `paths` (when present) from the source Directory into the local root. */
+export async function materialise(source: Directory, root: string, paths: string[]): Promise<void> {
+  for (const p of paths) {
+    if (!(await source.exists(p))) continue;
+    const to = join(root, p);
+    mkdirSync(dirname(to), { recursive: true });
+    writeFileSync(to, await source.file(p).contents());
+  }
+}
+
+/** The config with the registry overridden by function arguments (pure apart from the env handoff). */
+export async function withRegistry(config: Config, reg: RegistryArgs): Promise<Config> {
+  const r = { ...config.pipeline.registry };
+  if (reg.address) r.address = reg.address;
+  // Inside an engine, 127.0.0.1 is the engine's own host: no local registry is started from here.
+  r.startLocal = false;
+  if (reg.username) r.username = reg.username;
+  if (reg.password) {
+    const plaintext = await reg.password.plaintext();
+    registerSecret(plaintext);
+    process.env[PASSWORD_ENV] = plaintext;
+    r.passwordEnv = PASSWORD_ENV;
+    r.passwordFile = undefined;
+  }
+  return { ...config, pipeline: { ...config.pipeline, registry: r } };
+}
+
+export interface StagesResult {
+  report: RunReport;
+  text: string;
+  engine: DaggerEngine;
+}
+
+/** Run pier's stages (the CLI's runner) on the Dagger engine; throws with the summary when a stage fails. */
+export async function runStages(source: Directory, pick: { only?: StageName[]; skip?: string[] }, reg: RegistryArgs = {}): Promise<StagesResult> {
+  const root = mkdtempSync(join(tmpdir(), 'pier-src-'));
+  await materialise(source, root, ['pier.yaml']);
+  let config = loadConfig({ cwd: root, vars: { ...process.env } });
+  await materialise(source, root, [join(config.app.context, 'package.json'), config.pipeline.scan.ignoreFile]);
+  config = await withRegistry(config, reg);
+  const engine = new DaggerEngine({ client: dag, source: { root, dir: source }, reach: 'direct' });
+  const runDir = join(root, '.pier', 'runs', engine.runId);
+  try {
+    const report = await runPipeline({
+      config,
+      engine,
+      runDir,
+      selection: selectStages(pick.only, pick.skip),
+      progress: createProgress(process.stderr, {}),
+      // An empty caFile: no host CA bundle is passed to builds; the engine applies its own CA config.
+      options: { caFile: '' },
+    });
+    const text = summary(report, writeReport(runDir, report));
+    if (report.exitCode !== 0) throw new Error(`pier: ${report.status} (exit ${report.exitCode})\n${text}`);
+    return { report, text, engine };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The container a run built for its runtime target. */
+function runtimeOf(r: StagesResult): Container {
+  const ref = r.report.stages.find((s) => s.name === 'build')?.figures.image;
+  if (typeof ref !== 'string') throw new Error(`pier: the build stage reported no image\n${r.text}`);
+  return r.engine.container({ ref });
+}
+
+@object()
+export class Pier {
+  /**
+   * Build the app's runtime image from pier.yaml (Dockerfile target, build args) and return it.
+   *
+   * Example: dagger call build publish --address=ttl.sh/pier-example-api:1h
+   * Example: dagger call build as-service up --ports=8080:3000
+   */
+  @func()
+  async build(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<Container> {
+    return runtimeOf(await runStages(source, { only: ['build'] }));
+  }
+
+  /**
+   * Build the test target and run the app's test command next to its sidecars (PostgreSQL, Redis).
+   *
+   * Example: dagger call test
+   */
+  @func()
+  async test(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<string> {
+    return (await runStages(source, { only: ['test'] })).text;
+  }
+
+  /**
+   * Scan the runtime image with the pinned trivy image (DB in a cache volume) and apply pier's policy.
+   *
+   * Example: dagger call scan
+   */
+  @func()
+  async scan(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<string> {
+    return (await runStages(source, { only: ['scan'] })).text;
+  }
+
+  /**
+   * Serve the image with its sidecars as Dagger services and load-test it against the SLO gates.
+   *
+   * Example: dagger call load-test
+   */
+  @func({ cache: 'never' })
+  async loadTest(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<string> {
+    return (await runStages(source, { only: ['loadtest'] })).text;
+  }
+
+  /**
+   * Build and push the runtime image; returns `ref@sha256:digest`. `address` is the registry host[:port].
+   *
+   * Example: dagger call publish --address=registry.example.com --username=ci --password=env://REGISTRY_PASSWORD
+   */
+  @func({ cache: 'never' })
+  async publish(
+    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
+    address?: string,
+    username?: string,
+    password?: Secret,
+  ): Promise<string> {
+    const r = await runStages(source, { only: ['publish'] }, { address, username, password });
+    const pub = r.report.stages.find((s) => s.name === 'publish')?.figures;
+    return `${String(pub?.image)}`;
+  }
+
+  /**
+   * The whole pipeline: build, test, scan, load-test, publish. Returns the JSON run report; fails
+   * (non-zero `dagger call` exit) when a gate says no. `skip` leaves stages out, e.g. publish.
+   *
+   * Example: dagger call ci --skip=publish
+   * Example: dagger call ci --address=registry.example.com --username=ci --password=file://./registry-password
+   */
+  @func({ cache: 'never' })
+  async ci(
+    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
+    skip: string[] = [],
+    address?: string,
+    username?: string,
+    password?: Secret,
+  ): Promise<string> {
+    const r = await runStages(source, { skip }, { address, username, password });
+    return JSON.stringify(r.report, null, 2);
+  }
+}
