@@ -1,5 +1,14 @@
 import { z } from 'zod';
 
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const Host = z
   .strictObject({
     name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).describe('Short host name used in output'),
@@ -42,9 +51,12 @@ export const Environment = z
     compose: z.array(z.string()).default([]).describe('Compose files, relative to the repo root'),
     envFile: z.string().optional().describe('dotenv file with the app runtime env (git-ignored)'),
     requiredEnv: z
-      .record(z.string(), z.string())
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'),
+        z.string().refine(isRegExp, 'a valid regular expression'),
+      )
       .default({})
-      .describe('Variables the env file must set, each with a regular expression its value must match'),
+      .describe('Variables the env file must set, each with a regular expression the whole value must match'),
     hosts: z.array(Host).default([]),
     ssh: Ssh.default(Ssh.parse({})),
     deploy: Deploy.default(Deploy.parse({})),

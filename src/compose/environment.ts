@@ -1,0 +1,86 @@
+/**
+ * From a loaded environment (environments/<env>.yaml) to a compose project: its files, its env
+ * files checked against `requiredEnv`, its project name. Validation happens here, before any
+ * container exists.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
+import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import type { ComposeTarget } from './commands.ts';
+import { checkRequired, parseEnvFile, type EnvFile } from './env-file.ts';
+
+export interface EnvStackOptions {
+  /** Compose project name (default `pier-<env>`). Tests pass a unique one. */
+  project?: string;
+  /** Env file instead of the environment's `envFile` (relative to cwd). */
+  envFile?: string;
+  profiles?: string[];
+  cwd?: string;
+  /**
+   * Check the env file against `requiredEnv` (default true). `down`, `status` and `logs` pass
+   * false: stopping or inspecting a stack must not depend on a complete env file.
+   */
+  validate?: boolean;
+}
+
+export interface EnvStack {
+  name: string;
+  target: ComposeTarget;
+  /** The environment's env file, parsed (undefined when it does not exist and none is required). */
+  envFile?: EnvFile;
+}
+
+/** `pier-staging`; compose project names allow lowercase letters, digits, `-` and `_`. */
+export function projectName(env: string): string {
+  return `pier-${env.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+}
+
+/**
+ * Resolve and validate an environment's compose project. Throws ConfigError (exit 2) naming the
+ * file, line and variable for a missing, malformed or invalid env file, before anything starts.
+ */
+export function resolveEnvStack(cfg: Config, opts: EnvStackOptions = {}): EnvStack {
+  const env = cfg.env;
+  if (!env) throw new UsageError('an environment name is required (environments/<name>.yaml)');
+  const cwd = opts.cwd ?? process.cwd();
+  const validate = opts.validate ?? true;
+  const display = (f: string) => {
+    const r = relative(cwd, f);
+    return r && !r.startsWith('..') ? r : f;
+  };
+  if (!env.compose.length) {
+    throw new UsageError(`environment "${env.name}" has no compose files (environments/${env.name}.yaml: compose); it is not a Compose environment`);
+  }
+  const files = env.compose.map((f) => (isAbsolute(f) ? f : resolve(cfg.root, f)));
+  const issues: ConfigIssue[] = files.filter((f) => !existsSync(f)).map((f) => ({ file: display(env.file), path: 'compose', message: `compose file not found: ${display(f)}` }));
+
+  const envPath = opts.envFile ? resolve(cwd, opts.envFile) : env.envFile ? resolve(cfg.root, env.envFile) : undefined;
+  let envFile: EnvFile | undefined;
+  if (envPath && existsSync(envPath)) {
+    envFile = parseEnvFile(readFileSync(envPath, 'utf8'), display(envPath));
+    if (validate) issues.push(...envFile.issues, ...checkRequired(envFile, env.requiredEnv));
+    for (const [k, v] of Object.entries(envFile.vars)) if (SECRET_KEY.test(k)) registerSecret(v);
+  } else if (validate && Object.keys(env.requiredEnv).length) {
+    const example = `${env.envFile ?? `environments/${env.name}.env`}.example`;
+    issues.push({
+      file: envPath ? display(envPath) : display(env.file),
+      path: envPath ? '' : 'envFile',
+      message: `env file not found: expected ${Object.keys(env.requiredEnv).join(', ')} (copy ${example} and fill it in)`,
+    });
+  }
+  if (issues.length) throw new ConfigError(issues);
+
+  const rootEnv = resolve(cfg.root, '.env'); // image stand-ins from `npm run setup`
+  return {
+    name: env.name,
+    envFile,
+    target: {
+      project: opts.project ?? projectName(env.name),
+      files,
+      envFiles: [...(existsSync(rootEnv) ? [rootEnv] : []), ...(envFile && envPath ? [envPath] : [])],
+      profiles: opts.profiles ?? [],
+    },
+  };
+}

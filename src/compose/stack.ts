@@ -1,0 +1,160 @@
+/**
+ * A compose project driven through the real `docker compose`: up (then wait until every service
+ * is healthy), down, status, logs. The only module here that runs compose; argv comes from
+ * commands.ts, judgement from status.ts.
+ */
+import { EnvironmentError } from '../util/errors.ts';
+import { exec, type ExecOptions, type ExecResult } from '../util/exec.ts';
+import { redact } from '../util/redact.ts';
+import {
+  composeArgv,
+  configCheckArgv,
+  downArgv,
+  logsArgv,
+  portArgv,
+  psArgv,
+  servicesArgv,
+  upArgv,
+  type ComposeTarget,
+  type LogsOptions,
+} from './commands.ts';
+import { assess, describeState, parsePs, type ServiceState } from './status.ts';
+
+export type Runner = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+/** Time source for the wait loop; tests inject a fake one. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
+export interface StackOptions {
+  /** Environment of every compose process (interpolation: it wins over the env files). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  run?: Runner;
+  clock?: Clock;
+}
+
+export interface UpOptions {
+  build?: boolean;
+  /** Give up waiting for health after this long (default 180 s). */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Progress lines (compose's own output, the services still pending). */
+  onProgress?: (line: string) => void;
+  /** Log lines of a failed service put into the error (default 30). */
+  logLines?: number;
+}
+
+export interface UpResult {
+  services: ServiceState[];
+  /** From the start of `up` to every service healthy. */
+  seconds: number;
+}
+
+export class ComposeStack {
+  readonly target: ComposeTarget;
+  private readonly run: Runner;
+  private readonly clock: Clock;
+  private readonly execOpts: ExecOptions;
+
+  constructor(target: ComposeTarget, opts: StackOptions = {}) {
+    this.target = target;
+    this.run = opts.run ?? exec;
+    this.clock = opts.clock ?? realClock;
+    this.execOpts = { env: opts.env ?? process.env, cwd: opts.cwd };
+  }
+
+  /** `docker compose config --quiet`: the files parse and interpolate; nothing starts. */
+  async check(): Promise<void> {
+    const r = await this.run(configCheckArgv(this.target), { ...this.execOpts, nothrow: true });
+    if (r.code !== 0) throw new EnvironmentError(`compose files of project ${this.target.project} are invalid:\n${redact(r.stderr.trim())}`);
+  }
+
+  /** Services the active profiles enable. */
+  async services(): Promise<string[]> {
+    const r = await this.run(servicesArgv(this.target), this.execOpts);
+    return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
+  }
+
+  async status(): Promise<ServiceState[]> {
+    const r = await this.run(psArgv(this.target), this.execOpts);
+    return parsePs(r.stdout);
+  }
+
+  /**
+   * Start the project and wait until every service is healthy (or completed, for one-shot jobs).
+   * Fails with the failing service's name, its state and its last log lines.
+   */
+  async up(opts: UpOptions = {}): Promise<UpResult> {
+    const start = this.clock.now();
+    const timeoutMs = opts.timeoutMs ?? 180_000;
+    const expected = await this.services();
+    const onOutput = opts.onProgress && ((chunk: string) => chunk.split('\n').filter((l) => l.trim()).forEach((l) => opts.onProgress!(redact(l.trim()))));
+    // `up -d` itself blocks on `service_healthy` dependencies and fails when one never gets there;
+    // either way the wait below names the culprit from the containers' real states.
+    const upRun = await this.run(upArgv(this.target, { build: opts.build }), { ...this.execOpts, nothrow: true, onOutput, timeoutMs });
+    let lastPending = '';
+    for (;;) {
+      const states = await this.status();
+      const verdict = assess(expected, states);
+      if (verdict.kind === 'ready' && upRun.code === 0) return { services: states, seconds: (this.clock.now() - start) / 1000 };
+      if (verdict.kind === 'failed') throw await this.failure(verdict.service, verdict.reason, opts.logLines);
+      const pending = verdict.kind === 'waiting' ? verdict.pending : [];
+      if (upRun.code !== 0) {
+        // compose gave up or ran out of time: name a container that is stuck if there is one,
+        // else (build failed, port taken...) report compose's own words.
+        const stuck = pending.find((p) => states.some((s) => s.service === p));
+        if (stuck) throw await this.failure(stuck, `did not become healthy (${describeState(states.find((s) => s.service === stuck))})`, opts.logLines);
+        const why = upRun.code === null ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'failed';
+        throw new EnvironmentError(`docker compose up ${why} for project ${this.target.project}:\n${redact(upRun.stderr.trim().split('\n').slice(-15).join('\n'))}`);
+      }
+      if (this.clock.now() - start > timeoutMs) {
+        const service = pending[0]!;
+        throw await this.failure(service, `not healthy after ${Math.round(timeoutMs / 1000)} s (${describeState(states.find((s) => s.service === service))})`, opts.logLines);
+      }
+      const now = pending.join(', ');
+      if (now !== lastPending) opts.onProgress?.(`waiting for: ${now}`);
+      lastPending = now;
+      await this.clock.sleep(opts.pollMs ?? 1000);
+    }
+  }
+
+  /** An error naming the service, why, and its last log lines (redacted). */
+  private async failure(service: string, reason: string, lines = 30): Promise<EnvironmentError> {
+    const logs = await this.run(logsArgv(this.target, { services: [service], tail: lines }), { ...this.execOpts, nothrow: true });
+    const text = redact(`${logs.stdout}${logs.stderr}`.trimEnd()) || '(no output)';
+    return new EnvironmentError(
+      `service "${service}" of ${this.target.project} ${reason}\n--- last ${lines} log lines of ${service} ---\n${text}`,
+      `inspect with: pier env logs <env> ${service}; clean up with: pier env down <env>`,
+    );
+  }
+
+  /** Remove containers and networks; named volumes only with `volumes: true`. */
+  async down(opts: { volumes?: boolean; onProgress?: (line: string) => void } = {}): Promise<void> {
+    const onOutput = opts.onProgress && ((chunk: string) => chunk.split('\n').filter((l) => l.trim()).forEach((l) => opts.onProgress!(l.trim())));
+    await this.run(downArgv(this.target, { volumes: opts.volumes }), { ...this.execOpts, onOutput });
+  }
+
+  /** Stream (or print) logs through redaction; `follow` runs until the signal aborts. */
+  async logs(o: LogsOptions & { write: (text: string) => void; signal?: AbortSignal }): Promise<number | null> {
+    const r = await this.run(logsArgv(this.target, o), { ...this.execOpts, nothrow: true, signal: o.signal, onOutput: (chunk) => o.write(redact(chunk)) });
+    return r.code;
+  }
+
+  /** `127.0.0.1:PORT` a service's container port is published on. */
+  async port(service: string, containerPort: number): Promise<string> {
+    const r = await this.run(portArgv(this.target, service, containerPort), this.execOpts);
+    const addr = r.stdout.trim().split('\n')[0] ?? '';
+    if (!/:\d+$/.test(addr)) throw new EnvironmentError(`${service}:${containerPort} of ${this.target.project} is not published (got "${addr}")`);
+    return addr;
+  }
+
+  /** Any other compose subcommand over the same files (exec, images...). */
+  compose(sub: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(composeArgv(this.target, ...sub), { ...this.execOpts, ...opts });
+  }
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/schema.ts';
+import { ConfigError, UsageError } from '../../../src/util/errors.ts';
+import { projectName, resolveEnvStack } from '../../../src/compose/environment.ts';
+import { redact } from '../../../src/util/redact.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'pier-envstack-'));
+mkdirSync(join(root, 'compose'));
+mkdirSync(join(root, 'environments'));
+writeFileSync(join(root, 'compose', 'staging.yaml'), 'services: {}\n');
+writeFileSync(join(root, '.env'), 'PIER_NODE_IMAGE=local/node\n');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function cfg(env: Partial<NonNullable<Config['env']>> = {}): Config {
+  return {
+    root,
+    env: { name: 'staging', file: join(root, 'environments', 'staging.yaml'), compose: ['compose/staging.yaml'], envFile: 'environments/staging.env', requiredEnv: { POSTGRES_PASSWORD: '[a-z0-9]{16,}' }, ...env },
+  } as unknown as Config;
+}
+
+describe('resolveEnvStack', () => {
+  it('builds the compose target: root .env first, then the environment env file', () => {
+    const envFile = join(root, 'environments', 'staging.env');
+    writeFileSync(envFile, 'POSTGRES_PASSWORD=abcdefghijklmnop99\n');
+    const s = resolveEnvStack(cfg(), { cwd: root });
+    expect(s.target).toEqual({ project: 'pier-staging', files: [join(root, 'compose/staging.yaml')], envFiles: [join(root, '.env'), envFile], profiles: [] });
+    // secret-looking variables from the env file are redacted from now on
+    expect(redact('pw abcdefghijklmnop99')).toBe('pw ***');
+    rmSync(envFile);
+  });
+
+  it('exit 2 before anything starts: missing env file names the file, the variables and the example', () => {
+    const err = (() => {
+      try {
+        resolveEnvStack(cfg(), { cwd: root });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('invalid configuration: environments/staging.env: env file not found: expected POSTGRES_PASSWORD (copy environments/staging.env.example and fill it in)');
+  });
+
+  it('exit 2 on an invalid value, located at its line', () => {
+    const bad = join(root, 'bad.env');
+    writeFileSync(bad, '# x\nPOSTGRES_PASSWORD=Short\n');
+    expect(() => resolveEnvStack(cfg(), { cwd: root, envFile: 'bad.env' })).toThrow('invalid configuration: bad.env:2:1: POSTGRES_PASSWORD: invalid value (not shown, 5 characters): expected a value matching /^(?:[a-z0-9]{16,})$/');
+  });
+
+  it('down/status/logs (validate: false) work without a complete env file', () => {
+    expect(resolveEnvStack(cfg(), { cwd: root, validate: false, project: 'pier-t-1' }).target.project).toBe('pier-t-1');
+  });
+
+  it('rejects environments without compose files (usage) and missing compose files (config)', () => {
+    expect(() => resolveEnvStack(cfg({ name: 'production', compose: [] }), { cwd: root })).toThrow(UsageError);
+    expect(() => resolveEnvStack(cfg({ compose: ['compose/nope.yaml'], requiredEnv: {} }), { cwd: root })).toThrow(/compose: compose file not found: .*compose\/nope.yaml/);
+  });
+
+  it('project names are valid compose names', () => {
+    expect(projectName('Staging.EU')).toBe('pier-staging-eu');
+  });
+});

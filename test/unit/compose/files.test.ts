@@ -1,0 +1,132 @@
+// Static checks of compose/** (pure file reads): the rules every stack file must keep. The
+// stacks themselves are proven by test/integration/env-dev.test.ts and env-staging.test.ts.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../helpers/paths.ts';
+
+type Service = { image?: string; build?: unknown; ports?: string[]; labels?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; profiles?: string[]; volumes?: unknown[] };
+type ComposeFile = { services: Record<string, Service>; networks?: Record<string, { labels?: Record<string, string> }>; volumes?: Record<string, { labels?: Record<string, string> }>; include?: unknown[] };
+
+const read = (rel: string) => readFileSync(join(repoRoot, rel), 'utf8');
+const yaml = <T>(rel: string) => parse(read(rel), { merge: true }) as T;
+const stacks = { dev: yaml<ComposeFile>('compose/dev.yaml'), staging: yaml<ComposeFile>('compose/staging.yaml') };
+
+describe('compose files', () => {
+  it('the root compose.yaml only points into compose/', () => {
+    const root = yaml<ComposeFile & { name: string }>('compose.yaml');
+    expect(Object.keys(root).sort()).toEqual(['include', 'name']);
+    expect(root.include).toEqual(['compose/dev.yaml']);
+  });
+
+  for (const [name, c] of Object.entries(stacks)) {
+    describe(name, () => {
+      it('every image is ${PIER_X_IMAGE:-public default} (or built by compose from a build section)', () => {
+        for (const [svc, s] of Object.entries(c.services)) {
+          if (s.build) continue;
+          expect(s.image, `${name}.${svc}`).toMatch(/^\$\{PIER_[A-Z]+_IMAGE:-[a-z0-9][a-z0-9._/-]*:[\w.-]+\}$/);
+        }
+      });
+
+      it('publishes ports on 127.0.0.1 only', () => {
+        for (const [svc, s] of Object.entries(c.services)) for (const p of s.ports ?? []) expect(p, `${name}.${svc}`).toMatch(/^127\.0\.0\.1:/);
+      });
+
+      it('labels every service, network and volume with pier.run (and pier.pid/pier.host for reaping)', () => {
+        const all = [...Object.entries(c.services), ...Object.entries(c.networks ?? {}), ...Object.entries(c.volumes ?? {})];
+        expect(c.networks?.default).toBeDefined();
+        for (const [key, v] of all) expect(Object.keys(v.labels ?? {}).sort(), `${name}: ${key}`).toEqual(['pier.host', 'pier.pid', 'pier.run']);
+      });
+
+      it('every service has a healthcheck and waits for its dependencies to be healthy', () => {
+        for (const [svc, s] of Object.entries(c.services)) {
+          expect(s.healthcheck?.test.length, `${name}.${svc}`).toBeGreaterThan(0);
+          for (const [dep, d] of Object.entries(s.depends_on ?? {})) expect(d.condition, `${name}.${svc} -> ${dep}`).toBe('service_healthy');
+        }
+      });
+
+      it('keeps PostgreSQL and Redis data in named volumes', () => {
+        for (const svc of ['postgres', 'redis']) {
+          const named = (c.services[svc]!.volumes as string[]).map((v) => v.split(':')[0]!);
+          for (const v of named) expect(Object.keys(c.volumes ?? {}), `${name}.${svc}`).toContain(v);
+        }
+      });
+    });
+  }
+
+  it('dev: the app reloads from bind-mounted source and migrates before serving', () => {
+    const api = stacks.dev.services.api as Service & { command: string[]; environment: Record<string, string> };
+    expect(api.command).toEqual(['node', '--watch', 'src/server.js']);
+    expect(api.environment.MIGRATE_ON_START).toBe('1');
+    expect(api.volumes).toContainEqual(expect.objectContaining({ type: 'bind', target: '/app/src', source: '${PIER_API_SRC:-../examples/api/src}' }));
+    expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+  });
+
+  it('staging: the production image, and nginx is the only published port (grafana aside, opt-in)', () => {
+    const s = stacks.staging.services;
+    expect(s.app!.image).toBe('${PIER_APP_IMAGE:-pier/example-api:latest}');
+    expect(s.app!.build).toBeUndefined();
+    const published = Object.entries(s).filter(([, v]) => v.ports?.length && !v.profiles?.includes('grafana')).map(([k]) => k);
+    expect(published).toEqual(['nginx']);
+    expect(s.grafana!.profiles).toEqual(['grafana']);
+  });
+
+  it('nginx proxies to the app service', () => {
+    const conf = read('compose/staging/nginx.conf');
+    expect(conf).toMatch(/server app:3000;/);
+    expect(conf).toMatch(/proxy_pass http:\/\/app;/);
+  });
+});
+
+describe('prometheus', () => {
+  it('scrapes the app and loads the rule files', () => {
+    const p = yaml<{ rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>('compose/staging/prometheus.yml');
+    expect(p.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
+    expect(p.scrape_configs.find((j) => j.job_name === 'api')!.static_configs[0]!.targets).toEqual(['app:3000']);
+  });
+
+  it('has the three SLO alerts with the issue thresholds and windows', () => {
+    const rules = yaml<{ groups: { rules: { alert: string; expr: string; for: string }[] }[] }>('compose/staging/alerts.yml').groups.flatMap((g) => g.rules);
+    const by = Object.fromEntries(rules.map((r) => [r.alert, r]));
+    expect(Object.keys(by).sort()).toEqual(['ApiAvailabilityLow', 'ApiHighErrorRate', 'ApiHighLatencyP95']);
+    expect(by.ApiHighErrorRate!.for).toBe('2m');
+    expect(by.ApiHighErrorRate!.expr).toMatch(/status=~"5\.\."[\s\S]*> 0\.05\s*$/);
+    expect(by.ApiHighLatencyP95!.for).toBe('5m');
+    expect(by.ApiHighLatencyP95!.expr).toMatch(/histogram_quantile\(0\.95,[\s\S]*http_request_duration_seconds_bucket[\s\S]*> 0\.5\s*$/);
+    expect(by.ApiAvailabilityLow!.for).toBe('1m');
+    expect(by.ApiAvailabilityLow!.expr).toMatch(/up\{job="api"\}[\s\S]*< 0\.95\s*$/);
+  });
+});
+
+describe('grafana provisioning (not runnable here: validated as files)', () => {
+  const dir = 'compose/staging/grafana';
+  const ds = yaml<{ apiVersion: number; datasources: { uid: string; type: string; url: string }[] }>(`${dir}/provisioning/datasources/prometheus.yml`);
+  const providers = yaml<{ apiVersion: number; providers: { type: string; options: { path: string } }[] }>(`${dir}/provisioning/dashboards/dashboards.yml`);
+
+  it('datasource points at the staging Prometheus', () => {
+    expect(ds.apiVersion).toBe(1);
+    expect(ds.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090' })]);
+  });
+
+  it('dashboard provider reads the directory compose mounts the dashboards into', () => {
+    const grafana = stacks.staging.services.grafana!;
+    expect(providers.apiVersion).toBe(1);
+    expect(providers.providers[0]!.type).toBe('file');
+    expect(grafana.volumes).toContain(`./staging/grafana/dashboards:${providers.providers[0]!.options.path}:ro`);
+  });
+
+  it('every dashboard is JSON whose panels query the app metrics through that datasource', () => {
+    const files = readdirSync(join(repoRoot, dir, 'dashboards')).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const d = JSON.parse(read(`${dir}/dashboards/${f}`)) as { uid: string; title: string; panels: { id: number; datasource: { uid: string }; targets: { expr: string }[] }[] };
+      expect(d.uid && d.title, f).toBeTruthy();
+      expect(new Set(d.panels.map((p) => p.id)).size, `${f}: unique panel ids`).toBe(d.panels.length);
+      for (const p of d.panels) {
+        expect(p.datasource.uid).toBe(ds.datasources[0]!.uid);
+        for (const t of p.targets) expect(t.expr).toMatch(/http_requests_total|http_request_duration_seconds_bucket|up\{job="api"\}/);
+      }
+    }
+  });
+});
