@@ -150,13 +150,22 @@ export class DaggerEngine implements Engine {
     return this.client.setSecret(secretName(this.runId, id), plaintext);
   }
 
-  /** BuildKit secrets: the build sees `/run/secrets/<id>` because the Dagger secret is named `<id>`. */
-  private buildSecret(s: { id: string; file: string }): Secret {
-    const size = statSync(s.file).size;
-    if (size > SET_SECRET_LIMIT) {
-      throw new ConfigError([{ file: s.file, path: `secrets.${s.id}`, message: `is ${size} bytes; Dagger's setSecret accepts at most ${SET_SECRET_LIMIT}` }]);
+  /**
+   * BuildKit secrets: the build sees `/run/secrets/<id>` because the Dagger secret is named `<id>`.
+   * A file over setSecret's limit (a full CA bundle is ~220 kB) is left out with a log line: secret
+   * mounts are optional in BuildKit, and a Dagger engine applies its own CA configuration.
+   */
+  private buildSecrets(spec: BuildSpec): Secret[] {
+    const out: Secret[] = [];
+    for (const s of spec.secrets) {
+      const size = statSync(s.file).size;
+      if (size > SET_SECRET_LIMIT) {
+        spec.onLog?.(`dagger: build secret "${s.id}" (${s.file}, ${size} bytes) is over setSecret's ${SET_SECRET_LIMIT} bytes: not passed`);
+        continue;
+      }
+      out.push(this.client.setSecret(s.id, readFileSync(s.file, 'utf8')));
     }
-    return this.client.setSecret(s.id, readFileSync(s.file, 'utf8'));
+    return out;
   }
 
   async build(spec: BuildSpec): Promise<BuiltImage> {
@@ -166,7 +175,7 @@ export class DaggerEngine implements Engine {
       dockerfile: spec.dockerfile,
       target: spec.target ?? '',
       buildArgs: Object.entries(spec.buildArgs).map(([name, value]) => ({ name, value })),
-      secrets: spec.secrets.map((s) => this.buildSecret(s)),
+      secrets: this.buildSecrets(spec),
     });
     for (const [k, v] of Object.entries({ ...spec.labels, 'pier.run': this.runId })) ctr = ctr.withLabel(k, v);
     spec.onLog?.(`dagger: dockerBuild ${spec.context} target=${spec.target ?? '(last)'}`);

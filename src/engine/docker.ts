@@ -301,6 +301,7 @@ export class DockerEngine implements Engine {
     const net = await this.network();
     try {
       await this.startSidecars(net, spec.sidecars ?? []);
+      if (spec.init?.length) await this.runInit(net, spec);
       const port = `${spec.port}/tcp`;
       const c = await this.d.createContainer({
         Image: spec.image.ref,
@@ -324,6 +325,24 @@ export class DockerEngine implements Engine {
     } catch (err) {
       await this.teardown(net);
       throw err;
+    }
+  }
+
+  /** The serve spec's init command, to completion, on the app's network. */
+  private async runInit(net: RunNetwork, spec: ServeSpec): Promise<void> {
+    const c = await this.d.createContainer({
+      Image: spec.image.ref,
+      Cmd: spec.init,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: this.labels({ 'pier.role': 'init' }),
+      HostConfig: { NetworkMode: net.name },
+    });
+    net.containers.push(c);
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      const logs = redact((await c.logs({ stdout: true, stderr: true, tail: 30 })).toString('utf8'));
+      throw new EnvironmentError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
     }
   }
 

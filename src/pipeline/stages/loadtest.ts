@@ -38,6 +38,7 @@ export async function loadtestStage(ctx: StageContext): Promise<StageOutcome> {
     port: app.port,
     env: { ...app.env, PORT: String(app.port), APP_VERSION: ctx.state.version ?? 'dev', ...ctx.options.serveEnv },
     sidecars: sidecars(app),
+    ...(app.migrate ? { init: app.migrate.command } : {}),
   });
   try {
     ctx.progress.live(`waiting for ${app.health.path}`);
