@@ -5,6 +5,11 @@
 import * as config from './config.ts';
 import * as env from './env.ts';
 import * as reap from './reap.ts';
+import * as deploy from './deploy.ts';
+import * as rollback from './rollback.ts';
+import * as status from './status.ts';
+import * as releases from './releases.ts';
+import * as lock from './lock.ts';
 import * as ci from './ci.ts';
 import * as build from './build.ts';
 import * as test from './test.ts';
@@ -23,6 +28,11 @@ export const verbs: Record<string, Verb> = {
   config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
   env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
   reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
+  deploy: withHelp('rolling, health-gated deploy over SSH with fleet-wide automatic rollback', deploy),
+  rollback: withHelp('switch every host back to a retained release (no pull)', rollback),
+  status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
+  releases: withHelp('release history per host (who, when)', releases),
+  lock: withHelp('deploy lock: status | release', lock),
   ci: withHelp(ci.summary, ci),
   build: withHelp(build.summary, build),
   test: withHelp(test.summary, test),

@@ -41,6 +41,14 @@ export const Deploy = z
     maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Error-rate threshold during the bake window'),
     proxyPort: z.number().int().min(1).max(65535).default(80).describe('Public port of the per-host nginx proxy'),
     dir: z.string().default('/var/lib/pier').describe('Directory on each host for releases, lock and audit log'),
+    registry: z
+      .string()
+      .regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'host[:port] of a registry, e.g. registry.example.com or reg:5000')
+      .optional()
+      .describe('Registry the hosts pull from (<registry>/<app.image>:<version>); without it images are streamed over SSH'),
+    proxyImage: z.string().default('nginx:1.27').describe('Image of the per-host nginx proxy'),
+    minFreeMb: z.number().int().nonnegative().default(1024).describe('Free disk space each host needs under dir before a deploy'),
+    smokePath: z.string().startsWith('/').optional().describe('Path requested through the proxy after each switch (default: the app health path)'),
   })
   .describe('How releases reach the hosts');
 

@@ -1,0 +1,71 @@
+import { exec } from '../util/exec.ts';
+import { deploy } from '../deploy/deploy.ts';
+import { renderTimeline } from '../deploy/progress.ts';
+import { redact } from '../util/redact.ts';
+import { newRunId } from '../util/run-id.ts';
+import { commonOptions, parse } from './args.ts';
+import { targetFor, writeReport } from './deploy-common.ts';
+import { UsageError } from '../util/errors.ts';
+
+export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
+
+Rolling, health-gated deploy of the app image to every host of environments/<env>.yaml over SSH.
+The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
+log. Any failure (health check, smoke test, error rate, lost host, Ctrl-C) switches every
+already-switched host back to its previous release.
+
+  --version V         image tag to deploy (default: git short commit of HEAD)
+  --stream            send the image over SSH (docker save | docker load) instead of pulling
+  --lock-wait S       wait up to S seconds for another deploy's lock
+
+Exit: 0 deployed; 1 rolled back / refused by a gate; 2 bad usage or config; 3 hosts unreachable,
+host key refused, lock held.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...commonOptions,
+    version: { type: 'string' },
+    stream: { type: 'boolean' },
+    'lock-wait': { type: 'string' },
+  });
+  if (values.help) return console.log(help), 0;
+  const target = targetFor(positionals[0], values.config, 'deploy');
+  const lockWait = values['lock-wait'] !== undefined ? Number(values['lock-wait']) : 0;
+  if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError(`--lock-wait: expected a number of seconds, got "${values['lock-wait']}"`);
+  const version = values.version ?? (await exec(['git', 'rev-parse', '--short', 'HEAD'], { cwd: target.root })).stdout.trim();
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
+
+  // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
+  // Second: leave now (the lock is then reported by pier lock status).
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      console.error('\ninterrupt: finishing the current step, then switching back any switched host and releasing the lock (Ctrl-C again to leave now)');
+      ac.abort();
+    } else {
+      console.error(`\nleaving now: hosts may still be locked; check with pier lock status ${target.envName}`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  const runId = newRunId();
+  console.error(`deploy ${target.app} ${version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
+  try {
+    const report = await deploy(target, { version, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId });
+    const path = writeReport(target, runId, report);
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
+      for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
+      if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
+      console.error(report.ok ? `✓ ${version} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${version} failed: ${report.error}`);
+    }
+    if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
+    console.error(`report: ${path}`);
+    return report.exitCode;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

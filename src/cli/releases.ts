@@ -1,0 +1,22 @@
+import { releases } from '../deploy/ops.ts';
+import { commonOptions, parse } from './args.ts';
+import { targetFor } from './deploy-common.ts';
+
+export const help = `Usage: pier releases <env> [--limit N] [--config FILE] [--json]
+
+Release history of every host, newest first: version, event (deployed, rolled-back, rollback),
+when and by whom.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...commonOptions, limit: { type: 'string' } });
+  if (values.help) return console.log(help), 0;
+  const limit = Number(values.limit ?? 10);
+  const all = await releases(targetFor(positionals[0], values.config, 'releases'));
+  if (values.json) console.log(JSON.stringify(all, null, 2));
+  else
+    for (const h of all) {
+      console.log(`${h.host}:`);
+      for (const r of h.releases.slice(0, limit)) console.log(`  ${r.since}  ${r.version.padEnd(12)} ${r.event.padEnd(12)} by ${r.by}${r.from ? ` (from ${r.from})` : ''}`);
+    }
+  return 0;
+}

@@ -1,0 +1,25 @@
+import { status } from '../deploy/ops.ts';
+import { commonOptions, parse } from './args.ts';
+import { targetFor } from './deploy-common.ts';
+
+export const help = `Usage: pier status <env> [--config FILE] [--json]
+
+Per host: the release serving, its health through the host's proxy, the proxy's target,
+retained releases and any deploy lock. Exit 1 when a host is unhealthy.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, commonOptions);
+  if (values.help) return console.log(help), 0;
+  const hosts = await status(targetFor(positionals[0], values.config, 'status'));
+  if (values.json) console.log(JSON.stringify(hosts, null, 2));
+  else {
+    for (const h of hosts) {
+      console.log(`${h.host}: ${h.serving ?? '(nothing)'} ${h.health}${h.error ? ` error: ${h.error}` : ''}`);
+      console.log(`  proxy -> ${h.proxyTarget ?? '(none)'}`);
+      console.log(`  retained: ${h.retained.map((r) => `${r.release} (${r.state})`).join(', ') || '(none)'}`);
+      if (h.since) console.log(`  since ${h.since} by ${h.by}`);
+      if (h.lock) console.log(`  LOCKED by ${h.lock.by} (${h.lock.command} ${h.lock.version}, run ${h.lock.run})`);
+    }
+  }
+  return hosts.every((h) => h.health === 'healthy') ? 0 : 1;
+}

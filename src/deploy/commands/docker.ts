@@ -1,0 +1,104 @@
+/**
+ * Remote Docker commands as argv arrays (Kamal's "commands as data"). Pure: tested by exact
+ * comparison; only the executor runs them.
+ */
+import { HOST_NETWORK, PROXY_CONTAINER } from './layout.ts';
+
+export interface AppContainerSpec {
+  name: string;
+  image: string;
+  app: string;
+  version: string;
+  runId: string;
+  envFile?: string;
+  env?: Record<string, string>;
+  network?: string;
+}
+
+const labelArgs = (labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+
+/** Labels on every container pier starts on a host. */
+export function releaseLabels(app: string, version: string, runId: string): Record<string, string> {
+  return { 'pier.run': runId, 'pier.app': app, 'pier.release': version };
+}
+
+export const dockerInfo = (): string[] => ['docker', 'info', '--format', '{{.ServerVersion}}'];
+export const pull = (ref: string): string[] => ['docker', 'pull', '--quiet', ref];
+export const load = (): string[] => ['docker', 'load', '--quiet'];
+export const tag = (src: string, dst: string): string[] => ['docker', 'tag', src, dst];
+export const imageExists = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref];
+/** The repo@sha256 digest a pulled tag resolved to (first RepoDigest). */
+export const repoDigest = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', ref];
+
+/** Create the host network (the caller tolerates "already exists"). */
+export const networkCreate = (name = HOST_NETWORK): string[] => ['docker', 'network', 'create', '--label', 'pier.managed=true', name];
+export const networkExists = (name = HOST_NETWORK): string[] => ['docker', 'network', 'inspect', '--format', '{{.Name}}', name];
+
+/** Start a release's container beside whatever is serving; it only gets traffic once the proxy points at it. */
+export function runApp(spec: AppContainerSpec): string[] {
+  return [
+    'docker', 'run', '--detach',
+    '--name', spec.name,
+    '--network', spec.network ?? HOST_NETWORK,
+    '--restart', 'unless-stopped',
+    ...labelArgs(releaseLabels(spec.app, spec.version, spec.runId)),
+    ...(spec.envFile ? ['--env-file', spec.envFile] : []),
+    ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    spec.image,
+  ];
+}
+
+/** A one-off release step (migrations) in the new image, same network and env as the app. */
+export function runOnce(spec: AppContainerSpec, command: readonly string[]): string[] {
+  return [
+    'docker', 'run', '--rm',
+    '--name', `${spec.name}-release-step`,
+    '--network', spec.network ?? HOST_NETWORK,
+    ...labelArgs({ ...releaseLabels(spec.app, spec.version, spec.runId), 'pier.step': 'migrate' }),
+    ...(spec.envFile ? ['--env-file', spec.envFile] : []),
+    ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    spec.image,
+    ...command,
+  ];
+}
+
+export interface ProxySpec {
+  image: string;
+  publicPort: number;
+  nginxDir: string;
+  logDir: string;
+}
+
+/** The per-host nginx proxy owning the public port; its config and logs live in pier's host dir. */
+export function runProxy(spec: ProxySpec): string[] {
+  return [
+    'docker', 'run', '--detach',
+    '--name', PROXY_CONTAINER,
+    '--network', HOST_NETWORK,
+    '--restart', 'unless-stopped',
+    '--label', 'pier.role=proxy',
+    '--publish', `${spec.publicPort}:80`,
+    '--volume', `${spec.nginxDir}:/etc/nginx/conf.d:ro`,
+    '--volume', `${spec.logDir}:/var/log/pier`,
+    spec.image,
+  ];
+}
+
+/** Validate then gracefully reload: old workers finish their in-flight requests. */
+export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-t', '-q'];
+export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-s', 'reload'];
+
+export const start = (name: string): string[] => ['docker', 'start', name];
+export const stop = (name: string, timeoutSeconds = 10): string[] => ['docker', 'stop', '--time', String(timeoutSeconds), name];
+export const remove = (name: string): string[] => ['docker', 'rm', '--force', name];
+export const logsTail = (name: string, lines = 20): string[] => ['docker', 'logs', '--tail', String(lines), name];
+/** IP of a container on the host network: the proxy upstream and the health check use it. */
+export const containerIp = (name: string, network = HOST_NETWORK): string[] => [
+  'docker', 'inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name,
+];
+/** One JSON object per line: name, state, image, release label, creation time. */
+export const listReleases = (app: string): string[] => [
+  'docker', 'ps', '--all', '--no-trunc', '--filter', `label=pier.app=${app}`,
+  '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","created":"{{.CreatedAt}}"}',
+];
+export const containerRunning = (name: string): string[] => ['docker', 'inspect', '--format', '{{.State.Running}}', name];

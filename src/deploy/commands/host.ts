@@ -1,0 +1,66 @@
+/**
+ * Host-side file operations as argv: the lock, the audit log, releases history, uploads.
+ * Values travel as positional parameters of a fixed `sh -c` script, never spliced into it.
+ */
+import { shScript } from './shell.ts';
+
+/** Exit status of `acquireLock` when someone else holds the lock (stdout: their info.json). */
+export const LOCK_HELD_EXIT = 75;
+
+/**
+ * Take the host lock atomically: `mkdir` either creates the directory or fails because it exists.
+ * The holder's record (JSON) is written inside it.
+ */
+export function acquireLock(lockDir: string, infoJson: string): string[] {
+  return shScript(
+    `mkdir -p "$(dirname "$1")" && if mkdir "$1" 2>/dev/null; then printf '%s\\n' "$2" > "$1/info.json"; else cat "$1/info.json" 2>/dev/null; exit ${LOCK_HELD_EXIT}; fi`,
+    lockDir,
+    infoJson,
+  );
+}
+
+/** Release the lock only if `runId` still holds it (exit 0 either way when it is already gone). */
+export function releaseLock(lockDir: string, runId: string): string[] {
+  return shScript(`[ ! -d "$1" ] || { grep -qF "\\"run\\":\\"$2\\"" "$1/info.json" 2>/dev/null && rm -rf "$1"; }`, lockDir, runId);
+}
+
+/** Remove the lock whoever holds it (`pier lock release`). */
+export const forceReleaseLock = (lockDir: string): string[] => ['rm', '-rf', lockDir];
+
+/** Print the lock record, or nothing when the host is unlocked. */
+export const readLock = (lockDir: string): string[] => shScript(`cat "$1/info.json" 2>/dev/null || true`, lockDir);
+
+/** Append one line to an append-only log (a single write under PIPE_BUF is atomic with O_APPEND). */
+export function appendLine(file: string, line: string): string[] {
+  if (line.includes('\n')) throw new Error('appendLine: line must not contain a newline');
+  return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && printf '%s\\n' "$2" >> "$1"`, file, line);
+}
+
+/** Write stdin to `file` with `mode`, atomically (temp file + rename). */
+export function writeFile(file: string, mode = '0600'): string[] {
+  return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`, file, mode);
+}
+
+/** File content, or nothing when it does not exist. */
+export const readFile = (file: string): string[] => shScript(`cat "$1" 2>/dev/null || true`, file);
+
+/** The last `lines` lines of a file, or nothing. */
+export const tailFile = (file: string, lines: number): string[] => shScript(`tail -n "$2" "$1" 2>/dev/null || true`, file, String(lines));
+
+/** Size in bytes of a file (0 when absent): the access-log offset at a switch. */
+export const fileSize = (file: string): string[] => shScript(`stat -c %s "$1" 2>/dev/null || echo 0`, file);
+
+/** Bytes of a file from `offset` on (what nginx logged since a switch). */
+export const readFrom = (file: string, offset: number): string[] => shScript(`tail -c +"$2" "$1" 2>/dev/null || true`, file, String(offset + 1));
+
+/** Free space in KiB on the filesystem holding `dir` (or its nearest existing parent). */
+export const freeKb = (dir: string): string[] =>
+  shScript(`d="$1"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk "$d" | awk 'NR==2 {print $4}'`, dir);
+
+/** Make pier's directories on a host. */
+export const mkdirs = (...dirs: string[]): string[] => ['mkdir', '-p', ...dirs];
+
+/** HTTP GET returning the status code only (health checks and smoke tests run on the host). */
+export const httpStatus = (url: string, timeoutSeconds = 3): string[] => [
+  'curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', String(timeoutSeconds), url,
+];

@@ -1,0 +1,41 @@
+/** Where pier keeps its state on a host: one directory holds releases, lock, audit log and proxy. */
+export interface HostLayout {
+  dir: string;
+  lockDir: string;
+  lockInfo: string;
+  auditLog: string;
+  releasesLog: string;
+  currentFile: string;
+  envDir: string;
+  nginxDir: string;
+  upstreamConf: string;
+  logDir: string;
+  accessLog: string;
+}
+
+/** The per-host layout under `dir` (deploy.dir, default /var/lib/pier). */
+export function hostLayout(dir: string, app: string): HostLayout {
+  const d = dir.replace(/\/+$/, '');
+  return {
+    dir: d,
+    lockDir: `${d}/lock`,
+    lockInfo: `${d}/lock/info.json`,
+    auditLog: `${d}/audit.log`,
+    releasesLog: `${d}/${app}/releases.jsonl`,
+    currentFile: `${d}/${app}/current.json`,
+    envDir: `${d}/${app}/env`,
+    nginxDir: `${d}/nginx`,
+    upstreamConf: `${d}/nginx/pier.conf`,
+    logDir: `${d}/logs`,
+    accessLog: `${d}/logs/access.log`,
+  };
+}
+
+/** Docker object names on a host. Only pier's own containers use these names. */
+export const PROXY_CONTAINER = 'pier-proxy';
+export const HOST_NETWORK = 'pier';
+
+/** Container name of one release: `<app>-<version>` with anything unsafe replaced. */
+export function releaseContainer(app: string, version: string): string {
+  return `${app}-${version.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
+}

@@ -1,0 +1,78 @@
+/**
+ * The deploy lock across a fleet: one atomic `mkdir` lock per host, taken in host order so two
+ * deploys cannot both hold part of the fleet for long; all-or-nothing.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvironmentError } from '../util/errors.ts';
+import * as host from './commands/host.ts';
+import { LOCK_HELD_EXIT } from './commands/host.ts';
+import type { HostOps } from './host-ops.ts';
+import { describeHolder, parseLock, type LockInfo } from './records.ts';
+
+/** Someone else is deploying: exit 3, naming who. */
+export class LockHeldError extends EnvironmentError {
+  constructor(
+    readonly host: string,
+    readonly holder: LockInfo | undefined,
+    env: string,
+  ) {
+    super(
+      `deploy lock on ${host} is held by ${holder ? describeHolder(holder) : 'an unknown holder'}`,
+      `wait for it (--lock-wait SECONDS), or if that deploy is dead: pier lock status ${env}, then pier lock release ${env}`,
+    );
+  }
+}
+
+/** Take the lock on every host, waiting up to `waitSeconds` for a holder to finish. */
+export async function acquireFleetLock(hosts: HostOps[], info: LockInfo, env: string, waitSeconds = 0, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  const json = JSON.stringify(info);
+  for (;;) {
+    const taken: HostOps[] = [];
+    let refused: { host: string; holder?: LockInfo } | undefined;
+    for (const h of hosts) {
+      const r = await h.h.probe(host.acquireLock(h.layout.lockDir, json));
+      if (r.code === 0) taken.push(h);
+      else if (r.code === LOCK_HELD_EXIT) {
+        refused = { host: h.name, holder: parseLock(r.stdout) ?? parseLock('?') };
+        break;
+      } else throw new EnvironmentError(`${h.name}: could not take the deploy lock: ${r.stderr.trim()}`);
+    }
+    if (!refused) return;
+    await releaseFleetLock(taken, info.run);
+    if (Date.now() >= deadline || signal?.aborted) throw new LockHeldError(refused.host, refused.holder, env);
+    await sleep(1000);
+  }
+}
+
+export interface LockRelease {
+  released: string[];
+  /** Hosts where the lock could not be released (unreachable): reported to the user. */
+  held: { host: string; error: string }[];
+}
+
+/** Release this run's lock on every host it can reach. */
+export async function releaseFleetLock(hosts: HostOps[], runId: string): Promise<LockRelease> {
+  const out: LockRelease = { released: [], held: [] };
+  await Promise.all(
+    hosts.map(async (h) => {
+      try {
+        await h.h.run(host.releaseLock(h.layout.lockDir, runId), { timeoutMs: 10_000 });
+        out.released.push(h.name);
+      } catch (err) {
+        out.held.push({ host: h.name, error: (err as Error).message });
+      }
+    }),
+  );
+  return out;
+}
+
+/** Lock record per host (undefined when free). */
+export async function readFleetLock(hosts: HostOps[]): Promise<{ host: string; holder?: LockInfo }[]> {
+  return Promise.all(hosts.map(async (h) => ({ host: h.name, holder: parseLock(await h.h.run(host.readLock(h.layout.lockDir))) })));
+}
+
+/** Remove the lock whoever holds it. */
+export async function forceReleaseFleetLock(hosts: HostOps[]): Promise<void> {
+  await Promise.all(hosts.map((h) => h.h.run(host.forceReleaseLock(h.layout.lockDir))));
+}

@@ -1,0 +1,43 @@
+/** Deploy progress: one line per host step as it happens, and a timeline at the end. */
+
+export type Phase =
+  | 'preflight' | 'locked' | 'pulling' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'drained'
+  | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged';
+
+export interface ProgressEvent {
+  host: string;
+  phase: Phase;
+  /** Seconds since the deploy started. */
+  t: number;
+  detail?: string;
+}
+
+export class Progress {
+  readonly events: ProgressEvent[] = [];
+  private readonly started = Date.now();
+
+  constructor(private readonly print: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {}
+
+  /** Record and print one step of one host. */
+  step(host: string, phase: Phase, detail?: string): void {
+    const e: ProgressEvent = { host, phase, t: (Date.now() - this.started) / 1000, ...(detail ? { detail } : {}) };
+    this.events.push(e);
+    this.print(formatEvent(e));
+  }
+
+  elapsed(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+}
+
+export function formatEvent(e: ProgressEvent): string {
+  return `  ${e.host.padEnd(10)} ${e.phase.padEnd(12)} +${e.t.toFixed(1)}s${e.detail ? `  ${e.detail}` : ''}`;
+}
+
+/** The final timeline: per host, each phase and when it happened. */
+export function renderTimeline(events: readonly ProgressEvent[]): string {
+  const hosts = [...new Set(events.map((e) => e.host))];
+  return hosts
+    .map((h) => `  ${h.padEnd(10)} ${events.filter((e) => e.host === h).map((e) => `${e.phase}@${e.t.toFixed(1)}s`).join(' → ')}`)
+    .join('\n');
+}

@@ -1,0 +1,77 @@
+/** Per-host steps shared by strategies: start beside, switch, bake, retire. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GateError } from '../../util/errors.ts';
+import { overThreshold, sumStats, type ErrorStats } from '../access-log.ts';
+import type { HostPlan, RolloutContext } from './types.ts';
+import { upstreamOf } from './types.ts';
+
+/** Start the new release beside the old one and wait until it is healthy (removed again if not). */
+export async function startBeside(ctx: RolloutContext, plan: HostPlan): Promise<void> {
+  const { ops } = plan;
+  ctx.signal.throwIfAborted();
+  ctx.progress.step(ops.name, 'pulling');
+  const { release, envFile } = await ctx.prepare(plan);
+  ctx.signal.throwIfAborted();
+  ctx.progress.step(ops.name, 'starting', release.container);
+  plan.started = await ops.start(release, envFile);
+  try {
+    await ops.waitHealthy(plan.started, ctx.target.settings.healthTimeoutSeconds, ctx.signal);
+  } catch (err) {
+    ctx.progress.step(ops.name, 'unhealthy');
+    await ops.stop(release.container, 2).catch(() => undefined);
+    throw err;
+  }
+  ctx.progress.step(ops.name, 'healthy');
+}
+
+/** Point the host's proxy at the new release, then smoke-test through the proxy. */
+export async function switchOver(ctx: RolloutContext, plan: HostPlan): Promise<void> {
+  const { ops } = plan;
+  ctx.signal.throwIfAborted();
+  if (!plan.started) throw new Error(`${ops.name}: switch before start`);
+  // From here on the host counts as switched: a failure below must switch it back.
+  plan.switched = true;
+  plan.logOffset = await ops.switchProxy([upstreamOf(plan.started, ctx.target.appPort)]);
+  await ops.smoke();
+  const now = new Date().toISOString();
+  const cur = { version: plan.started.version, image: plan.started.image, container: plan.started.container, since: now, by: ctx.target.by, run: ctx.runId };
+  await ops.setCurrent(cur);
+  await ops.recordRelease({ ...cur, event: 'deployed', ...(plan.previous ? { from: plan.previous.version } : {}) });
+  ctx.progress.step(ops.name, 'switched');
+}
+
+/** The error rate went over the threshold during a bake window. */
+export class BakeError extends GateError {}
+
+/**
+ * Watch the new release's error rate on `plans` (nginx access logs since each switch) for
+ * bakeSeconds; fail as soon as enough requests show a rate over maxErrorRate.
+ */
+export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<ErrorStats> {
+  const { bakeSeconds, maxErrorRate } = ctx.target.settings;
+  const until = Date.now() + bakeSeconds * 1000;
+  for (const p of plans) ctx.progress.step(p.ops.name, 'baking', `${bakeSeconds}s, max error rate ${maxErrorRate}`);
+  let stats: ErrorStats = { requests: 0, errors: 0, rate: 0 };
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const last = Date.now() >= until;
+    stats = sumStats(await Promise.all(plans.map((p) => p.ops.errorStatsSince(p.logOffset ?? 0, ctx.version))));
+    if (overThreshold(stats, maxErrorRate, last ? 5 : 20)) {
+      throw new BakeError(
+        `error rate ${(stats.rate * 100).toFixed(1)}% (${stats.errors}/${stats.requests}) on ${plans.map((p) => p.ops.name).join(', ')} over the threshold ${(maxErrorRate * 100).toFixed(1)}% during the bake window`,
+      );
+    }
+    if (last) return stats;
+    await sleep(Math.min(1000, Math.max(50, until - Date.now())));
+  }
+}
+
+/** Let in-flight requests to the old release finish, stop it (kept for rollback), prune old ones. */
+export async function retire(ctx: RolloutContext, plan: HostPlan, alreadyWaitedS: number): Promise<void> {
+  const { ops } = plan;
+  const wait = ctx.target.settings.drainSeconds - alreadyWaitedS;
+  if (wait > 0) await sleep(wait * 1000);
+  if (plan.previous && plan.previous.container !== plan.started?.container) await ops.stop(plan.previous.container);
+  await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]);
+  ctx.progress.step(ops.name, 'drained');
+}

@@ -1,0 +1,32 @@
+/** Switch a host to a release whose container is retained on it: auto-rollback and `pier rollback`. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HostOps, Release } from './host-ops.ts';
+import type { ReleaseEvent } from './records.ts';
+import { upstreamOf } from './strategies/types.ts';
+import type { DeployTarget } from './target.ts';
+
+export interface SwitchBackOptions {
+  target: DeployTarget;
+  runId: string;
+  event: ReleaseEvent;
+  /** The release being left (stopped after the drain, kept for forensics/roll-forward). */
+  from?: Release;
+  /** Called once traffic is on `to` (before the drain). */
+  onSwitched?: () => void;
+}
+
+/** Start `to` if stopped, health-check it, point the proxy at it, drain and stop `from`. */
+export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
+  const started = await ops.restart(to);
+  await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
+  await ops.switchProxy([upstreamOf(started, o.target.appPort)]);
+  await ops.smoke();
+  const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
+  await ops.setCurrent(cur);
+  await ops.recordRelease({ ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) });
+  o.onSwitched?.();
+  if (o.from && o.from.container !== to.container) {
+    if (o.target.settings.drainSeconds > 0) await sleep(o.target.settings.drainSeconds * 1000);
+    await ops.stop(o.from.container);
+  }
+}
