@@ -76,7 +76,7 @@ test('SIGTERM-style shutdown: in-flight requests complete, idle keep-alive close
 });
 
 test('the hard timeout exits 1 when a request never finishes', async () => {
-  const deps = fakeDeps({ config: { delayMs: 5000 } });
+  const deps = fakeDeps({ config: { delayMs: 1000 } }); // longer than the 200 ms hard timeout
   const server = createServer(createApp(deps));
   await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
