@@ -77,6 +77,7 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
   config = await withRegistry(config, reg);
   const engine = new DaggerEngine({ client: dag, source: { root, dir: source }, reach: 'direct' });
   const runDir = join(root, '.pier', 'runs', engine.runId);
+  mkdirSync(runDir, { recursive: true });
   try {
     const report = await runPipeline({
       config,

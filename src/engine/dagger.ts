@@ -243,23 +243,41 @@ export class DaggerEngine implements Engine {
   }
 
   async serve(spec: ServeSpec): Promise<ServedApp> {
-    let ctr = this.withSidecars(this.container(spec.image), spec.sidecars);
+    // Sidecars are started explicitly so the init command and the app share the same instances
+    // (services are content-addressed: binding the same definition reuses the running one) and
+    // they stay up between the two; stop() ends them.
+    const sidecars = (spec.sidecars ?? []).map((s) => ({ name: s.name, svc: this.sidecar(s) }));
+    const started = await Promise.all(sidecars.map(async (s) => ({ name: s.name, svc: await s.svc.start() })));
+    const stopSidecars = async () => void (await Promise.all(started.map((s) => s.svc.stop().catch(() => undefined))));
+    let ctr = this.container(spec.image);
+    for (const s of started) ctr = ctr.withServiceBinding(s.name, s.svc);
     for (const [k, v] of Object.entries(spec.env ?? {})) ctr = ctr.withEnvVariable(k, v);
-    const svc = ctr.withEnvVariable('PIER_RUN', this.runId).withExposedPort(spec.port).asService({ useEntrypoint: true });
+    ctr = ctr.withEnvVariable('PIER_RUN', this.runId);
     let url: string;
     let stopAll: () => Promise<void>;
-    if ((this.opts.reach ?? 'tunnel') === 'tunnel') {
-      // host().tunnel forwards a random host port to the service; the CLI connects to 127.0.0.1:port.
-      const tunnel = await this.client.host().tunnel(svc, { ports: [{ backend: spec.port, frontend: 0 }] }).start();
-      url = await tunnel.endpoint({ scheme: 'http' });
-      stopAll = async () => {
-        await tunnel.stop();
-        await svc.stop().catch(() => undefined);
-      };
-    } else {
-      const started = await svc.start();
-      url = await started.endpoint({ port: spec.port, scheme: 'http' });
-      stopAll = async () => void (await started.stop());
+    try {
+      if (spec.init?.length) await this.runInit(ctr, spec.init);
+      const svc = ctr.withExposedPort(spec.port).asService({ useEntrypoint: true });
+      if ((this.opts.reach ?? 'tunnel') === 'tunnel') {
+        // host().tunnel forwards a random host port to the service; the CLI connects to 127.0.0.1:port.
+        const tunnel = await this.client.host().tunnel(svc, { ports: [{ backend: spec.port, frontend: 0 }] }).start();
+        url = await tunnel.endpoint({ scheme: 'http' });
+        stopAll = async () => {
+          await tunnel.stop();
+          await svc.stop().catch(() => undefined);
+          await stopSidecars();
+        };
+      } else {
+        const app = await svc.start();
+        url = await app.endpoint({ port: spec.port, scheme: 'http' });
+        stopAll = async () => {
+          await app.stop();
+          await stopSidecars();
+        };
+      }
+    } catch (e) {
+      await stopSidecars();
+      throw e;
     }
     let stopped = false;
     const app: ServedApp = {
@@ -276,6 +294,16 @@ export class DaggerEngine implements Engine {
     };
     this.served.add(app);
     return app;
+  }
+
+  /** The serve spec's init command (e.g. migrations), to completion, next to the started sidecars. */
+  private async runInit(ctr: Container, init: string[]): Promise<void> {
+    const done = await ctr.withExec(init, { expect: ReturnType.Any, useEntrypoint: true }).sync();
+    const code = await done.exitCode();
+    if (code !== 0) {
+      const out = `${await done.stdout()}${await done.stderr()}`.trim().split('\n').slice(-30).join('\n');
+      throw new EnvironmentError(`${init.join(' ')} exited ${code} before the app started:\n${out}`);
+    }
   }
 
   async exportTarball(image: BuiltImage, file: string): Promise<string> {

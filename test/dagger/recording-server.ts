@@ -39,7 +39,13 @@ export interface Step {
 
 export interface Recorded {
   query: string;
+  /** The query's own selection chain. */
   steps: Step[];
+  /**
+   * The chain with `node(id:)` expanded into the chain that produced that id, so assertions can
+   * follow an object from its origin (e.g. host.directory -> dockerBuild -> ... -> publish).
+   */
+  logical: Step[];
   /** Validation errors against the schema ([] when valid). */
   errors: string[];
 }
@@ -120,6 +126,8 @@ export class RecordingServer {
   private server?: Server;
   port = 0;
   private responders: Responder[] = [];
+  /** Logical chain (without the trailing `id`/`sync`) that produced each ID handed out. */
+  private origins = new Map<string, Step[]>();
 
   constructor(readonly schema: GraphQLSchema) {}
 
@@ -161,20 +169,42 @@ export class RecordingServer {
   private answer(query: string): unknown {
     const errors = validate(this.schema, parse(query)).map((e) => e.message);
     const { steps, leafType } = chain(this.schema, query);
-    this.recorded.push({ query, steps, errors });
+    const logical = this.expand(steps);
+    this.recorded.push({ query, steps, logical, errors });
     const leafName = leafType ? getNamedType(leafType).name : '?';
     let leaf: unknown;
     for (const r of this.responders) {
-      leaf = r(steps, leafName);
+      leaf = r(logical, leafName);
       if (leaf !== undefined) break;
     }
     if (leaf === undefined) leaf = defaultLeaf(leafType, steps);
+    if (typeof leaf === 'string' && /ID$/.test(leafName)) {
+      const last = logical.at(-1)?.field;
+      this.origins.set(leaf, last === 'id' || last === 'sync' ? logical.slice(0, -1) : logical);
+    }
     return { data: nest(steps, leaf) };
+  }
+
+  private expand(steps: Step[]): Step[] {
+    const first = steps[0];
+    if (first?.field !== 'node' || typeof first.args.id !== 'string') return steps;
+    const origin = this.origins.get(first.args.id);
+    return origin ? [...origin, ...steps.slice(1)] : steps;
+  }
+
+  /** The logical chain that produced an ID argument (e.g. the Service bound by withServiceBinding). */
+  origin(id: unknown): Step[] {
+    return typeof id === 'string' ? (this.origins.get(id) ?? []) : [];
   }
 
   /** Every recorded step, across all queries, named `field` (optionally on `parent`). */
   calls(field: string, parent?: string): Step[] {
     return this.recorded.flatMap((r) => r.steps).filter((s) => s.field === field && (!parent || s.parent === parent));
+  }
+
+  /** Recorded queries whose logical chain ends in `field`. */
+  ending(field: string): Recorded[] {
+    return this.recorded.filter((r) => r.logical.at(-1)?.field === field);
   }
 
   invalid(): Recorded[] {

@@ -81,6 +81,11 @@ export interface ServeSpec {
   port: number;
   env?: Record<string, string>;
   sidecars?: SidecarSpec[];
+  /**
+   * A command run once in the image (same env, same network, sidecars healthy) before the app
+   * starts, e.g. database migrations; a non-zero exit fails `serve` with its output.
+   */
+  init?: string[];
 }
 
 /** A running app reachable from the calling process; dispose to stop it and its sidecars. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EnvironmentError } from '../../util/errors.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { loadtestHtml } from '../html.ts';
+import { httpGet } from '../http.ts';
 import { loadStats, runLoad, sloMisses } from '../load.ts';
 import { sidecars } from './test.ts';
 
@@ -16,8 +17,8 @@ export async function waitHealthy(url: string, timeoutMs: number, signal?: Abort
   let last = '';
   while (Date.now() < deadline && !signal?.aborted) {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) return;
+      const r = await httpGet(url, 2000);
+      if (r.status >= 200 && r.status < 300) return;
       last = `HTTP ${r.status}`;
     } catch (err) {
       last = (err as Error).message;
@@ -38,6 +39,7 @@ export async function loadtestStage(ctx: StageContext): Promise<StageOutcome> {
     port: app.port,
     env: { ...app.env, PORT: String(app.port), APP_VERSION: ctx.state.version ?? 'dev', ...ctx.options.serveEnv },
     sidecars: sidecars(app),
+    ...(app.migrate ? { init: app.migrate.command } : {}),
   });
   try {
     ctx.progress.live(`waiting for ${app.health.path}`);
