@@ -57,7 +57,8 @@ describe('compose files', () => {
 
   it('dev: the app reloads from bind-mounted source and migrates before serving', () => {
     const api = stacks.dev.services.api as Service & { command: string[]; environment: Record<string, string> };
-    expect(api.command).toEqual(['node', '--watch', 'src/server.js']);
+    expect(api.command).toEqual(['node', '/pier/watch.mjs', 'src', 'migrations', '--', 'node', 'src/server.js']);
+    expect(api.volumes).toContainEqual(expect.objectContaining({ type: 'bind', source: './dev/watch.mjs', target: '/pier/watch.mjs' }));
     expect(api.environment.MIGRATE_ON_START).toBe('1');
     expect(api.volumes).toContainEqual(expect.objectContaining({ type: 'bind', target: '/app/src', source: '${PIER_API_SRC:-../examples/api/src}' }));
     expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
