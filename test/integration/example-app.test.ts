@@ -199,6 +199,7 @@ describe('example app (examples/api) in real containers', () => {
         // Every item request takes 150 ms more, so the SIGTERM below surely finds requests in flight.
         'DELAY_MS=150',
         'SHUTDOWN_TIMEOUT_MS=15000',
+        'MIGRATE_ON_START=1', // as the dev stack runs it: finds the schema up to date
       ],
       ExposedPorts: { '3000/tcp': {} },
       HostConfig: { PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
@@ -212,6 +213,7 @@ describe('example app (examples/api) in real containers', () => {
     }, 30_000);
     expect(health.body).toEqual({ status: 'ok', version: `itest-${runId}`, database: 'ok', cache: 'ok' });
     expect((await call('/version')).body).toEqual({ version: `itest-${runId}` });
+    expect(await logsOf(app)).toMatch(/"msg":"migrate: up to date \(2 migrations already applied\)"/);
   });
 
   it('serves CRUD with 201/200/204, 400 naming the bad field and 404', async () => {

@@ -106,6 +106,31 @@ export async function migrate(client, { dir = MIGRATIONS_DIR, log = () => {} } =
   }
 }
 
+/** Errors that mean "the database is not up yet" rather than "this will never work". */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', '57P03' /* starting up */]);
+
+/**
+ * Retry `fn` while it fails with a transient connection error, a bounded number of times: a
+ * release step or a dev stack may start a moment before PostgreSQL accepts connections.
+ * @template T
+ * @param {() => Promise<T>} fn
+ * @param {{ attempts?: number, delayMs?: number, onRetry?: (err: Error, attempt: number) => void }} [opts]
+ * @returns {Promise<T>}
+ */
+export async function retryTransient(fn, { attempts = 30, delayMs = 1000, onRetry = () => {} } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = /** @type {Error & { code?: string }} */ (err);
+      const transient = (e.code !== undefined && TRANSIENT.has(e.code)) || /timeout/i.test(e.message);
+      if (!transient || attempt >= attempts) throw err;
+      onRetry(e, attempt);
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
 /** CLI: `node src/migrate.js` with DATABASE_URL set. Exit 0 applied/up to date, 1 failed, 2 bad config. */
 async function main() {
   let url;
@@ -118,9 +143,22 @@ async function main() {
     }
     throw err;
   }
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  /** @type {pg.Client | undefined} */
+  let client;
   try {
-    await client.connect();
+    client = await retryTransient(
+      async () => {
+        const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+        try {
+          await c.connect();
+          return c;
+        } catch (err) {
+          await c.end().catch(() => {});
+          throw err;
+        }
+      },
+      { onRetry: (err, n) => console.log(`migrate: database not reachable yet (${err.message}), retry ${n}`) },
+    );
     await migrate(client, { log: (line) => console.log(`migrate: ${line}`) });
     return 0;
   } catch (err) {
@@ -128,7 +166,7 @@ async function main() {
     console.error(`migrate: failed: ${/** @type {Error} */ (err).message}`);
     return 1;
   } finally {
-    await client.end().catch(() => {});
+    await client?.end().catch(() => {});
   }
 }
 

@@ -10,7 +10,7 @@ import { createCache } from './cache.js';
 import { createMetrics } from './metrics.js';
 import { createApp } from './app.js';
 import { createShutdown } from './shutdown.js';
-import { migrate } from './migrate.js';
+import { migrate, retryTransient } from './migrate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -50,11 +50,18 @@ redis.on('error', (err) => {
 });
 
 if (config.migrateOnStart) {
-  const client = await pool.connect();
   try {
-    await migrate(client, { log: (line) => logger.info(`migrate: ${line}`) });
-  } finally {
-    client.release();
+    const client = await retryTransient(() => pool.connect(), {
+      onRetry: (err, n) => logger.warn('database not reachable yet', { error: err.message, retry: n }),
+    });
+    try {
+      await migrate(client, { log: (line) => logger.info(`migrate: ${line}`) });
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    logger.error('migration on start failed', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
   }
 }
 

@@ -29,3 +29,28 @@ test('the bundled migrations read and order cleanly', async () => {
   assert.deepEqual(list.map((x) => x.file), ['001_create_items.sql', '002_items_name_index.sql']);
   assert.ok(list.every((x) => /^[0-9a-f]{64}$/.test(x.checksum)));
 });
+
+test('retryTransient: retries connection errors a bounded number of times, not other errors', async () => {
+  const { retryTransient } = await import('../src/migrate.js');
+  const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.2:5432'), { code: 'ECONNREFUSED' });
+  let calls = 0;
+  const retries = /** @type {number[]} */ ([]);
+  const value = await retryTransient(
+    async () => {
+      if (++calls < 3) throw refused;
+      return 'connected';
+    },
+    { delayMs: 0, onRetry: (_e, n) => retries.push(n) },
+  );
+  assert.equal(value, 'connected');
+  assert.deepEqual(retries, [1, 2]);
+
+  calls = 0;
+  await assert.rejects(retryTransient(async () => { calls++; throw refused; }, { attempts: 4, delayMs: 0 }), /ECONNREFUSED/);
+  assert.equal(calls, 4);
+
+  calls = 0;
+  const auth = Object.assign(new Error('password authentication failed for user "api"'), { code: '28P01' });
+  await assert.rejects(retryTransient(async () => { calls++; throw auth; }, { delayMs: 0 }), /password authentication failed/);
+  assert.equal(calls, 1);
+});
