@@ -342,6 +342,13 @@ async function withTimeout<T>(p: Promise<T>, ms: number, argv: string[]): Promis
   }
 }
 
+/** The innermost cause's message: the SDK wraps ECONNREFUSED in a misleading "not awaited" error. */
+function rootCause(e: unknown): string {
+  let cur = e as { message?: string; cause?: unknown; code?: string } | undefined;
+  while (cur && typeof cur.cause === 'object' && cur.cause) cur = cur.cause as typeof cur;
+  return (cur?.code ? `${cur.code}: ` : '') + String(cur?.message ?? e).split('\n')[0];
+}
+
 export interface OpenDaggerOptions {
   runId?: string;
   env?: NodeJS.ProcessEnv;
@@ -390,7 +397,7 @@ export async function openDaggerEngine(opts: OpenDaggerOptions = {}): Promise<Da
   } catch (e) {
     release();
     await session.catch(() => undefined);
-    throw new EnvironmentError(`cannot connect to the Dagger engine (${where}): ${(e as Error).message.split('\n')[0]}`);
+    throw new EnvironmentError(`cannot connect to the Dagger engine (${where}): ${rootCause(e)}`);
   }
   return new DaggerEngine({
     client: dag,

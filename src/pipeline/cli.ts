@@ -7,7 +7,8 @@ import { commonOptions, parse } from '../cli/args.ts';
 import { interpolationVars, loadConfig } from '../config/load.ts';
 import { assertEngine } from '../docker/client.ts';
 import { reap } from '../docker/reap.ts';
-import { DockerEngine, ensureLocalRegistry } from '../engine/docker.ts';
+import { ensureLocalRegistry } from '../engine/docker.ts';
+import { findOnPath, openEngine, parseEngineChoice, selectEngine } from '../engine/select.ts';
 import { UsageError } from '../util/errors.ts';
 import { newRunId } from '../util/run-id.ts';
 import { createProgress } from './progress.ts';
@@ -22,6 +23,7 @@ export const pipelineOptions = {
   'allow-missing-scanner': { type: 'boolean' },
   'no-cache': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  engine: { type: 'string' },
 } as const;
 
 export const flagsHelp = `Options:
@@ -30,6 +32,7 @@ export const flagsHelp = `Options:
       --skip STAGE[,STAGE]   leave these stages out
       --allow-missing-scanner  when no trivy can be obtained, mark scan skipped instead of exit 3
       --no-cache             build without BuildKit's cache
+      --engine auto|docker|dagger  engine for the stages (auto: Dagger in a Dagger session or with a dagger CLI on PATH, else Docker)
       --json                 print the report on stdout instead of the summary
   -q, --quiet                no progress output
 Exit codes: 0 ok, 1 a gate failed, 2 usage/config, 3 environment (130 when interrupted).`;
@@ -41,12 +44,15 @@ export async function runFromCli(argv: string[], help: string, fixed?: StageName
   if (fixed && (values.only || values.skip)) throw new UsageError(`--only/--skip do not apply to pier ${fixed}`);
   const config = loadConfig({ configFile: values.config, env: values.env });
   const selection = selectStages(fixed ? [fixed] : values.only, values.skip);
-  await assertEngine();
-  await reap().catch(() => undefined); // leftovers of crashed runs (dead pids on this host)
+  const decision = selectEngine(parseEngineChoice(values.engine), process.env, findOnPath('dagger'));
+  if (decision.engine === 'docker') {
+    await assertEngine();
+    await reap().catch(() => undefined); // leftovers of crashed runs (dead pids on this host)
+  }
   const runId = newRunId();
   const runDir = runDirFor(config.root, runId);
   mkdirSync(runDir, { recursive: true });
-  const engine = new DockerEngine({ runId, noCache: values['no-cache'] });
+  const engine = await openEngine(decision, { runId, noCache: values['no-cache'] }); // Dagger: exit 3 when it cannot connect
   const progress = createProgress(process.stderr, { quiet: values.quiet });
   const ac = new AbortController();
   let interrupted = false;
@@ -72,6 +78,7 @@ export async function runFromCli(argv: string[], help: string, fixed?: StageName
       options: { allowMissingScanner: values['allow-missing-scanner'] },
       hooks: {
         prepareRegistry: async (address) => {
+          if (engine.name !== 'docker') return; // a Dagger engine does not share this host's 127.0.0.1
           if ((await ensureLocalRegistry(address, registryImage)) === 'started') progress.note(`started a local registry on ${address}`);
         },
       },

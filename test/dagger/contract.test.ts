@@ -14,6 +14,7 @@ import type { Engine } from '../../src/engine/types.ts';
 import { createProgress } from '../../src/pipeline/progress.ts';
 import { runPipeline, selectStages } from '../../src/pipeline/runner.ts';
 import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
+import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { countFile, DIGEST, hasSchema, schemaMissingReason, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
 import type { Recorded, Step } from './recording-server.ts';
@@ -237,6 +238,30 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(testExec.logical.filter((s) => s.field === 'withServiceBinding').map((s) => s.args.alias)).toEqual(['postgres', 'redis']);
       expect(rec.some((q) => step(q, 'withExec') && (step(q, 'withExec')!.args.args as string[]).includes('--input'))).toBe(true);
       expect(rec.some((q) => step(q, 'publish'))).toBe(true);
+    });
+  });
+
+  describe('pier ci --engine (CLI process)', () => {
+    const pier = join(repoRoot, 'bin', 'pier.js');
+    const runCli = (args: string[], env: Record<string, string | undefined>) =>
+      exec([process.execPath, pier, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, nothrow: true });
+
+    it('--engine auto inside a Dagger session runs the stages on Dagger; the report records it', async () => {
+      const mark = h.server.recorded.length;
+      const r = await runCli(['ci', '--engine', 'auto', '--skip', 'loadtest', '--json', '--quiet'], h.server.env());
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.engine).toBe('dagger');
+      expect(report.stages.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(['build:passed', 'test:passed', 'scan:passed', 'loadtest:skipped', 'publish:passed']);
+      expect(since(mark).some((q) => step(q, 'dockerBuild'))).toBe(true);
+      rmSync(join(repoRoot, '.pier', 'runs', report.runId), { recursive: true, force: true });
+    });
+
+    it('--engine dagger without a session or CLI exits 3 with the reason', async () => {
+      const r = await runCli(['ci', '--engine', 'dagger', '--quiet'], { DAGGER_SESSION_PORT: '', DAGGER_SESSION_TOKEN: '', PATH: dirname(process.execPath) });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/no Dagger session \(DAGGER_SESSION_PORT unset\) and no `dagger` CLI on PATH/);
+      expect(r.stderr).not.toMatch(/UnhandledPromiseRejection|at .*\.ts:\d+/);
     });
   });
 

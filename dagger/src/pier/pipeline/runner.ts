@@ -17,6 +17,9 @@ import { publishStage } from './stages/publish.ts';
 import { scanStage } from './stages/scan.ts';
 import { testStage } from './stages/test.ts';
 
+/** Exit code of a run stopped by SIGINT/SIGTERM (128 + 2, the shell convention). */
+export const INTERRUPTED = 130;
+
 export interface Selection {
   run: StageName[];
   /** Stages left out, with why. */
@@ -113,10 +116,14 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunReport> {
       if (ctx.signal.aborted) throw new PierError('interrupted', ExitCode.environment);
       const out = await stageFn(name, input.selection)(ctx);
       rep = { name, ...out, durationMs: Date.now() - t0 };
-      if (out.status === 'failed') exitCode = ExitCode.gate;
+      if (ctx.signal.aborted) {
+        // The stage ended because close() tore its containers down: not the app's verdict.
+        rep = { ...rep, status: 'failed', reason: 'interrupted (SIGINT/SIGTERM): the run was stopped and cleaned up' };
+        exitCode = INTERRUPTED;
+      } else if (out.status === 'failed') exitCode = ExitCode.gate;
     } catch (err) {
       const e = err as Error;
-      const code = ctx.signal.aborted ? 130 : err instanceof PierError ? err.exitCode : ExitCode.environment;
+      const code = ctx.signal.aborted ? INTERRUPTED : err instanceof PierError ? err.exitCode : ExitCode.environment;
       const hint = err instanceof PierError && err.hint ? `\nhint: ${err.hint}` : '';
       rep = { name, status: 'failed', reason: redact(`${ctx.signal.aborted ? 'interrupted: ' : ''}${e.message}${hint}`), durationMs: Date.now() - t0, figures: {} };
       exitCode = code;
