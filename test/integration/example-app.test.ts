@@ -3,104 +3,17 @@
 // outage, the image's HEALTHCHECK, and a SIGTERM in the middle of a burst of requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { docker } from '../../src/docker/client.ts';
-import { exec } from '../../src/util/exec.ts';
-import { newRunId, runLabels } from '../../src/util/run-id.ts';
-import { interpolationVars } from '../../src/config/load.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { newRunId } from '../../src/util/run-id.ts';
+import { DATABASE_URL, ExampleStack, REDIS_URL, healthStatus, logsOf, until, waitExit } from '../helpers/example-stack.ts';
 
 const runId = newRunId();
-const labels = runLabels(runId, { 'pier.test': 'example-app' });
-const vars = interpolationVars(repoRoot);
-// Public images stay the defaults; `npm run setup` selects local stand-ins through the root .env.
-const images = {
-  node: vars.PIER_NODE_IMAGE || 'node:22-bookworm-slim',
-  postgres: vars.PIER_POSTGRES_IMAGE || 'postgres:16',
-  redis: vars.PIER_REDIS_IMAGE || 'redis:7',
-};
-const tag = `pier-test/example-api:${runId}`;
-const testTag = `${tag}-test`;
-const networkName = `pier-example-app-${runId}`;
-const DATABASE_URL = 'postgres://api:api@postgres:5432/api';
-const REDIS_URL = 'redis://redis:6379';
-const NS = 1_000_000; // dockerode durations are in nanoseconds
-
-const created: Docker.Container[] = [];
-let network: Docker.Network | undefined;
+const stack = new ExampleStack(runId, 'example-app');
+const tag = stack.tag;
 let redis: Docker.Container;
 let app: Docker.Container;
 let base = '';
-
-/** argv for an image build: the CA bundle goes in as a BuildKit secret, never a layer. */
-function buildArgv(target: 'runtime' | 'test', imageTag: string): string[] {
-  return [
-    'docker', 'buildx', 'build', '--load',
-    '--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt',
-    '--build-arg', `NODE_IMAGE=${images.node}`,
-    '--label', `pier.run=${runId}`,
-    '--target', target, '-t', imageTag,
-    join(repoRoot, 'examples/api'),
-  ];
-}
-
-/** Create (labelled, on our network, under a DNS alias) and start a container. */
-async function startContainer(alias: string, opts: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-  const c = await docker().createContainer({
-    ...opts,
-    Labels: { ...labels, 'pier.role': alias },
-    HostConfig: { NetworkMode: networkName, ...opts.HostConfig },
-    NetworkingConfig: { EndpointsConfig: { [networkName]: { Aliases: [alias] } } },
-  });
-  created.push(c);
-  await c.start();
-  return c;
-}
-
-/** Poll `check` every `everyMs` until it returns a value, failing after `timeoutMs`. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
-
-async function healthStatus(c: Docker.Container): Promise<string | undefined> {
-  return (await c.inspect()).State.Health?.Status;
-}
-
-/** A container's combined log as text (non-TTY streams are multiplexed with 8-byte headers). */
-async function logsOf(c: Docker.Container): Promise<string> {
-  const buf = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-  const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= buf.length; ) {
-    const len = buf.readUInt32BE(i + 4);
-    out.push(buf.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  return Buffer.concat(out).toString('utf8');
-}
-
-/** Run a one-off container to completion; returns its exit code and log. */
-async function runOnce(opts: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ code: number; log: string }> {
-  const c = await docker().createContainer({ ...opts, Labels: labels, HostConfig: { NetworkMode: networkName } });
-  created.push(c);
-  await c.start();
-  const waited = (await Promise.race([
-    c.wait(),
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`one-off ${opts.Cmd?.join(' ')} still running after ${timeoutMs} ms`)), timeoutMs)),
-  ])) as { StatusCode: number };
-  return { code: waited.StatusCode, log: await logsOf(c) };
-}
 
 interface Reply {
   status: number;
@@ -140,37 +53,19 @@ function call(path: string, init: { method?: string; json?: unknown; id?: string
 
 describe('example app (examples/api) in real containers', () => {
   beforeAll(async () => {
-    await exec(buildArgv('runtime', tag), { timeoutMs: 240_000 });
-    network = await docker().createNetwork({ Name: networkName, Labels: labels, CheckDuplicate: true });
-    // tmpfs data dirs: fast, and no anonymous (unlabelled) volume from the images' VOLUME lines.
-    const postgres = await startContainer('postgres', {
-      Image: images.postgres,
-      Env: ['POSTGRES_USER=api', 'POSTGRES_PASSWORD=api', 'POSTGRES_DB=api'],
-      HostConfig: { Tmpfs: { '/var/lib/postgresql/data': 'rw' } },
-      Healthcheck: { Test: ['CMD', 'pg_isready', '-U', 'api', '-d', 'api', '-h', '127.0.0.1'], Interval: 500 * NS, Timeout: 3000 * NS, Retries: 120 },
-    });
-    redis = await startContainer('redis', {
-      Image: images.redis,
-      HostConfig: { Tmpfs: { '/data': 'rw' } },
-      Healthcheck: { Test: ['CMD', 'redis-cli', 'ping'], Interval: 500 * NS, Timeout: 3000 * NS, Retries: 120 },
-    });
-    await until('postgres healthy', async () => ((await healthStatus(postgres)) === 'healthy' ? true : undefined), 60_000);
-    await until('redis healthy', async () => ((await healthStatus(redis)) === 'healthy' ? true : undefined), 30_000);
+    await stack.build('runtime');
+    ({ redis } = await stack.startServices());
   });
 
-  afterAll(async () => {
-    // Everything this file created, also on failure; the image tag goes too (build cache stays).
-    await Promise.allSettled(created.map((c) => c.remove({ force: true, v: true })));
-    await network?.remove().catch(() => {});
-    for (const t of [tag, testTag]) await docker().getImage(t).remove({ force: true }).catch(() => {});
-  });
+  // Everything this file created, also on failure; the image tags go too (build cache stays).
+  afterAll(() => stack.close());
 
   it('runs the runtime image as the non-root node user with no build secret left in it', async () => {
     const info = await docker().getImage(tag).inspect();
     expect(info.Config.User).toBe('node');
     expect(info.Config.Healthcheck?.Test?.join(' ')).toContain('/health');
     expect(info.Config.Cmd).toEqual(['node', 'src/server.js']);
-    const { code, log } = await runOnce(
+    const { code, log } = await stack.runOnce(
       { Image: tag, Cmd: ['sh', '-c', 'id -u; test ! -e /run/secrets/ca && echo no-ca; grep -rlsF "BEGIN CERTIFICATE" /app/src /app/package.json /root 2>/dev/null | wc -l'] },
       20_000,
     );
@@ -180,7 +75,7 @@ describe('example app (examples/api) in real containers', () => {
 
   it('applies migrations as a one-off release step; two at once apply each file exactly once', async () => {
     const migrate = { Image: tag, Cmd: ['node', 'src/migrate.js'], Env: [`DATABASE_URL=${DATABASE_URL}`] };
-    const [a, b] = await Promise.all([runOnce(migrate, 60_000), runOnce(migrate, 60_000)]);
+    const [a, b] = await Promise.all([stack.runOnce(migrate, 60_000), stack.runOnce(migrate, 60_000)]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const both = a.log + b.log;
     expect(both.match(/applied 001_create_items\.sql/g)).toHaveLength(1);
@@ -190,23 +85,14 @@ describe('example app (examples/api) in real containers', () => {
   });
 
   it('starts, publishes 127.0.0.1::3000 and answers /health and /version', async () => {
-    app = await startContainer('app', {
-      Image: tag,
-      Env: [
-        `DATABASE_URL=${DATABASE_URL}`,
-        `REDIS_URL=${REDIS_URL}`,
-        `APP_VERSION=itest-${runId}`,
-        // Every item request takes 150 ms more, so the SIGTERM below surely finds requests in flight.
-        'DELAY_MS=150',
-        'SHUTDOWN_TIMEOUT_MS=15000',
-        'MIGRATE_ON_START=1', // as the dev stack runs it: finds the schema up to date
-      ],
-      ExposedPorts: { '3000/tcp': {} },
-      HostConfig: { PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
-    });
-    const port = (await app.inspect()).NetworkSettings.Ports['3000/tcp']?.[0]?.HostPort;
-    expect(port).toMatch(/^\d+$/);
-    base = `http://127.0.0.1:${port}`;
+    ({ app, base } = await stack.startApp([
+      `APP_VERSION=itest-${runId}`,
+      // Every item request takes 150 ms more, so the SIGTERM below surely finds requests in flight.
+      'DELAY_MS=150',
+      'SHUTDOWN_TIMEOUT_MS=15000',
+      'MIGRATE_ON_START=1', // as the dev stack runs it: finds the schema up to date
+    ]));
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const health = await until('app /health 200', async () => {
       const r = await call('/health');
       return r.status === 200 ? r : undefined;
@@ -251,8 +137,8 @@ describe('example app (examples/api) in real containers', () => {
   });
 
   it("the image's test stage passes `npm test` against the postgres and redis sidecars, none skipped", async () => {
-    await exec(buildArgv('test', testTag), { timeoutMs: 120_000 });
-    const { code, log } = await runOnce({ Image: testTag, Env: [`DATABASE_URL=${DATABASE_URL}`, `REDIS_URL=${REDIS_URL}`] }, 90_000);
+    const testTag = await stack.build('test');
+    const { code, log } = await stack.runOnce({ Image: testTag, Env: [`DATABASE_URL=${DATABASE_URL}`, `REDIS_URL=${REDIS_URL}`] }, 90_000);
     const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(log)?.[1] ?? NaN);
     expect(code, log.slice(-2000)).toBe(0);
     expect(count('fail')).toBe(0);
@@ -324,10 +210,7 @@ describe('example app (examples/api) in real containers', () => {
     await Promise.all(Array.from({ length: WORKERS }, worker));
     await signal;
     agent.destroy();
-    const exit = (await Promise.race([
-      app.wait(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('app did not exit within 20 s of SIGTERM')), 20_000)),
-    ])) as { StatusCode: number };
+    const exitCode = await waitExit(app, 20_000);
     const burstMs = Date.now() - t0;
 
     // The app logs one line per request it handled ("request", or "request aborted" if it could
@@ -352,13 +235,13 @@ describe('example app (examples/api) in real containers', () => {
       refusedStartedBeforeSignal: noResponse.filter((o) => !o.startedAfterSignal).length,
       inFlightAtSignal: started?.inFlight,
       acceptedByApp: served.size,
-      exitCode: exit.StatusCode,
+      exitCode,
       burstMs,
     };
     console.log(`example-app SIGTERM burst: ${JSON.stringify(summary)}`);
 
     expect(outcomes).toHaveLength(TOTAL);
-    expect(exit.StatusCode).toBe(0);
+    expect(exitCode).toBe(0);
     expect(started, 'the app logged "shutdown started"').toBeDefined();
     expect(started!.inFlight, 'requests were in flight when SIGTERM arrived').toBeGreaterThan(0);
     expect(lines.some((l) => l.msg === 'shutdown complete')).toBe(true);

@@ -77,6 +77,11 @@ const server = createServer(
   }),
 );
 
+// Idle keep-alive sockets outlive a fronting proxy's (nginx, cloud load balancers: 60 s), so the
+// proxy never reuses a socket the app is closing at that instant (a source of stray 502s).
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+
 const shutdown = createShutdown({
   server,
   state,
