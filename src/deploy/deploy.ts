@@ -198,11 +198,13 @@ async function recover(ctx: RolloutContext, err: Error, image: string): Promise<
         if (p.switched && p.previous) {
           ctx.progress.step(name, 'rolling-back', `to ${p.previous.version}`);
           await switchHostTo(p.ops, p.previous, { target: ctx.target, runId: ctx.runId, event: 'rolled-back', from: p.started });
+          // A rejected release does not take a retention slot from a good one.
+          if (p.started && p.started.container !== p.previous.container) await p.ops.remove(p.started.container);
           ctx.progress.step(name, 'rolled-back');
           return { host: name, status: 'rolled-back', serving: p.previous.version, detail: `back on ${p.previous.version}` };
         }
         if (p.switched) return { host: name, status: 'failed', serving: ctx.version, detail: 'no previous release to return to' };
-        if (p.started && p.started.container !== p.previous?.container) await p.ops.stop(p.started.container, 2);
+        if (p.started && p.started.container !== p.previous?.container) await p.ops.remove(p.started.container);
         const status: HostStatus = name === failedHost ? 'failed' : 'not-changed';
         return { host: name, status, serving: p.previous?.version, detail: name === failedHost ? cause : 'never switched' };
       } catch (e) {

@@ -227,12 +227,13 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
 }
 
 /** Build the test app image (cached after the first build); behaviour switches are build args. */
-export async function buildTestApp(tag: string, o: { failRate?: number; neverHealthy?: boolean } = {}): Promise<void> {
+export async function buildTestApp(tag: string, o: { failRate?: number; neverHealthy?: boolean; failAfterSeconds?: number } = {}): Promise<void> {
   await exec([
     'docker', 'buildx', 'build', '--load', '--quiet',
     '--build-arg', `NODE_IMAGE=${images.node}`,
     '--build-arg', `FAIL_RATE=${o.failRate ?? 0}`,
     '--build-arg', `NEVER_HEALTHY=${o.neverHealthy ? 1 : 0}`,
+    '--build-arg', `FAIL_AFTER_SECONDS=${o.failAfterSeconds ?? 0}`,
     '--target', 'runtime', '-t', tag, join(repoRoot, 'test/fixtures/deploy-app'),
   ]);
 }

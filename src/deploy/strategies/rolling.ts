@@ -1,6 +1,7 @@
 /**
  * Rolling: the first host alone (a barrier: nothing else changes until it is healthy, serving
- * and baked), then the rest in batches of `deploy.batch`.
+ * and baked), then the rest in batches of `deploy.batch`. Old releases keep running through the bake
+ * window (instant switch-back), then are stopped and retained.
  */
 import { mapLimit } from '../executor.ts';
 import { bake, retire, startBeside, switchOver } from './steps.ts';
@@ -34,7 +35,9 @@ async function runBatch(ctx: RolloutContext, batch: HostPlan[]): Promise<void> {
   await allOrThrow(await mapLimit(batch, limit, (p) => startBeside(ctx, p)));
   await allOrThrow(await mapLimit(batch, limit, (p) => switchOver(ctx, p)));
   const started = Date.now();
-  await bake(ctx, batch);
+  // The window watches every host already on the new release, not just this batch: a release that
+  // degrades over time is caught on the hosts switched earlier, and all of them are switched back.
+  await bake(ctx, ctx.plans.filter((p) => p.switched));
   const waited = (Date.now() - started) / 1000;
   await allOrThrow(await mapLimit(batch, limit, (p) => retire(ctx, p, waited)));
 }

@@ -18,7 +18,8 @@ export async function startBeside(ctx: RolloutContext, plan: HostPlan): Promise<
     await ops.waitHealthy(plan.started, ctx.target.settings.healthTimeoutSeconds, ctx.signal);
   } catch (err) {
     ctx.progress.step(ops.name, 'unhealthy');
-    await ops.stop(release.container, 2).catch(() => undefined);
+    // Its last log lines are in the error; a failed release is not worth a retention slot.
+    await ops.remove(release.container).catch(() => undefined);
     throw err;
   }
   ctx.progress.step(ops.name, 'healthy');

@@ -1,0 +1,219 @@
+/**
+ * pier deploy on 3 simulated hosts (Docker-in-Docker + sshd), traffic through the front load
+ * balancer on a 127.0.0.1 port this file published. One fleet, scenarios in order.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { deploy, type DeployReport } from '../../src/deploy/deploy.ts';
+import { LockHeldError } from '../../src/deploy/lock.ts';
+import { lockStatus, releases, rollback, status } from '../../src/deploy/ops.ts';
+import { Progress } from '../../src/deploy/progress.ts';
+import { HostKeyError } from '../../src/deploy/ssh.ts';
+import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import { exec } from '../../src/util/exec.ts';
+import { buildTestApp, startFleet, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { startLoad } from '../helpers/load.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+let fleet: Fleet;
+let config: string;
+const pinned: Record<string, string> = {};
+
+function target(o: ProjectOptions & { by?: string } = {}): DeployTarget {
+  config = writeProject(fleet, { hostKeys: pinned, ...o });
+  return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: o.by ?? 'tester@ci' });
+}
+
+const quiet = (lines: string[] = [], onLine?: (l: string) => void) =>
+  new Progress((l) => {
+    lines.push(l);
+    onLine?.(l);
+  });
+
+async function servingEverywhere(t: DeployTarget): Promise<(string | undefined)[]> {
+  return (await status(t)).map((h) => h.serving);
+}
+
+async function lbVersions(n = 9): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`http://127.0.0.1:${fleet.lbPort}/version`);
+    seen.add(((await r.json()) as { version: string }).version);
+  }
+  return seen;
+}
+
+beforeAll(async () => {
+  const [f] = await Promise.all([
+    startFleet({ count: 3 }),
+    buildTestApp('pier-test/deploy-app:good'),
+    buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }),
+    buildTestApp('pier-test/deploy-app:degrades', { failRate: 0.3, failAfterSeconds: 4 }),
+  ]);
+  fleet = f;
+  for (const h of fleet.hosts) pinned[h.name] = h.fingerprint;
+  await Promise.all([
+    ...['v1', 'v2', 'v5', 'v6', 'v7'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
+    fleet.push('pier-test/deploy-app:never', 'pier-test/deploy-app:v3'),
+    fleet.push('pier-test/deploy-app:degrades', 'pier-test/deploy-app:v4'),
+  ]);
+}, 300_000);
+
+afterAll(async () => {
+  await fleet?.down();
+  const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${fleet?.runId}`, '--quiet']);
+  expect(left.stdout.trim()).toBe('');
+}, 120_000);
+
+describe.sequential('pier deploy on 3 simulated hosts', () => {
+  it('deploys v1 to every host (first deploy creates each host proxy), with migrations once', async () => {
+    const lines: string[] = [];
+    const r = await deploy(target({ migrate: ['node', 'migrate.cjs'] }), { version: 'v1', progress: quiet(lines) });
+    expect(r.ok, r.error).toBe(true);
+    expect(r.hosts.map((h) => h.status)).toEqual(['deployed', 'deployed', 'deployed']);
+    expect(lines.filter((l) => /migrating/.test(l))).toHaveLength(1);
+    expect(await lbVersions()).toEqual(new Set(['v1']));
+    expect(r.lock.released.sort()).toEqual(['web1', 'web2', 'web3']);
+  }, 120_000);
+
+  it('deploys v2 under continuous load with zero failed requests', async () => {
+    const t = target();
+    const load = startLoad(fleet.lbPort, 40);
+    const r = await deploy(t, { version: 'v2', progress: quiet() });
+    await new Promise((res) => setTimeout(res, 1000));
+    const l = await load.stop();
+    expect(r.ok, r.error).toBe(true);
+    expect(l.sent).toBeGreaterThan(200);
+    expect(l.failures).toEqual([]);
+    expect(l.versions.v1).toBeGreaterThan(0);
+    expect(l.versions.v2).toBeGreaterThan(0);
+    expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
+    // Env file uploaded 0600, secret value not in the report.
+    const mode = await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app-v2.env']);
+    expect(mode).toBe('600');
+    expect(JSON.stringify(r)).not.toContain('s3cr3t-value-never-printed');
+  }, 120_000);
+
+  it('a version that never becomes healthy: v2 keeps serving everywhere, zero failed requests, exit 1', async () => {
+    const t = target({ healthTimeoutSeconds: 4 });
+    const load = startLoad(fleet.lbPort, 40);
+    const r = await deploy(t, { version: 'v3', progress: quiet() });
+    const l = await load.stop();
+    expect(r.exitCode).toBe(1);
+    expect(r.error).toMatch(/web1: deploy-app-v3 did not become healthy within 4s/);
+    expect(r.hosts.map((h) => `${h.host}:${h.status}:${h.serving}`)).toEqual(['web1:failed:v2', 'web2:not-changed:v2', 'web3:not-changed:v2']);
+    expect(l.failures).toEqual([]);
+    expect(Object.keys(l.versions)).toEqual(['v2']);
+    expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
+  }, 120_000);
+
+  it('a version that passes health then fails 30 % of requests is rolled back on every switched host', async () => {
+    const t = target({ bakeSeconds: 2 });
+    const load = startLoad(fleet.lbPort, 40);
+    const r = await deploy(t, { version: 'v4', progress: quiet() });
+    const l = await load.stop();
+    expect(r.exitCode).toBe(1);
+    expect(r.error).toMatch(/error rate \d+\.\d% .* over the threshold 5\.0% during the bake window/);
+    const rolled = r.hosts.filter((h) => h.status === 'rolled-back').map((h) => h.host);
+    // Failures start 4 s after start: web1 passes its own bake, so at least web1 and web2 go back.
+    expect(rolled.length).toBeGreaterThanOrEqual(2);
+    expect(r.hosts.every((h) => h.serving === 'v2')).toBe(true);
+    expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
+    expect(l.versions.v4 ?? 0).toBeGreaterThan(0);
+    const hist = await releases(t);
+    expect(hist[0]!.releases[0]).toMatchObject({ version: 'v2', event: 'rolled-back', from: 'v4' });
+  }, 120_000);
+
+  it('pier rollback switches all 3 hosts to a retained release in seconds, and back', async () => {
+    const t = target();
+    const back = await rollback(t, { to: 'v1', progress: quiet() });
+    expect(back.ok).toBe(true);
+    expect(back.hosts.map((h) => `${h.from}->${h.to}`)).toEqual(['v2->v1', 'v2->v1', 'v2->v1']);
+    expect(back.seconds).toBeLessThan(10);
+    expect(await lbVersions()).toEqual(new Set(['v1']));
+    const fwd = await rollback(t, { to: 'v2', progress: quiet() });
+    expect(fwd.ok).toBe(true);
+    expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
+  }, 60_000);
+
+  it('two concurrent deploys: the second is refused naming the holder', async () => {
+    let locked!: () => void;
+    const isLocked = new Promise<void>((res) => (locked = res));
+    const first = deploy(target({ by: 'alice@laptop' }), { version: 'v5', progress: quiet([], (l) => /web3\s+locked/.test(l) && locked()) });
+    await isLocked;
+    const second = deploy(target({ by: 'bob@laptop' }), { version: 'v1', progress: quiet() });
+    await expect(second).rejects.toThrow(LockHeldError);
+    await expect(second).rejects.toThrow(/held by alice@laptop \(deploy v5, run /);
+    const r = await first;
+    expect(r.ok, r.error).toBe(true);
+    expect((await lockStatus(target())).every((h) => !h.holder)).toBe(true);
+  }, 120_000);
+
+  it('SIGINT mid-deploy: every host serves the old or new release, never neither; lock released', async () => {
+    target();
+    const load = startLoad(fleet.lbPort, 40);
+    const child = spawn(join(repoRoot, 'bin/pier.js'), ['deploy', 'production', '--version', 'v6', '--config', config], {
+      env: { ...process.env, PIER_DEPLOYER: 'sigint-test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (!sent && /web1\s+switched/.test(err)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    const l = await load.stop();
+    expect(sent).toBe(true);
+    expect(code, err).toBe(1);
+    expect(err).toMatch(/interrupt: finishing the current step/);
+    expect(err).toMatch(/web1\s+rolled-back/);
+    expect(l.failures).toEqual([]);
+    const t = target();
+    expect(await servingEverywhere(t)).toEqual(['v5', 'v5', 'v5']);
+    expect((await lockStatus(t)).every((h) => !h.holder)).toBe(true);
+  }, 120_000);
+
+  it('a changed host key is refused with exit 3 and how to trust it; nothing changes', async () => {
+    await fleet.hostExec('web2', ['sh', '-c', 'rm -f /etc/ssh/ssh_host_ed25519_key* && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && kill -HUP 1']);
+    const fresh = /SHA256:\S+/.exec(await fleet.hostExec('web2', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub']))![0];
+    expect(fresh).not.toBe(pinned.web2);
+    await new Promise((res) => setTimeout(res, 500));
+    const attempt = deploy(target(), { version: 'v7', progress: quiet() });
+    await expect(attempt).rejects.toThrow(HostKeyError);
+    const e = (await attempt.catch((x: unknown) => x)) as HostKeyError;
+    expect(e.exitCode).toBe(3);
+    expect(e.message).toMatch(/web2 .*CHANGED/);
+    expect(e.hint).toContain(`hostKey: ${fresh}`);
+    pinned.web2 = fresh;
+    expect(await servingEverywhere(target())).toEqual(['v5', 'v5', 'v5']);
+  }, 60_000);
+
+  it('a host stopped mid-deploy: switched hosts go back, the lost host and its lock are reported', async () => {
+    const t = target();
+    const load = startLoad(fleet.lbPort, 40);
+    let stopping: Promise<unknown> | undefined;
+    const r: DeployReport = await deploy(t, {
+      version: 'v7',
+      progress: quiet([], (l) => {
+        if (!stopping && /web2\s+starting/.test(l)) stopping = exec(['docker', 'stop', '--time', '1', fleet.hosts[1]!.container]);
+      }),
+    });
+    await stopping;
+    const l = await load.stop();
+    expect(r.exitCode).toBe(1);
+    expect(r.hosts.find((h) => h.host === 'web1')).toMatchObject({ status: 'rolled-back', serving: 'v5' });
+    expect(r.hosts.find((h) => h.host === 'web2')!.status).toMatch(/failed|unreachable/);
+    expect(r.hosts.find((h) => h.host === 'web3')).toMatchObject({ status: 'not-changed', serving: 'v5' });
+    expect(r.lock.held.map((h) => h.host)).toEqual(['web2']);
+    expect(r.lock.released.sort()).toEqual(['web1', 'web3']);
+    expect(await lbVersions()).toEqual(new Set(['v5']));
+    // The front balancer retries another host when one drops: at most a handful of in-flight failures.
+    expect(l.failed).toBeLessThanOrEqual(3);
+  }, 120_000);
+});
