@@ -104,3 +104,21 @@ describe('dev stack (docker compose up in the repo root)', () => {
     expect(left).toEqual({ containers: [], networks: [], volumes: [] });
   });
 });
+
+describe('pier env up: a service that fails', () => {
+  it('exits 3 naming the service, its state and its last log lines', async () => {
+    // The dev stack has no requiredEnv, so a malformed LOG_LEVEL reaches the app, which exits 2.
+    const bad = testRun('devbad', { API_PORT: '', LOG_LEVEL: 'loud' });
+    try {
+      const r = await pier(['env', 'up', 'dev', '--project', bad.project, '--timeout', '120'], bad.env);
+      expect(r.code, r.stderr.slice(-2000)).toBe(3);
+      // The watcher outlives the crashed server (a fixed file restarts it), so the container is
+      // running and its healthcheck turns it unhealthy.
+      expect(r.stderr).toMatch(new RegExp(`service "api" of ${bad.project} unhealthy\\n--- last 30 log lines of api ---\\n`));
+      expect(r.stderr).toContain('LOG_LEVEL');
+    } finally {
+      await pier(['env', 'down', 'dev', '--project', bad.project, '--volumes'], bad.env);
+    }
+    expect(await leftovers(bad.runId)).toEqual({ containers: [], networks: [], volumes: [] });
+  }, 150_000);
+});
