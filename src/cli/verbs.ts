@@ -10,6 +10,7 @@ import * as rollback from './rollback.ts';
 import * as status from './status.ts';
 import * as releases from './releases.ts';
 import * as lock from './lock.ts';
+import * as db from './db.ts';
 import * as ci from './ci.ts';
 import * as build from './build.ts';
 import * as test from './test.ts';
@@ -33,6 +34,7 @@ export const verbs: Record<string, Verb> = {
   status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
   releases: withHelp('release history per host (who, when)', releases),
   lock: withHelp('deploy lock: status | release', lock),
+  db: withHelp(db.summary, db),
   ci: withHelp(ci.summary, ci),
   build: withHelp(build.summary, build),
   test: withHelp(test.summary, test),

@@ -5,6 +5,8 @@ export interface AccessEntry {
   status: number;
   upstream: string;
   release: string;
+  /** nginx $request_time in seconds (latency analysis of canaries). */
+  requestTime?: number;
 }
 
 /** Parse pier_json lines; malformed lines (e.g. a partly written last line) are skipped. */
@@ -13,8 +15,8 @@ export function parseAccessLog(text: string): AccessEntry[] {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const o = JSON.parse(line) as Partial<AccessEntry>;
-      if (typeof o.status === 'number') out.push({ msec: Number(o.msec ?? 0), status: o.status, upstream: String(o.upstream ?? ''), release: String(o.release ?? '') });
+      const o = JSON.parse(line) as Partial<AccessEntry> & { request_time?: unknown };
+      if (typeof o.status === 'number') out.push({ msec: Number(o.msec ?? 0), status: o.status, upstream: String(o.upstream ?? ''), release: String(o.release ?? ''), ...(typeof o.request_time === 'number' ? { requestTime: o.request_time } : {}) });
     } catch {
       // ignore
     }

@@ -20,7 +20,8 @@ import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
-import { rolling } from './strategies/rolling.ts';
+import { strategyFor } from './strategies/index.ts';
+import { backupBeforeMigrate } from '../db/deploy-hook.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
 import type { DeployTarget } from './target.ts';
@@ -59,6 +60,8 @@ export interface DeployReport {
   hosts: HostOutcome[];
   lock: LockRelease;
   timeline: ProgressEvent[];
+  /** The strategy and what it found (canary: the analysis of every step). */
+  strategy?: { name: string } & Record<string, unknown>;
 }
 
 /** Connect to every host (parallel, limited); closes what was opened if any fails. */
@@ -103,7 +106,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const runId = opts.runId ?? newRunId();
   const progress = opts.progress ?? new Progress();
   const signal = opts.signal ?? new AbortController().signal;
-  const strategy = opts.strategy ?? rolling;
+  const strategy = opts.strategy ?? strategyFor(target.settings.strategy);
   const started = Date.now();
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
@@ -114,8 +117,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
     for (const o of ops) progress.step(o.name, 'locked');
     const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
+    const findings: Record<string, unknown> = {};
     const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
-      run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, ...extra,
+      run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
     });
     let result: DeployReport | undefined;
     try {
@@ -153,13 +157,15 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           }
           return p;
         };
-        const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare };
+        const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare, findings };
         try {
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             progress.step(plans[0]!.ops.name, 'pulling');
             const { release, envFile } = await prepare(plans[0]!);
             signal.throwIfAborted();
+            // Data safety: no migration without a verified backup first (when backup.beforeMigrate is on).
+            await backupBeforeMigrate(target, plans[0]!.previous?.version, progress, sessions);
             progress.step(plans[0]!.ops.name, 'migrating', target.migrate.join(' '));
             await plans[0]!.ops.migrate(release, target.migrate, envFile).catch((e: Error) => {
               throw new HealthError(plans[0]!.ops.name, `migration failed: ${e.message}`);

@@ -2,7 +2,8 @@
 
 export type Phase =
   | 'preflight' | 'locked' | 'pulling' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'drained'
-  | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged';
+  | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged'
+  | 'canary' | 'analysis' | 'retiring' | 'backup';
 
 export interface ProgressEvent {
   host: string;

@@ -30,6 +30,8 @@ export interface DeployTarget {
   envFileContent?: string;
   /** Who is deploying (`user@machine`). */
   by: string;
+  /** The loaded configuration, for hooks that need more than the above (the pre-migration backup). */
+  config?: Config;
 }
 
 const expand = (p: string, root: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : join(root, p));
@@ -87,6 +89,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     parallel: ssh.parallel,
     envFileContent,
     by: opts.by ?? `${safeUser()}@${hostname()}`,
+    config: cfg,
   };
 }
 

@@ -27,6 +27,8 @@ export interface RolloutContext {
   plans: HostPlan[];
   progress: Progress;
   signal: AbortSignal;
+  /** What the strategy found (e.g. canary analysis per step); kept in the run's report. */
+  findings?: Record<string, unknown>;
   /** Get the image and env file onto a host (memoised); returns the release to start. */
   prepare(plan: HostPlan): Promise<{ release: Release; envFile?: string }>;
 }

@@ -1,0 +1,69 @@
+/**
+ * Where the database runs, as one small interface: run argv inside its container and move a file
+ * in or out of it. Local containers (and compose services, resolved to their container) go through
+ * the local Docker CLI; a container on a host goes through the deploy's SSH session.
+ */
+import { writeFile, readFile } from 'node:fs/promises';
+import { composeArgv, type ComposeTarget } from '../compose/commands.ts';
+import { shScript } from '../deploy/commands/shell.ts';
+import type { HostSession } from '../deploy/executor.ts';
+import { exec } from '../util/exec.ts';
+import { EnvironmentError } from '../util/errors.ts';
+
+export interface DbRunner {
+  /** For messages: `container pg (local)`, `pg on web1`. */
+  readonly where: string;
+  /** Run `argv` inside the database container; stdout. */
+  exec(argv: readonly string[], timeoutMs?: number): Promise<string>;
+  /** Copy a file out of the container to a local path. */
+  copyOut(containerPath: string, localFile: string): Promise<void>;
+  /** Copy a local file into the container. */
+  copyIn(localFile: string, containerPath: string): Promise<void>;
+}
+
+/** argv of `docker exec` into `container`. */
+export const dockerExec = (container: string, argv: readonly string[], interactive = false): string[] => ['docker', 'exec', ...(interactive ? ['--interactive'] : []), container, ...argv];
+
+/** A container on the local Docker engine. */
+export function localContainer(container: string, label = `container ${container}`): DbRunner {
+  return {
+    where: label,
+    async exec(argv, timeoutMs) {
+      return (await exec(dockerExec(container, argv), { timeoutMs: timeoutMs ?? 600_000 })).stdout;
+    },
+    async copyOut(containerPath, localFile) {
+      await exec(['docker', 'cp', `${container}:${containerPath}`, localFile]);
+    },
+    async copyIn(localFile, containerPath) {
+      await exec(['docker', 'cp', localFile, `${container}:${containerPath}`]);
+    },
+  };
+}
+
+/** A service of a compose project (the staging stack's postgres), resolved to its running container. */
+export async function composeService(target: ComposeTarget, service: string): Promise<DbRunner> {
+  const r = await exec(composeArgv(target, 'ps', '--quiet', service), { nothrow: true });
+  const id = r.stdout.trim().split('\n')[0];
+  if (r.code !== 0 || !id) throw new EnvironmentError(`service ${service} of ${target.project} is not running`, `start the stack first: pier env up`);
+  return localContainer(id, `service ${service} of ${target.project}`);
+}
+
+/**
+ * A container on a host reached over SSH. The dump travels as base64 text (the session returns
+ * text) and comes back in as stdin.
+ */
+export function sshContainer(session: HostSession, container: string): DbRunner {
+  return {
+    where: `container ${container} on ${session.name}`,
+    exec(argv, timeoutMs) {
+      return session.run(dockerExec(container, argv), { timeoutMs: timeoutMs ?? 600_000 });
+    },
+    async copyOut(containerPath, localFile) {
+      const b64 = await session.run(dockerExec(container, ['base64', '--wrap=0', containerPath]), { timeoutMs: 600_000 });
+      await writeFile(localFile, Buffer.from(b64.trim(), 'base64'));
+    },
+    async copyIn(localFile, containerPath) {
+      await session.run(dockerExec(container, shScript('cat > "$1"', containerPath), true), { input: await readFile(localFile), timeoutMs: 600_000 });
+    },
+  };
+}

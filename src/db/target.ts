@@ -1,0 +1,45 @@
+/**
+ * Resolve an environment's `backup:` section into settings and a runner: where PostgreSQL runs
+ * (local container, compose service, container on a host over SSH) and where backups are kept.
+ */
+import { isAbsolute, join } from 'node:path';
+import type { Config, EnvironmentConfig } from '../config/schema.ts';
+import { resolveEnvStack } from '../compose/environment.ts';
+import { openHost, type HostSession } from '../deploy/executor.ts';
+import { resolveTarget } from '../deploy/target.ts';
+import { ConfigError, UsageError } from '../util/errors.ts';
+import type { DbSettings } from './backup.ts';
+import { composeService, localContainer, sshContainer, type DbRunner } from './runner.ts';
+
+export type BackupConfig = NonNullable<EnvironmentConfig['backup']>;
+
+/** Settings of `env`'s backups; `dir` is made absolute under the project root, per environment. */
+export function dbSettings(envName: string, b: BackupConfig, root: string): DbSettings {
+  const base = isAbsolute(b.dir) ? b.dir : join(root, b.dir);
+  return { env: envName, database: b.database, user: b.user, dir: join(base, envName), keep: b.keep };
+}
+
+/** The environment's backup section, or a config error naming the file. */
+export function backupConfigOf(cfg: Config): BackupConfig {
+  const env = cfg.env;
+  if (!env) throw new UsageError('an environment is required, e.g. pier db backup staging');
+  if (!env.backup) throw new ConfigError([{ file: `environments/${env.name}.yaml`, path: 'backup', message: 'expected a backup section (via, database, ...) to back up this environment' }]);
+  return env.backup;
+}
+
+/**
+ * A runner for `b`. With `via: ssh` it connects to the database host (`sessions` lets the deploy
+ * reuse its open connections); `close` ends only what this function opened.
+ */
+export async function openRunner(cfg: Config, b: BackupConfig, sessions: readonly HostSession[] = []): Promise<{ runner: DbRunner; close(): void }> {
+  if (b.via === 'docker') return { runner: localContainer(b.container!), close: () => undefined };
+  if (b.via === 'compose') return { runner: await composeService(resolveEnvStack(cfg, { validate: false }).target, b.service!), close: () => undefined };
+  const t = resolveTarget(cfg);
+  const name = b.host ?? t.hosts[0]?.name;
+  const open = sessions.find((s) => s.name === name);
+  if (open) return { runner: sshContainer(open, b.container!), close: () => undefined };
+  const host = t.hosts.find((h) => h.name === name);
+  if (!host) throw new ConfigError([{ file: `environments/${t.envName}.yaml`, path: 'backup.host', message: `expected the name of a host in hosts (${t.hosts.map((h) => h.name).join(', ')}), got "${name}"` }]);
+  const session = await openHost(host, t.auth);
+  return { runner: sshContainer(session, b.container!), close: () => session.close() };
+}
