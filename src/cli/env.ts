@@ -60,6 +60,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!envName) throw new UsageError(`pier env ${action}: expected an environment name, e.g. pier env ${action} staging`);
   if (services.length && action !== 'logs') throw new UsageError(`pier env ${action}: unexpected arguments: ${services.join(' ')}`);
 
+  const timeoutMs = positiveInt('timeout', values.timeout, 180) * 1000;
+  const tail = positiveInt('tail', values.tail, 100);
   const cfg = loadConfig({ configFile: values.config, env: envName });
   const env = resolveEnvStack(cfg, { project: values.project, envFile: values['env-file'], profiles: values.profile, validate: action === 'up' });
   const stack = new ComposeStack(env.target, { cwd: cfg.root });
@@ -67,7 +69,6 @@ export async function run(argv: string[]): Promise<number> {
 
   switch (action as Action) {
     case 'up': {
-      const timeoutMs = positiveInt('timeout', values.timeout, 180) * 1000;
       await stack.check();
       const built = await ensureAppImages(cfg, env.target, { onProgress: progress });
       const result = await stack.up({ build: values.build, timeoutMs, onProgress: progress });
@@ -94,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       try {
-        const code = await stack.logs({ services, tail: positiveInt('tail', values.tail, 100), follow: values.follow, write: (t) => process.stdout.write(t), signal: ac.signal }).catch((err: Error) => {
+        const code = await stack.logs({ services, tail, follow: values.follow, write: (t) => process.stdout.write(t), signal: ac.signal }).catch((err: Error) => {
           if (ac.signal.aborted) return 0;
           throw err;
         });
