@@ -2,10 +2,12 @@
 // skipped with --allow-missing-scanner); SIGINT cleans up. Uses the dependency-free fixture app
 // so these runs stay short.
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasShared, sharedMissingReason } from '../helpers/paths.ts';
+import { docker } from '../../src/docker/client.ts';
+import { interpolationVars } from '../../src/config/load.ts';
+import { hasShared, repoRoot, sharedMissingReason } from '../helpers/paths.ts';
 import { leftoversOfPid, pier, stage, testConfig, trivyFixture, useFixtureApp } from '../fixtures/pipeline-run.ts';
 
 const pids: number[] = [];
@@ -99,4 +101,25 @@ describe('pipeline gates (fixture app)', () => {
     expect(run.stdout).toMatch(/interrupted/);
     expect(await leftoversOfPid(run.pid)).toEqual([]);
   }, 150_000);
+
+  it('the next run reaps what a crashed run left (dead pid on this host)', async () => {
+    const d = docker();
+    const runId = `crashed-${process.pid}-${Date.now()}`;
+    // pid 2^22+1 is above Linux's pid_max: certainly not a live process.
+    const labels = { 'pier.run': runId, 'pier.pid': String(4194305), 'pier.host': hostname() };
+    const net = await d.createNetwork({ Name: `pier-${runId}`, Labels: labels });
+    const c = await d.createContainer({ Image: interpolationVars(repoRoot).PIER_REDIS_IMAGE ?? 'redis:7', Cmd: ['sleep', '300'], Labels: labels, HostConfig: { NetworkMode: `pier-${runId}` } });
+    try {
+      await c.start();
+      const run = await pier(['build', '--config', testConfig(useFixtureApp), '--json']);
+      pids.push(run.pid);
+      expect(run.code, run.stderr.slice(-1000)).toBe(0);
+      const filters = JSON.stringify({ label: [`pier.run=${runId}`] });
+      expect(await d.listContainers({ all: true, filters })).toEqual([]);
+      expect(await d.listNetworks({ filters })).toEqual([]);
+    } finally {
+      await c.remove({ force: true }).catch(() => undefined);
+      await net.remove().catch(() => undefined);
+    }
+  }, 120_000);
 });
