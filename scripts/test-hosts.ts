@@ -24,10 +24,13 @@ if (cmd === 'up') {
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   console.log(JSON.stringify(state, null, 2));
   console.error(`\nTry: ./bin/pier.js deploy production --version v1 --config ${config}\nThen: curl ${state.lb}/version\nCtrl-C (or SIGTERM) tears the fleet down.`);
+  // Signal listeners alone do not keep Node alive: hold the event loop open until told to stop.
+  const keepAlive = setInterval(() => undefined, 60_000);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  clearInterval(keepAlive);
   console.error('tearing down...');
   await fleet.down();
 } else if (cmd === 'down') {

@@ -108,6 +108,13 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const signal = opts.signal ?? new AbortController().signal;
   const strategy = opts.strategy ?? strategyFor(target.settings.strategy);
   const started = Date.now();
+  const streamed = opts.stream || !target.registry;
+  // A streamed image must exist locally: checked before anything remote happens.
+  if (streamed) {
+    const local = `${target.imageRepo}:${opts.version}`;
+    const r = await exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', local], { nothrow: true });
+    if (r.code !== 0) throw new EnvironmentError(`cannot stream ${local}: no such image on this machine`, 'build it first (pier build), or deploy from a registry (deploy.registry)');
+  }
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
   let tmpDir: string | undefined;
@@ -133,7 +140,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         let image: string;
         let imageFile: string | undefined;
         const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
-        if (opts.stream || !target.registry) {
+        if (streamed) {
           image = `${target.imageRepo}:${opts.version}`;
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
           imageFile = join(tmpDir, 'image.tar');

@@ -104,7 +104,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
             o.h.probe(host.httpStatus(`http://127.0.0.1:${target.settings.proxyPort}${target.healthPath}`, 3)),
             readFleetLock([o]),
           ]);
-          const proxyTarget = [...conf.matchAll(/^\s+(\S+) "([^"]*)";$/gm)].map((m) => `${m[2]} (${m[1]})`).join(', ') || undefined;
+          const proxyTarget = [...conf.matchAll(/^\s+(\d[\d.]*:\d+) "([^"]*)";$/gm)].map((m) => `${m[2]} (${m[1]})`).join(', ') || undefined;
           return {
             host: o.name,
             serving: cur?.version,
