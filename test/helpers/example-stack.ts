@@ -1,6 +1,7 @@
 // The example app's stack in real containers, for its integration test and benchmark: one
 // labelled network, PostgreSQL and Redis under their DNS aliases, images built with BuildKit.
 // Everything created is recorded and removed by close(), also after a failure.
+import http from 'node:http';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { docker } from '../../src/docker/client.ts';
@@ -49,6 +50,26 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+/**
+ * One HTTP request with a hard timeout (node:http, a fresh connection each time): a port that
+ * Docker's proxy accepts while the app is not listening yet must fail fast, never hang.
+ */
+export function httpCall(url: string, opts: { method?: string; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${opts.timeoutMs ?? 5000} ms`)), opts.timeoutMs ?? 5000);
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }
 
 /** Docker's health status of a container ("starting", "healthy", "unhealthy"), if it has a check. */
