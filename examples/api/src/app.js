@@ -125,8 +125,10 @@ function send(res, reply) {
   res.end(text);
 }
 
-/** Use the caller's id when it is a sane token (so logs correlate), else make one. */
-/** @param {string | string[] | undefined} header */
+/**
+ * Use the caller's id when it is a sane token (so logs correlate across proxies), else make one.
+ * @param {string | string[] | undefined} header
+ */
 function requestId(header) {
   return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
 }
@@ -210,8 +212,10 @@ async function deleteItem({ params, deps }) {
   return { status: 204 };
 }
 
-/** Drop the cached list after a write; if Redis is down the entry expires on its own. */
-/** @param {AppDeps} deps */
+/**
+ * Drop the cached list after a write; if Redis is down the entry expires on its own (TTL 5 s).
+ * @param {AppDeps} deps
+ */
 async function invalidate(deps) {
   await deps.cache.del(LIST_CACHE_KEY).catch((err) => deps.logger.warn('cache invalidation failed', { error: err.message }));
 }
