@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { interpolationVars } from '../../src/config/load.ts';
 import { DockerEngine, ensureLocalRegistry } from '../../src/engine/docker.ts';
@@ -20,4 +21,14 @@ engineConformance('docker', () => new DockerEngine({ runId: newRunId() }), {
   registry: '127.0.0.1:5000',
   prepareRegistry: async () => void (await ensureLocalRegistry('127.0.0.1:5000', vars.PIER_REGISTRY_IMAGE ?? 'registry:2')),
   leftovers: dockerLeftovers,
+});
+
+// The suite tags images pier-conformance/docker:<runId> (and the registry copy): untag them after.
+afterAll(async () => {
+  const d = docker();
+  for (const ref of ['pier-conformance/docker', '127.0.0.1:5000/pier-conformance/docker']) {
+    for (const img of await d.listImages({ filters: JSON.stringify({ reference: [ref] }) })) {
+      for (const tag of img.RepoTags ?? []) if (tag.startsWith(`${ref}:`)) await d.getImage(tag).remove().catch(() => undefined);
+    }
+  }
 });
