@@ -345,6 +345,111 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
     });
   });
 
+  describe('module runtime: the SDK\'s own entrypoint registers the module and dispatches calls', () => {
+    // What the engine does for `dagger call`: run the generated entrypoint, which scans dagger/src,
+    // registers the typedefs (parentName "") or invokes one function and returns its value.
+    interface Scenario {
+      parentName: string;
+      fnName?: string;
+      args?: { name: string; value: string }[];
+      returned: string[];
+      errors: string[];
+    }
+    const scenarios = new Map<string, Scenario>();
+    const tsxCli = join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const child = join(repoRoot, 'test', 'dagger', 'entrypoint-child.ts');
+    /** One module runtime process per call, each on its own session token (they run concurrently). */
+    async function runEntrypoint(name: string, s: Omit<Scenario, 'returned' | 'errors'>) {
+      const scenario: Scenario = { ...s, returned: [], errors: [] };
+      scenarios.set(name, scenario);
+      const r = await exec([process.execPath, tsxCli, '--tsconfig', join(repoRoot, 'dagger', 'tsconfig.json'), child], { cwd: join(repoRoot, 'dagger'), env: { ...process.env, ...h.server.session(name) }, nothrow: true, timeoutMs: 180_000 });
+      return { ...r, scenario, recorded: h.server.recorded.filter((q) => q.session === name) };
+    }
+    type Run = Awaited<ReturnType<typeof runEntrypoint>>;
+    const runs: Record<string, Promise<Run>> = {};
+    let sourceId = '';
+
+    beforeAll(async () => {
+      h.server.respond((steps, _type, session) => {
+        const scenario = scenarios.get(session);
+        if (!scenario) return undefined;
+        const first = steps[0];
+        const last = steps.at(-1)!;
+        if (first?.field === 'currentModule' && last.field === 'name') return 'pier';
+        if (first?.field === 'currentFunctionCall') {
+          if (steps[1]?.field === 'inputArgs') return (scenario.args ?? []).map((_, i) => `pier-arg-${i}`);
+          if (last.field === 'parentName') return scenario.parentName;
+          if (last.field === 'name') return scenario.fnName ?? '';
+          if (last.field === 'parent') return '{}';
+          if (last.field === 'returnValue') return scenario.returned.push(String(last.args.value)), null;
+          if (last.field === 'returnError') return scenario.errors.push(String(h.server.origin(last.args.error)[0]?.args.message)), null;
+        }
+        if (first?.field === 'node' && String(first.args.id).startsWith('pier-arg-')) {
+          const a = scenario.args![Number(String(first.args.id).slice('pier-arg-'.length))]!;
+          if (last.field === 'name') return a.name;
+          if (last.field === 'value') return a.value;
+        }
+        return undefined;
+      });
+      // The `source` argument as the CLI would pass it: a host directory with the module's ignore list.
+      await connection(async () => {
+        sourceId = await dag.host().directory(repoRoot, { exclude: ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'] }).id();
+      });
+      const source = { name: 'source', value: JSON.stringify(sourceId) };
+      runs.register = runEntrypoint('register', { parentName: '' });
+      runs.ci = runEntrypoint('ci', { parentName: 'Pier', fnName: 'ci', args: [source, { name: 'skip', value: '["publish"]' }] });
+      runs.build = runEntrypoint('build', { parentName: 'Pier', fnName: 'build', args: [source] });
+      runs.fail = runEntrypoint('fail', { parentName: 'Pier', fnName: 'ci', args: [source, { name: 'skip', value: '["deploy"]' }] });
+      await Promise.all(Object.values(runs));
+    }, 300_000);
+
+    it('registration: the object, its six functions, source defaultPath/ignore, cache "never" on ci/publish/loadTest', async () => {
+      const r = await runs.register!;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.scenario.errors).toEqual([]);
+      expect(r.scenario.returned).toHaveLength(1);
+      const rec = r.recorded;
+      const steps = rec.flatMap((q) => q.steps);
+      expect(steps.filter((s) => s.field === 'withObject').map((s) => s.args.name)).toContain('Pier');
+      const fns = steps.filter((s) => s.field === 'function').map((s) => s.args.name);
+      expect(new Set(fns)).toEqual(new Set(['build', 'test', 'scan', 'loadTest', 'publish', 'ci']));
+      const sourceArgs = steps.filter((s) => s.field === 'withArg' && s.args.name === 'source');
+      expect(sourceArgs).toHaveLength(6);
+      for (const a of sourceArgs) expect(a.args).toMatchObject({ defaultPath: '/', ignore: ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'] });
+      expect(steps.find((s) => s.field === 'withArg' && s.args.name === 'password')?.args).toMatchObject({ name: 'password' });
+      // Each function's chain: function(name) ... withCachePolicy(Never) for the three uncached ones.
+      const never = rec.filter((q) => q.steps.some((s) => s.field === 'withCachePolicy' && s.args.policy === 'Never')).map((q) => q.steps.find((s) => s.field === 'function')?.args.name);
+      expect(new Set(never)).toEqual(new Set(['ci', 'publish', 'loadTest']));
+      const descriptions = steps.filter((s) => s.field === 'withDescription').map((s) => String(s.args.description));
+      for (const fn of ['ci', 'build publish --address', 'build as-service up --ports=8080:3000', 'test', 'scan', 'load-test', 'publish --address']) {
+        expect(descriptions.some((d) => d.includes(`Example: dagger call ${fn}`)), fn).toBe(true);
+      }
+    });
+
+    it('invocation: `dagger call ci --skip=publish` runs the stages and returns the report', async () => {
+      const r = await runs.ci!;
+      expect(r.scenario.errors).toEqual([]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(JSON.parse(r.scenario.returned[0]!));
+      expect(report.engine).toBe('dagger');
+      expect(report.stages.map((s: { status: string }) => s.status)).toEqual(['passed', 'passed', 'passed', 'passed', 'skipped']);
+    });
+
+    it('invocation: `dagger call build` returns the runtime Container by id', async () => {
+      const r = await runs.build!;
+      expect(r.code, r.stderr).toBe(0);
+      const id = JSON.parse(r.scenario.returned[0]!);
+      expect(h.server.origin(id).find((s) => s.field === 'dockerBuild')?.args).toMatchObject({ target: 'runtime' });
+    });
+
+    it('invocation: a failure is returned to the engine as an error (exit 1), not an unhandled rejection', async () => {
+      const r = await runs.fail!;
+      expect(r.code).toBe(1);
+      expect(r.scenario.errors).toEqual([expect.stringContaining('--skip: unknown stage "deploy"')]);
+      expect(r.stderr).not.toMatch(/UnhandledPromiseRejection/);
+    });
+  });
+
   describe('connection failures', () => {
     it('no session and no dagger CLI: exit 3 with the reason, nothing downloaded', async () => {
       const err = await openDaggerEngine({ env: {} }).catch((e: unknown) => e);

@@ -39,6 +39,8 @@ export interface Step {
 
 export interface Recorded {
   query: string;
+  /** The session whose token sent it ('' for the default token). */
+  session: string;
   /** The query's own selection chain. */
   steps: Step[];
   /**
@@ -51,18 +53,19 @@ export interface Recorded {
 }
 
 /** Returns a value for the leaf (or undefined for the default). */
-export type Responder = (steps: Step[], leafType: string) => unknown;
+export type Responder = (steps: Step[], leafType: string, session: string) => unknown;
 
 export function loadSchema(file: string): GraphQLSchema {
   return buildSchema(readFileSync(file, 'utf8'));
 }
 
 /** The selection chain of a SDK query: the SDK always selects one field per level. */
-export function chain(schema: GraphQLSchema, query: string): { steps: Step[]; leafType: GraphQLOutputType | undefined } {
+export function chain(schema: GraphQLSchema, query: string): { steps: Step[]; leafType: GraphQLOutputType | undefined; listAt: number } {
   const doc = parse(query);
   const op = doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
   const steps: Step[] = [];
-  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return { steps, leafType: undefined };
+  let listAt = -1;
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return { steps, leafType: undefined, listAt };
   let parentType: GraphQLNamedType | null | undefined = schema.getQueryType();
   let leafType: GraphQLOutputType | undefined;
   let set: SelectionSetNode | undefined = op.selectionSet;
@@ -79,10 +82,11 @@ export function chain(schema: GraphQLSchema, query: string): { steps: Step[]; le
     steps.push({ field: f.name.value, args, parent: parentName });
     const def: GraphQLField<unknown, unknown> | undefined = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields()[f.name.value] : undefined;
     leafType = def?.type;
+    if (listAt < 0 && def && isListType(isNonNullType(def.type) ? def.type.ofType : def.type) && f.selectionSet) listAt = steps.length - 1;
     parentType = def ? getNamedType(def.type) : undefined;
     set = f.selectionSet;
   }
-  return { steps, leafType };
+  return { steps, leafType, listAt };
 }
 
 let counter = 0;
@@ -123,6 +127,8 @@ function nest(steps: Step[], leaf: unknown): unknown {
 export class RecordingServer {
   readonly recorded: Recorded[] = [];
   readonly token = randomBytes(12).toString('hex');
+  /** Extra tokens, one per concurrent client process, by token -> session name. */
+  private sessions = new Map<string, string>();
   private server?: Server;
   port = 0;
   private responders: Responder[] = [];
@@ -140,7 +146,9 @@ export class RecordingServer {
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const auth = req.headers.authorization ?? '';
-      if (auth !== `Basic ${Buffer.from(`${this.token}:`).toString('base64')}`) {
+      const token = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString('utf8').replace(/:$/, '');
+      const session = token === this.token ? '' : this.sessions.get(token);
+      if (session === undefined) {
         res.writeHead(401).end('bad token');
         return;
       }
@@ -150,13 +158,17 @@ export class RecordingServer {
         let answer: unknown;
         try {
           const { query } = JSON.parse(body) as { query: string };
-          answer = this.answer(query);
+          answer = this.answer(query, session);
         } catch (e) {
           answer = { errors: [{ message: `recording server: ${(e as Error).message}` }] };
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
+    // The SDK keeps connections alive across long pauses (a module's TypeScript scan takes seconds):
+    // Node's 5 s keep-alive default would close a socket under a request ("socket hang up").
+    this.server.keepAliveTimeout = 10 * 60_000;
+    this.server.headersTimeout = 10 * 60_000 + 1000;
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -166,16 +178,28 @@ export class RecordingServer {
     return { DAGGER_SESSION_PORT: String(this.port), DAGGER_SESSION_TOKEN: this.token };
   }
 
-  private answer(query: string): unknown {
+  /** Env for a separate client process whose queries are tagged with `name` (same IDs and origins). */
+  session(name: string): Record<string, string> {
+    const token = randomBytes(12).toString('hex');
+    this.sessions.set(token, name);
+    return { DAGGER_SESSION_PORT: String(this.port), DAGGER_SESSION_TOKEN: token };
+  }
+
+  private answer(query: string, session = ''): unknown {
     const errors = validate(this.schema, parse(query)).map((e) => e.message);
-    const { steps, leafType } = chain(this.schema, query);
+    const { steps, leafType, listAt } = chain(this.schema, query);
     const logical = this.expand(steps);
-    this.recorded.push({ query, steps, logical, errors });
+    this.recorded.push({ query, session, steps, logical, errors });
     const leafName = leafType ? getNamedType(leafType).name : '?';
     let leaf: unknown;
     for (const r of this.responders) {
-      leaf = r(logical, leafName);
+      leaf = r(logical, leafName, session);
       if (leaf !== undefined) break;
+    }
+    if (listAt >= 0) {
+      // A list of objects (`inputArgs { id }`): the responder gives one leaf per element.
+      const items = Array.isArray(leaf) ? leaf : [];
+      return { data: nest(steps.slice(0, listAt + 1), items.map((v) => nest(steps.slice(listAt + 1), v))) };
     }
     if (leaf === undefined) leaf = defaultLeaf(leafType, steps);
     if (typeof leaf === 'string' && /ID$/.test(leafName)) {

@@ -31,6 +31,48 @@ export const Ssh = z
   })
   .describe('SSH connection settings');
 
+const steps = z
+  .array(z.number().int().min(1).max(100))
+  .min(1)
+  .refine((a) => a.every((v, i) => i === 0 || v > a[i - 1]!), 'percentages in increasing order')
+  .refine((a) => a[a.length - 1] === 100, 'the last step must be 100');
+
+export const Canary = z
+  .strictObject({
+    steps: steps.default([10, 25, 50, 100]).describe('Share of traffic (percent) on the new release at each step; the last is 100'),
+    pauseSeconds: z.number().nonnegative().default(30).describe('Observation window of each step before promoting'),
+    minRequests: z.number().int().positive().default(20).describe('Requests the new release must serve in a step before it can be judged'),
+    maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Roll back when the new release errors more than this share of requests...'),
+    maxErrorRateIncrease: z.number().min(0).max(1).default(0.02).describe('...and more than the old release plus this'),
+    maxP95Ratio: z.number().min(1).default(1.5).describe('Roll back when the new release p95 latency exceeds the old one times this...'),
+    p95SlackMs: z.number().nonnegative().default(50).describe('...and by more than this many milliseconds (ignores noise at low latencies)'),
+  })
+  .describe('strategy: canary — weighted steps with automated analysis of the access log');
+
+export const BlueGreen = z
+  .strictObject({
+    windowSeconds: z.number().nonnegative().default(900).describe('How long the previous release keeps running after the switch, so pier rollback is only a proxy switch'),
+  })
+  .describe('strategy: blue-green — every host starts and verifies the new release, then all proxies switch together');
+
+export const Backup = z
+  .strictObject({
+    via: z.enum(['docker', 'compose', 'ssh']).describe('Where PostgreSQL runs: a local container, a service of this environment\'s compose stack, or a container on a host reached over SSH'),
+    container: z.string().min(1).optional().describe('Container name (via docker / ssh)'),
+    service: z.string().min(1).optional().describe('Compose service name (via compose)'),
+    host: z.string().optional().describe('Name of the database host in hosts (via ssh; default: the first host)'),
+    database: z.string().min(1).describe('Database to back up'),
+    user: z.string().min(1).default('postgres').describe('Database role pg_dump connects as (local socket inside the container)'),
+    dir: z.string().default('.pier/backups').describe('Directory (on the machine running pier) where backups are kept'),
+    keep: z.number().int().min(1).default(7).describe('Backups kept per environment; older ones are deleted after each successful backup'),
+    beforeMigrate: z.boolean().default(true).describe('Back up before a deploy runs migrations (the deploy refuses to migrate when it fails)'),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.via === 'docker' || b.via === 'ssh') && !b.container) ctx.addIssue({ code: 'custom', path: ['container'], message: `required with via: ${b.via}` });
+    if (b.via === 'compose' && !b.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'required with via: compose' });
+  })
+  .describe('Database backups: pier db backup|restore|verify');
+
 export const Deploy = z
   .strictObject({
     strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
@@ -50,6 +92,8 @@ export const Deploy = z
     proxyImage: z.string().default('nginx:1.27').describe('Image of the per-host nginx proxy'),
     minFreeMb: z.number().int().nonnegative().default(1024).describe('Free disk space each host needs under dir before a deploy'),
     smokePath: z.string().startsWith('/').optional().describe('Path requested through the proxy after each switch (default: the app health path)'),
+    canary: Canary.default(Canary.parse({})),
+    blueGreen: BlueGreen.default(BlueGreen.parse({})),
   })
   .describe('How releases reach the hosts');
 
@@ -69,5 +113,6 @@ export const Environment = z
     hosts: z.array(Host).default([]),
     ssh: Ssh.default(Ssh.parse({})),
     deploy: Deploy.default(Deploy.parse({})),
+    backup: Backup.optional(),
   })
   .describe('An environment overlay: environments/<name>.yaml');
