@@ -161,9 +161,11 @@ export class DockerEngine implements Engine {
     }
     try {
       const stream = await this.d.pull(ref);
-      await new Promise<void>((resolve, reject) =>
-        this.d.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
-      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve, reject) => this.d.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('pull timed out after 10 min')), 600_000))),
+      ]).finally(() => clearTimeout(timer));
     } catch (err) {
       throw new ImageUnavailableError(ref, (err as Error).message);
     }

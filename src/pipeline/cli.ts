@@ -10,6 +10,7 @@ import { reap } from '../docker/reap.ts';
 import { ensureLocalRegistry } from '../engine/docker.ts';
 import { findOnPath, openEngine, parseEngineChoice, selectEngine } from '../engine/select.ts';
 import { UsageError } from '../util/errors.ts';
+import { redactObject } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { createProgress } from './progress.ts';
 import { summary, writeReport, type StageName } from './report.ts';
@@ -86,7 +87,7 @@ export async function runFromCli(argv: string[], help: string, fixed?: StageName
     if (interrupted) report.exitCode = 130;
     const file = writeReport(runDir, report);
     if (values.json) console.log(readFileSync(file, 'utf8').trimEnd());
-    else console.log(summary(report, file));
+    else console.log(summary(redactObject(report), file));
     return report.exitCode;
   } finally {
     await engine.close();
