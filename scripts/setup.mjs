@@ -191,10 +191,22 @@ async function writeEnv(chosen) {
   await fs.writeFile(envFile, body);
 }
 
+/** The example app's own dependencies, so its test suite also runs on the host (npm test). */
+async function ensureExampleDeps() {
+  const app = path.join(root, 'examples', 'api');
+  const lock = path.join(app, 'package-lock.json');
+  const stamp = path.join(app, 'node_modules', '.package-lock.json');
+  if (!fs.existsSync(lock)) return;
+  if (fs.existsSync(stamp) && (await fs.stat(stamp)).mtimeMs >= (await fs.stat(lock)).mtimeMs) return;
+  log('installing examples/api dependencies (npm ci)');
+  await $({ cwd: app })`npm ci --no-audit --no-fund`;
+}
+
 await ensureEngine();
 await ensurePlugins();
 const chosen = await ensureImages();
 await writeEnv(chosen);
+await ensureExampleDeps();
 const ver = (await $`docker version -f {{.Server.Version}}`).stdout.trim();
 const cv = (await $`docker compose version --short`).stdout.trim();
 const bv = (await $`docker buildx version`).stdout.trim().split(' ')[1];
