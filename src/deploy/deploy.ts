@@ -78,8 +78,13 @@ export async function connectAll(target: DeployTarget): Promise<HostSession[]> {
 }
 
 /** Reachable, Docker up, enough disk: checked on every host before anything changes. */
-export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress): Promise<void> {
+export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress, light = false): Promise<void> {
   const results = await mapLimit(ops, target.parallel, async (o) => {
+    if (light) {
+      // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
+      await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 });
+      return progress.step(o.name, 'preflight');
+    }
     const version = (await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 }).catch((e: Error) => {
       throw new EnvironmentError(`${o.name}: Docker is not usable: ${e.message}`);
     })).trim();

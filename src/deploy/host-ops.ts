@@ -160,7 +160,6 @@ export class HostOps {
       await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
     } else {
       if (state.stdout.trim() !== 'true') await this.h.run(docker.start(PROXY_CONTAINER));
-      await this.h.run(docker.proxyTest());
       await this.h.run(docker.proxyReload());
     }
     return offset;

@@ -51,7 +51,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
   const progress = opts.progress ?? new Progress();
   const t0 = Date.now();
   return withHosts(target, async (ops, runId) => {
-    await preflight(ops, target, progress);
+    await preflight(ops, target, progress, true);
     const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
     await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
     let hosts: RollbackOutcome[] = [];

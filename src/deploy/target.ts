@@ -57,7 +57,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
   if (ssh.jumpHost) {
     const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(ssh.jumpHost);
     if (!m) throw new ConfigError([{ file: envFileLabel, path: 'ssh.jumpHost', message: 'expected user@host[:port]' }]);
-    jump = { name: `jump(${m[2]})`, user: m[1] ?? 'root', address: m[2]!, port: Number(m[3] ?? 22) };
+    jump = { name: `jump(${m[2]})`, user: m[1] ?? 'root', address: m[2]!, port: Number(m[3] ?? 22), hostKey: ssh.jumpHostKey };
   }
   let envFileContent: string | undefined;
   if (env.envFile) {

@@ -176,6 +176,8 @@ export interface ProjectOptions {
   hostKeys?: Record<string, string>;
   /** Hosts stopped or unpinned. */
   omitHostKey?: boolean;
+  /** Reach the hosts by their fleet-network names through web1 as a jump host. */
+  viaJump?: boolean;
 }
 
 /** Write a project (pier.yaml + environments/production.yaml + production.env) pointing at the fleet; returns its pier.yaml. */
@@ -202,12 +204,18 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
       envFile: 'environments/production.env',
       hosts: fleet.hosts.map((h) => ({
         name: h.name,
-        address: '127.0.0.1',
-        port: h.sshPort,
+        address: o.viaJump ? h.alias : '127.0.0.1',
+        port: o.viaJump ? 22 : h.sshPort,
         user: 'root',
         ...(o.omitHostKey ? {} : { hostKey: o.hostKeys?.[h.name] ?? h.fingerprint }),
       })),
-      ssh: { keyFile: fleet.keyFile, connectTimeoutSeconds: 5, commandTimeoutSeconds: 120, parallel: 4 },
+      ssh: {
+        keyFile: fleet.keyFile,
+        connectTimeoutSeconds: 5,
+        commandTimeoutSeconds: 120,
+        parallel: 4,
+        ...(o.viaJump ? { jumpHost: `root@127.0.0.1:${fleet.hosts[0]!.sshPort}`, jumpHostKey: o.hostKeys?.web1 ?? fleet.hosts[0]!.fingerprint } : {}),
+      },
       deploy: {
         strategy: 'rolling',
         batch: o.batch ?? 1,

@@ -151,6 +151,12 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect((await lockStatus(target())).every((h) => !h.holder)).toBe(true);
   }, 120_000);
 
+  it('reaches the hosts through a jump host (web1) by their private names', async () => {
+    const t = target({ viaJump: true });
+    expect(t.hosts.map((h) => `${h.address}:${h.port}`)).toEqual(['host1:22', 'host2:22', 'host3:22']);
+    expect(await servingEverywhere(t)).toEqual(['v5', 'v5', 'v5']);
+  }, 60_000);
+
   it('SIGINT mid-deploy: every host serves the old or new release, never neither; lock released', async () => {
     target();
     const load = startLoad(fleet.lbPort, 40);
@@ -179,6 +185,20 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect((await lockStatus(t)).every((h) => !h.holder)).toBe(true);
   }, 120_000);
 
+  it('--stream sends the image over SSH (docker save | docker load), no registry involved', async () => {
+    await exec(['docker', 'tag', 'pier-test/deploy-app:good', 'pier-test/deploy-app:v6']);
+    try {
+      const t = target();
+      const lines: string[] = [];
+      const r = await deploy(t, { version: 'v6', stream: true, progress: quiet(lines) });
+      expect(r.ok, r.error).toBe(true);
+      expect(r.image).toBe('pier-test/deploy-app:v6');
+      expect(await servingEverywhere(t)).toEqual(['v6', 'v6', 'v6']);
+    } finally {
+      await exec(['docker', 'image', 'rm', 'pier-test/deploy-app:v6'], { nothrow: true });
+    }
+  }, 180_000);
+
   it('a changed host key is refused with exit 3 and how to trust it; nothing changes', async () => {
     await fleet.hostExec('web2', ['sh', '-c', 'rm -f /etc/ssh/ssh_host_ed25519_key* && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && kill -HUP 1']);
     const fresh = /SHA256:\S+/.exec(await fleet.hostExec('web2', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub']))![0];
@@ -191,7 +211,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect(e.message).toMatch(/web2 .*CHANGED/);
     expect(e.hint).toContain(`hostKey: ${fresh}`);
     pinned.web2 = fresh;
-    expect(await servingEverywhere(target())).toEqual(['v5', 'v5', 'v5']);
+    expect(await servingEverywhere(target())).toEqual(['v6', 'v6', 'v6']);
   }, 60_000);
 
   it('a host stopped mid-deploy: switched hosts go back, the lost host and its lock are reported', async () => {
@@ -207,12 +227,12 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     await stopping;
     const l = await load.stop();
     expect(r.exitCode).toBe(1);
-    expect(r.hosts.find((h) => h.host === 'web1')).toMatchObject({ status: 'rolled-back', serving: 'v5' });
+    expect(r.hosts.find((h) => h.host === 'web1')).toMatchObject({ status: 'rolled-back', serving: 'v6' });
     expect(r.hosts.find((h) => h.host === 'web2')!.status).toMatch(/failed|unreachable/);
-    expect(r.hosts.find((h) => h.host === 'web3')).toMatchObject({ status: 'not-changed', serving: 'v5' });
+    expect(r.hosts.find((h) => h.host === 'web3')).toMatchObject({ status: 'not-changed', serving: 'v6' });
     expect(r.lock.held.map((h) => h.host)).toEqual(['web2']);
     expect(r.lock.released.sort()).toEqual(['web1', 'web3']);
-    expect(await lbVersions()).toEqual(new Set(['v5']));
+    expect(await lbVersions()).toEqual(new Set(['v6']));
     // The front balancer retries another host when one drops: at most a handful of in-flight failures.
     expect(l.failed).toBeLessThanOrEqual(3);
   }, 120_000);

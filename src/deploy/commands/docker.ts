@@ -84,9 +84,13 @@ export function runProxy(spec: ProxySpec): string[] {
   ];
 }
 
-/** Validate then gracefully reload: old workers finish their in-flight requests. */
+/** Validate the config. */
 export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-t', '-q'];
-export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-s', 'reload'];
+/**
+ * Validate, then reload gracefully (old workers finish their in-flight requests) in one round
+ * trip: `nginx -s reload` alone exits 0 even when the new config is rejected.
+ */
+export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'sh', '-c', 'nginx -t -q && nginx -s reload'];
 
 export const start = (name: string): string[] => ['docker', 'start', name];
 export const stop = (name: string, timeoutSeconds = 10): string[] => ['docker', 'stop', '--time', String(timeoutSeconds), name];
