@@ -17,8 +17,13 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const srcRoot = join(repo, 'src');
 export const vendorDir = join(repo, 'dagger', 'src', 'pier');
 
-/** What the module calls: the runner (and through it every stage), the config loader, the Dagger engine. */
-export const ENTRY_POINTS = ['pipeline/runner.ts', 'pipeline/report.ts', 'pipeline/progress.ts', 'config/load.ts', 'engine/dagger.ts'];
+/** What the module imports from the copy (`./pier/...` in dagger/src/*.ts), as paths under src/. */
+export function entryPoints(): string[] {
+  const dir = join(repo, 'dagger', 'src');
+  const own = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  const specs = own.flatMap((f) => importsOf(readFileSync(join(dir, f), 'utf8')).relative);
+  return [...new Set(specs.filter((s) => s.startsWith('./pier/')).map((s) => s.slice('./pier/'.length)))].sort();
+}
 
 /** Packages the module runtime provides itself (the bundled SDK) or that are never needed there. */
 const PROVIDED = new Set(['@dagger.io/dagger']);
@@ -41,7 +46,7 @@ export function packageName(spec: string): string {
 }
 
 /** The files to vendor (relative to src/) and the npm packages they import. */
-export function closure(entries = ENTRY_POINTS): { files: string[]; packages: string[] } {
+export function closure(entries = entryPoints()): { files: string[]; packages: string[] } {
   const seen = new Set<string>();
   const packages = new Set<string>();
   const queue = [...entries];

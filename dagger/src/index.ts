@@ -14,14 +14,16 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { argument, dag, func, object, type Container, type Directory, type Secret } from '@dagger.io/dagger';
+import { argument, dag, func, object, type Container, type Directory, type Secret, type Service } from '@dagger.io/dagger';
 import { loadConfig } from './pier/config/load.ts';
 import type { Config } from './pier/config/schema.ts';
 import { DaggerEngine } from './pier/engine/dagger.ts';
 import { createProgress } from './pier/pipeline/progress.ts';
 import { summary, writeReport, type RunReport, type StageName } from './pier/pipeline/report.ts';
 import { runPipeline, selectStages } from './pier/pipeline/runner.ts';
+import { sidecars } from './pier/pipeline/stages/test.ts';
 import { registerSecret } from './pier/util/redact.ts';
+import { serveArgs } from './serve.ts';
 
 /** Never uploaded: dependencies, VCS data, run output and the local .env (stand-in images, secrets). */
 const IGNORE = ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'];
@@ -63,6 +65,7 @@ export async function withRegistry(config: Config, reg: RegistryArgs): Promise<C
 }
 
 export interface StagesResult {
+  config: Config;
   report: RunReport;
   text: string;
   engine: DaggerEngine;
@@ -90,7 +93,7 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
     });
     const text = summary(report, writeReport(runDir, report));
     if (report.exitCode !== 0) throw new Error(`pier: ${report.status} (exit ${report.exitCode})\n${text}`);
-    return { report, text, engine };
+    return { config, report, text, engine };
   } finally {
     await engine.close();
   }
@@ -114,6 +117,24 @@ export class Pier {
   @func()
   async build(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<Container> {
     return runtimeOf(await runStages(source, { only: ['build'] }));
+  }
+
+  /**
+   * Build the runtime image and return it as a Service with its sidecars (PostgreSQL, Redis) bound,
+   * the pipeline env set and the migration run before the app starts.
+   *
+   * Example: dagger call serve up --ports=8080:3000
+   */
+  @func()
+  async serve(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<Service> {
+    const r = await runStages(source, { only: ['build'] });
+    const { app } = r.config;
+    let ctr = runtimeOf(r);
+    for (const s of sidecars(app)) ctr = ctr.withServiceBinding(s.name, r.engine.sidecar(s));
+    const env = { ...app.env, PORT: String(app.port), APP_VERSION: String(r.report.stages[0]?.figures.version ?? 'dev') };
+    for (const [k, v] of Object.entries(env)) ctr = ctr.withEnvVariable(k, v);
+    const args = serveArgs(app.migrate?.command, await ctr.defaultArgs());
+    return ctr.withExposedPort(app.port).asService({ args, useEntrypoint: true });
   }
 
   /**

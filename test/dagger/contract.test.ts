@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connection, dag, type Container, type Directory, type Secret } from '@dagger.io/dagger';
+import { connection, dag, type Container, type Directory, type Secret, type Service } from '@dagger.io/dagger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { DEFAULT_EXCLUDE, openDaggerEngine, SET_SECRET_LIMIT } from '../../src/engine/dagger.ts';
@@ -27,6 +27,7 @@ const modulePath = join(repoRoot, 'dagger', 'src', 'index.ts');
 /** The module's functions as the tests call them (the class is imported by path, untyped). */
 interface PierModule {
   build(source: Directory): Promise<Container>;
+  serve(source: Directory): Promise<Service>;
   test(source: Directory): Promise<string>;
   scan(source: Directory): Promise<string>;
   loadTest(source: Directory): Promise<string>;
@@ -298,6 +299,19 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(h.server.ending('publish').at(-1)!.logical.at(-1)!.args).toEqual({ address: 'ttl.sh/pier-contract:1h' });
     });
 
+    it('serve returns the app as a Service: sidecars bound, pipeline env, migration before the image command', async () => {
+      const svc = await call((p) => p.serve(source()));
+      let id = '';
+      await connection(async () => {
+        id = await svc.id();
+      });
+      const chain = h.server.origin(id);
+      expect(chain.filter((s) => s.field === 'withServiceBinding').map((s) => s.args.alias)).toEqual(['postgres', 'redis']);
+      expect(chain.filter((s) => s.field === 'withEnvVariable').map((s) => s.args)).toContainEqual({ name: 'PORT', value: '3000' });
+      expect(chain.find((s) => s.field === 'withExposedPort')?.args).toEqual({ port: 3000 });
+      expect(chain.at(-1)).toMatchObject({ field: 'asService', args: { args: ['sh', '-c', 'node src/migrate.js && exec "$@"', 'pier-serve'], useEntrypoint: true } });
+    });
+
     it('test runs the test target next to its sidecars', async () => {
       const text = await call((p) => p.test(source()));
       expect(text).toMatch(/✓ test\s+passed.*2 tests, 2 passed, 0 failed/);
@@ -403,7 +417,7 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       await Promise.all(Object.values(runs));
     }, 300_000);
 
-    it('registration: the object, its six functions, source defaultPath/ignore, cache "never" on ci/publish/loadTest', async () => {
+    it('registration: the object, its seven functions, source defaultPath/ignore, cache "never" on ci/publish/loadTest', async () => {
       const r = await runs.register!;
       expect(r.code, r.stderr).toBe(0);
       expect(r.scenario.errors).toEqual([]);
@@ -412,16 +426,16 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       const steps = rec.flatMap((q) => q.steps);
       expect(steps.filter((s) => s.field === 'withObject').map((s) => s.args.name)).toContain('Pier');
       const fns = steps.filter((s) => s.field === 'function').map((s) => s.args.name);
-      expect(new Set(fns)).toEqual(new Set(['build', 'test', 'scan', 'loadTest', 'publish', 'ci']));
+      expect(new Set(fns)).toEqual(new Set(['build', 'serve', 'test', 'scan', 'loadTest', 'publish', 'ci']));
       const sourceArgs = steps.filter((s) => s.field === 'withArg' && s.args.name === 'source');
-      expect(sourceArgs).toHaveLength(6);
+      expect(sourceArgs).toHaveLength(7);
       for (const a of sourceArgs) expect(a.args).toMatchObject({ defaultPath: '/', ignore: ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'] });
       expect(steps.find((s) => s.field === 'withArg' && s.args.name === 'password')?.args).toMatchObject({ name: 'password' });
       // Each function's chain: function(name) ... withCachePolicy(Never) for the three uncached ones.
       const never = rec.filter((q) => q.steps.some((s) => s.field === 'withCachePolicy' && s.args.policy === 'Never')).map((q) => q.steps.find((s) => s.field === 'function')?.args.name);
       expect(new Set(never)).toEqual(new Set(['ci', 'publish', 'loadTest']));
       const descriptions = steps.filter((s) => s.field === 'withDescription').map((s) => String(s.args.description));
-      for (const fn of ['ci', 'build publish --address', 'build as-service up --ports=8080:3000', 'test', 'scan', 'load-test', 'publish --address']) {
+      for (const fn of ['ci', 'build publish --address', 'build as-service up --ports=8080:3000', 'serve up --ports=8080:3000', 'test', 'scan', 'load-test', 'publish --address']) {
         expect(descriptions.some((d) => d.includes(`Example: dagger call ${fn}`)), fn).toBe(true);
       }
     });

@@ -25,6 +25,7 @@ export const Ssh = z
     keyFile: z.string().optional().describe('Private key file (default: the SSH agent, then ~/.ssh/id_ed25519)'),
     knownHosts: z.string().optional().describe('known_hosts file used to check host keys'),
     jumpHost: z.string().optional().describe('user@host:port of a bastion to connect through'),
+    jumpHostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'SHA256:<base64 fingerprint> as ssh-keygen -lf prints it').optional().describe('Pinned host key fingerprint of the jump host (else known_hosts)'),
     connectTimeoutSeconds: z.number().positive().default(10),
     commandTimeoutSeconds: z.number().positive().default(300),
     parallel: z.number().int().positive().default(4).describe('Hosts worked on at once'),

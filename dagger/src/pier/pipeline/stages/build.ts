@@ -2,6 +2,7 @@
 /** Build stage: the runtime image (and the test image when tests run), tagged semver+sha. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { EnvironmentError } from '../../util/errors.ts';
 import { BuildFailedError, type BuildSpec } from '../../engine/types.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { appVersion, gitState, imageTag } from '../version.ts';
@@ -34,7 +35,10 @@ export async function buildStage(ctx: StageContext, withTest: boolean): Promise<
   const version = appVersion(context);
   const git = await gitState(context);
   const tag = imageTag(version, git.sha, git.dirty);
-  const ca = ctx.options.caFile ?? (existsSync(DEFAULT_CA) ? DEFAULT_CA : undefined);
+  // PIER_CA_FILE: a corporate proxy's bundle; by default the system bundle when there is one.
+  const chosen = ctx.options.caFile ?? process.env.PIER_CA_FILE;
+  if (chosen && !existsSync(chosen)) throw new EnvironmentError(`CA bundle ${chosen} (PIER_CA_FILE) does not exist`);
+  const ca = chosen ?? (existsSync(DEFAULT_CA) ? DEFAULT_CA : undefined);
   ctx.state.version = version;
   ctx.state.tag = tag;
   const figures: Record<string, unknown> = { version, tag, caSecret: Boolean(ca) };

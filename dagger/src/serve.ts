@@ -1,0 +1,20 @@
+/**
+ * How `serve` starts the app as a Dagger Service (pure, unit-tested): the app's migration command
+ * first, then the image's own command, in one process tree so the migrated sidecar is the one the
+ * app uses.
+ */
+
+/** POSIX single-quoting of one argument. */
+export function shQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Service args: without a migration, the image's default args; with one,
+ * `sh -c '<migrate> && exec "$@"' pier-serve <default args...>` (the image's command is passed as
+ * positional parameters, never re-parsed by the shell).
+ */
+export function serveArgs(migrate: string[] | undefined, defaultArgs: string[]): string[] {
+  if (!migrate?.length) return defaultArgs;
+  return ['sh', '-c', `${migrate.map(shQuote).join(' ')} && exec "$@"`, 'pier-serve', ...defaultArgs];
+}
