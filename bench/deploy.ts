@@ -17,6 +17,7 @@ import { resolveTarget, type DeployTarget } from '../src/deploy/target.ts';
 import { newRunId } from '../src/util/run-id.ts';
 import { buildTestApp, startFleet, writeProject, type Fleet } from '../test/helpers/fleet.ts';
 import { startLoad } from '../test/helpers/load.ts';
+import { strategyFigures } from './deploy-strategies.ts';
 
 const RATE = Number(process.env.BENCH_RPS ?? 50);
 const log = (s: string) => process.stderr.write(`[bench:deploy] ${s}\n`);
@@ -76,6 +77,7 @@ try {
   const rb = await rollback(target, { to: 'v1', progress: quiet });
   if (!rb.ok) throw new Error(`rollback failed: ${JSON.stringify(rb.hosts)}`);
   log(`rollback v2 -> v1 on 3 hosts: ${rb.seconds.toFixed(2)}s`);
+  const strategies = await strategyFigures(fleet, RATE, log); // blue/green and canary (bench/deploy-strategies.ts)
 
   console.log(
     JSON.stringify({
@@ -89,6 +91,7 @@ try {
       deploy_s: Number(rolling.seconds.toFixed(2)),
       rollback_s: Number(rb.seconds.toFixed(2)),
       first_deploy_s: Number(first.seconds.toFixed(2)),
+      ...strategies,
     }),
   );
 } finally {
