@@ -6,6 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Config, EnvironmentConfig } from '../config/schema.ts';
 import { resolveEnvStack } from '../compose/environment.ts';
 import { openHost, type HostSession } from '../deploy/executor.ts';
+import type { SshTarget } from '../deploy/ssh.ts';
 import { resolveTarget } from '../deploy/target.ts';
 import { ConfigError, UsageError } from '../util/errors.ts';
 import type { DbSettings } from './backup.ts';
@@ -27,6 +28,12 @@ export function backupConfigOf(cfg: Config): BackupConfig {
   return env.backup;
 }
 
+/** A database host outside `hosts` (not deployed to): `user@address[:port]`, same SSH key and known_hosts. */
+export function separateHost(spec: string): SshTarget | undefined {
+  const m = /^([^@\s]+)@([^:\s]+)(?::(\d+))?$/.exec(spec);
+  return m ? { name: m[2]!, user: m[1]!, address: m[2]!, port: Number(m[3] ?? 22) } : undefined;
+}
+
 /**
  * A runner for `b`. With `via: ssh` it connects to the database host (`sessions` lets the deploy
  * reuse its open connections); `close` ends only what this function opened.
@@ -38,8 +45,8 @@ export async function openRunner(cfg: Config, b: BackupConfig, sessions: readonl
   const name = b.host ?? t.hosts[0]?.name;
   const open = sessions.find((s) => s.name === name);
   if (open) return { runner: sshContainer(open, b.container!), close: () => undefined };
-  const host = t.hosts.find((h) => h.name === name);
-  if (!host) throw new ConfigError([{ file: `environments/${t.envName}.yaml`, path: 'backup.host', message: `expected the name of a host in hosts (${t.hosts.map((h) => h.name).join(', ')}), got "${name}"` }]);
+  const host = t.hosts.find((h) => h.name === name) ?? (name ? separateHost(name) : undefined);
+  if (!host) throw new ConfigError([{ file: `environments/${t.envName}.yaml`, path: 'backup.host', message: `expected the name of a host in hosts (${t.hosts.map((h) => h.name).join(', ')}) or user@address[:port], got "${name}"` }]);
   const session = await openHost(host, t.auth);
   return { runner: sshContainer(session, b.container!), close: () => session.close() };
 }

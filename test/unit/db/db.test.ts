@@ -6,6 +6,7 @@ import { prune } from '../../../src/db/backup.ts';
 import * as sql from '../../../src/db/commands.ts';
 import { backupFileName, compareTables, metaProblems, parseMigrationLevel, parseTableSums, retentionVictims } from '../../../src/db/metadata.ts';
 import { dockerExec } from '../../../src/db/runner.ts';
+import { separateHost } from '../../../src/db/target.ts';
 
 describe('db commands as data', () => {
   it('pg_dump custom format, pg_restore without owners, psql strict and unaligned', () => {
@@ -82,5 +83,13 @@ describe('backup metadata', () => {
     expect(metaProblems({ format: 'x', sha256: 'abc', bytes: '1', database: 'd', tables: [] })).toEqual([
       'format: expected "pier-backup/1"', 'sha256: expected 64 hex digits', 'bytes: expected a number',
     ]);
+  });
+});
+
+describe('database host over SSH', () => {
+  it('user@address[:port] outside the deploy hosts', () => {
+    expect(separateHost('deploy@10.0.0.5')).toEqual({ name: '10.0.0.5', user: 'deploy', address: '10.0.0.5', port: 22 });
+    expect(separateHost('pg@db.internal:2222')).toEqual({ name: 'db.internal', user: 'pg', address: 'db.internal', port: 2222 });
+    expect(separateHost('db1')).toBeUndefined();
   });
 });
