@@ -40,6 +40,8 @@ export function writeReport(runDir: string, report: RunReport): string {
   return file;
 }
 
+const FILE_LABEL: Record<string, string> = { sarif: 'SARIF', trivy: 'trivy report', loadtestHtml: 'load-test report (HTML)' };
+
 const ICON: Record<StageStatus, string> = { passed: '✓', failed: '✗', skipped: '-' };
 
 /** One line of figures per stage for the summary (pure). */
@@ -71,7 +73,7 @@ export function summary(r: RunReport, reportPath: string): string {
     if (s.reason) lines.push(`      ${s.reason.split('\n').join('\n      ')}`);
   }
   for (const n of r.notes ?? []) lines.push(n);
-  for (const [k, v] of Object.entries(r.files)) lines.push(`  ${k}: ${v}`);
+  for (const [k, v] of Object.entries(r.files)) lines.push(`  ${FILE_LABEL[k] ?? k}: ${v}`);
   lines.push(`  report: ${reportPath}`);
   return lines.join('\n');
 }
