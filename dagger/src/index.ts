@@ -20,10 +20,10 @@ import type { Config } from './pier/config/schema.ts';
 import { DaggerEngine } from './pier/engine/dagger.ts';
 import { createProgress } from './pier/pipeline/progress.ts';
 import { summary, writeReport, type RunReport, type StageName } from './pier/pipeline/report.ts';
-import { runPipeline, selectStages } from './pier/pipeline/runner.ts';
+import { runPipeline, selectStages, type Selection } from './pier/pipeline/runner.ts';
 import { sidecars } from './pier/pipeline/stages/test.ts';
 import { registerSecret } from './pier/util/redact.ts';
-import { serveArgs } from './serve.ts';
+import { isLoopbackRegistry, serveArgs } from './serve.ts';
 
 /** Never uploaded: dependencies, VCS data, run output and the local .env (stand-in images, secrets). */
 const IGNORE = ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'];
@@ -71,6 +71,17 @@ export interface StagesResult {
   engine: DaggerEngine;
 }
 
+/**
+ * The default registry (127.0.0.1:5000) cannot be reached from inside an engine: `ci` then skips
+ * publish with the reason; `publish` alone says what to pass instead.
+ */
+export function publishSelection(sel: Selection, address: string): Selection {
+  if (!sel.run.includes('publish') || !isLoopbackRegistry(address)) return sel;
+  const why = `registry ${address} is a loopback address, which inside a Dagger engine is the engine itself: pass --address=<registry host>`;
+  if (sel.run.at(-1) === 'publish' && sel.run.length <= 2) throw new Error(`publish: ${why}`);
+  return { run: sel.run.filter((n) => n !== 'publish'), skipped: { ...sel.skipped, publish: `skipped: ${why}` } };
+}
+
 /** Run pier's stages (the CLI's runner) on the Dagger engine; throws with the summary when a stage fails. */
 export async function runStages(source: Directory, pick: { only?: StageName[]; skip?: string[] }, reg: RegistryArgs = {}): Promise<StagesResult> {
   const root = mkdtempSync(join(tmpdir(), 'pier-src-'));
@@ -78,6 +89,7 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
   let config = loadConfig({ cwd: root, vars: { ...process.env } });
   await materialise(source, root, [join(config.app.context, 'package.json'), config.pipeline.scan.ignoreFile]);
   config = await withRegistry(config, reg);
+  const selection = publishSelection(selectStages(pick.only, pick.skip), config.pipeline.registry.address);
   const engine = new DaggerEngine({ client: dag, source: { root, dir: source }, reach: 'direct' });
   const runDir = join(root, '.pier', 'runs', engine.runId);
   mkdirSync(runDir, { recursive: true });
@@ -86,7 +98,7 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
       config,
       engine,
       runDir,
-      selection: selectStages(pick.only, pick.skip),
+      selection,
       progress: createProgress(process.stderr, {}),
       // An empty caFile: no host CA bundle is passed to builds; the engine applies its own CA config.
       options: { caFile: '' },

@@ -18,3 +18,8 @@ export function serveArgs(migrate: string[] | undefined, defaultArgs: string[]):
   if (!migrate?.length) return defaultArgs;
   return ['sh', '-c', `${migrate.map(shQuote).join(' ')} && exec "$@"`, 'pier-serve', ...defaultArgs];
 }
+
+/** A registry on a loopback address: inside a Dagger engine that is the engine itself, not the laptop. */
+export function isLoopbackRegistry(address: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(address);
+}

@@ -352,6 +352,12 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(json).not.toContain('s3cret');
     });
 
+    it('without --address the default loopback registry is not used from inside the engine', async () => {
+      const report = JSON.parse(await call((p) => p.ci(source(), ['loadtest'])));
+      expect(report.stages.at(-1)).toMatchObject({ name: 'publish', status: 'skipped', reason: expect.stringContaining('registry 127.0.0.1:5000 is a loopback address') });
+      await expect(call((p) => p.publish(source()))).rejects.toThrow(/publish: registry 127\.0\.0\.1:5000 is a loopback address.*--address=/);
+    });
+
     it('ci --skip leaves stages out; an unknown stage is a usage error', async () => {
       const report = JSON.parse(await call((p) => p.ci(source(), ['loadtest', 'publish'])));
       expect(report.stages.map((s: { status: string }) => s.status)).toEqual(['passed', 'passed', 'passed', 'skipped', 'skipped']);

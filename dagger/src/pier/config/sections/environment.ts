@@ -61,7 +61,7 @@ export const Backup = z
     via: z.enum(['docker', 'compose', 'ssh']).describe('Where PostgreSQL runs: a local container, a service of this environment\'s compose stack, or a container on a host reached over SSH'),
     container: z.string().min(1).optional().describe('Container name (via docker / ssh)'),
     service: z.string().min(1).optional().describe('Compose service name (via compose)'),
-    host: z.string().optional().describe('Name of the database host in hosts (via ssh; default: the first host)'),
+    host: z.string().optional().describe('via ssh: a name in hosts, or user@address[:port] of a database host that is not deployed to (same SSH key and known_hosts); default: the first host'),
     database: z.string().min(1).describe('Database to back up'),
     user: z.string().min(1).default('postgres').describe('Database role pg_dump connects as (local socket inside the container)'),
     dir: z.string().default('.pier/backups').describe('Directory (on the machine running pier) where backups are kept'),
