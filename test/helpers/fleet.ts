@@ -22,6 +22,8 @@ export const images = {
   nginx: vars.PIER_NGINX_IMAGE ?? 'nginx:1.27',
   registry: vars.PIER_REGISTRY_IMAGE ?? 'registry:2',
   node: vars.PIER_NODE_IMAGE ?? 'node:22-bookworm-slim',
+  postgres: vars.PIER_POSTGRES_IMAGE ?? 'postgres:16',
+  redis: vars.PIER_REDIS_IMAGE ?? 'redis:7',
 };
 
 export interface FleetHost {
@@ -34,6 +36,8 @@ export interface FleetHost {
 
 export interface Fleet {
   runId: string;
+  /** Addresses of the app's dependencies on the fleet network when started with `services`. */
+  services: { postgres?: string; redis?: string };
   network: string;
   hosts: FleetHost[];
   registryPort: number;
@@ -75,7 +79,7 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
 }
 
 /** Start a fleet of `count` hosts (in parallel). On any failure everything started is removed. */
-export async function startFleet(opts: { count?: number; log?: (s: string) => void } = {}): Promise<Fleet> {
+export async function startFleet(opts: { count?: number; log?: (s: string) => void; services?: boolean } = {}): Promise<Fleet> {
   const count = opts.count ?? 3;
   const log = opts.log ?? (() => undefined);
   const runId = newRunId();
@@ -155,7 +159,21 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
     );
     containers.push(lb);
     const lbPort = await publishedPort(lb, '80/tcp');
-    return { runId, network, hosts, registryPort, lbPort, dir, keyFile, proxyImage, push, hostExec, down };
+    const services: Fleet['services'] = {};
+    if (opts.services) {
+      // The production database and cache of the example app: one each per fleet, reached by IP
+      // (the hosts' inner containers do not use the fleet network's DNS).
+      const ipOf = async (c: string) => (await docker('inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, c)).trim();
+      const pg = await docker('run', '--detach', ...labels, '--network', network, '--env', 'POSTGRES_USER=api', '--env', 'POSTGRES_PASSWORD=fleet-db-pass', '--env', 'POSTGRES_DB=api', images.postgres);
+      containers.push(pg);
+      const rd = await docker('run', '--detach', ...labels, '--network', network, images.redis);
+      containers.push(rd);
+      await until('postgres', 60_000, async () => ((await exec(['docker', 'exec', pg, 'pg_isready', '-U', 'api', '-d', 'api', '-h', '127.0.0.1'], { nothrow: true })).code === 0 ? true : undefined));
+      await until('redis', 30_000, async () => ((await exec(['docker', 'exec', rd, 'redis-cli', 'ping'], { nothrow: true })).stdout.includes('PONG') ? true : undefined));
+      services.postgres = await ipOf(pg);
+      services.redis = await ipOf(rd);
+    }
+    return { runId, network, services, hosts, registryPort, lbPort, dir, keyFile, proxyImage, push, hostExec, down };
   } catch (err) {
     await down();
     throw err;

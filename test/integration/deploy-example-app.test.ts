@@ -1,0 +1,69 @@
+/**
+ * The real example app (examples/api) deployed by pier to 2 simulated hosts, its PostgreSQL and
+ * Redis on the fleet network (DATABASE_URL/REDIS_URL in the environment's env file): migrations
+ * run once as the release step, then a rolling deploy under load drops nothing.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { deploy } from '../../src/deploy/deploy.ts';
+import { Progress } from '../../src/deploy/progress.ts';
+import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import { exec } from '../../src/util/exec.ts';
+import { images, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { startLoad } from '../helpers/load.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+let fleet: Fleet;
+let target: DeployTarget;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  const build = exec([
+    'docker', 'buildx', 'build', '--load', '--quiet', '--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt',
+    '--build-arg', `NODE_IMAGE=${images.node}`, '--target', 'runtime', '-t', 'pier-test/example-api:deploy', join(repoRoot, 'examples/api'),
+  ]);
+  [fleet] = await Promise.all([startFleet({ count: 2, services: true }), build]);
+  for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/example-api:deploy', `pier-test/example-api:${v}`);
+  const config = writeProject(fleet, {
+    app: 'example-api',
+    image: 'pier-test/example-api',
+    migrate: ['node', 'src/migrate.js'],
+    healthTimeoutSeconds: 40,
+    env: {
+      DATABASE_URL: `postgres://api:fleet-db-pass@${fleet.services.postgres}:5432/api`,
+      REDIS_URL: `redis://${fleet.services.redis}:6379`,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
+}, 300_000);
+
+afterAll(async () => {
+  await fleet?.down();
+}, 120_000);
+
+describe.sequential('pier deploy with the real example app', () => {
+  it('first deploy runs migrations once and serves through the load balancer with a healthy database and cache', async () => {
+    const r = await deploy(target, { version: '1.0.0', progress: new Progress((l) => lines.push(l)) });
+    expect(r.ok, `${r.error}\n${r.logs ?? ''}`).toBe(true);
+    expect(lines.filter((l) => /migrating/.test(l))).toHaveLength(1);
+    const res = await fetch(`http://127.0.0.1:${fleet.lbPort}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', version: '1.0.0', database: 'ok', cache: 'ok' });
+    // The database password travels only in the env file (0600), never in output.
+    expect(lines.join('\n')).not.toContain('fleet-db-pass');
+    expect(JSON.stringify(r)).not.toContain('fleet-db-pass');
+  }, 180_000);
+
+  it('rolls 1.0.1 out under load with zero failed requests', async () => {
+    const load = startLoad(fleet.lbPort, 30, { path: '/items' });
+    const r = await deploy(target, { version: '1.0.1', progress: new Progress(() => undefined) });
+    const l = await load.stop();
+    expect(r.ok, r.error).toBe(true);
+    expect(l.sent).toBeGreaterThan(100);
+    expect(l.failures).toEqual([]);
+    const v = await (await fetch(`http://127.0.0.1:${fleet.lbPort}/version`)).json();
+    expect(v).toMatchObject({ version: '1.0.1' });
+  }, 180_000);
+});
