@@ -1,14 +1,16 @@
 // Failing gates stop the run with exit 1 at the right stage; a missing scanner is exit 3 (or
 // skipped with --allow-missing-scanner); SIGINT cleans up. Uses the dependency-free fixture app
 // so these runs stay short.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { interpolationVars } from '../../src/config/load.ts';
 import { hasShared, repoRoot, sharedMissingReason } from '../helpers/paths.ts';
-import { leftoversOfPid, pier, stage, testConfig, trivyFixture, useFixtureApp } from '../fixtures/pipeline-run.ts';
+import { leftoversOfPid, pier, stage, testConfig, trivyFixture, trivyStandIn, useFixtureApp } from '../fixtures/pipeline-run.ts';
+import { DockerEngine } from '../../src/engine/docker.ts';
+import { newRunId } from '../../src/util/run-id.ts';
 
 const pids: number[] = [];
 
@@ -120,6 +122,38 @@ describe('pipeline gates (fixture app)', () => {
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
       await net.remove().catch(() => undefined);
+    }
+  }, 120_000);
+
+  it.skipIf(!hasShared)('the trivy IMAGE route: tarball mounted, report read back from the container, gate applied', async () => {
+    // A stand-in trivy image (the stand-in script + a real report) in place of aquasec/trivy.
+    const ctx = mkdtempSync(join(tmpdir(), 'pier-trivy-img-'));
+    copyFileSync(trivyStandIn, join(ctx, 'trivy'));
+    copyFileSync(trivyFixture('debian-buster.json.golden'), join(ctx, 'report.json'));
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      'ARG NODE_IMAGE=node:22-bookworm-slim\nFROM ${NODE_IMAGE}\nCOPY trivy report.json /opt/\nENV PIER_TRIVY_FIXTURE=/opt/report.json\nENTRYPOINT ["node", "/opt/trivy"]\n',
+    );
+    const engine = new DockerEngine({ runId: newRunId() });
+    const tag = `pier-test/trivy-standin:${engine.runId}`;
+    try {
+      await engine.build({ context: ctx, dockerfile: 'Dockerfile', buildArgs: { NODE_IMAGE: interpolationVars(repoRoot).PIER_NODE_IMAGE ?? 'node:22-bookworm-slim' }, secrets: [], tags: [tag] });
+      const config = testConfig((c) => {
+        useFixtureApp(c);
+        delete c.pipeline.scan.binary;
+        c.pipeline.scan.image = tag;
+        c.pipeline.scan.ignoreUnfixed = true;
+      });
+      const run = await pier(['scan', '--config', config, '--json']);
+      pids.push(run.pid);
+      expect(run.code, run.stderr.slice(-1500)).toBe(1);
+      const s = stage(run.report!, 'scan');
+      expect(s.figures).toMatchObject({ scanner: tag, findings: { CRITICAL: 1, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 }, unfixedIgnored: 1, failing: 1 });
+    } finally {
+      await engine.close();
+      await docker().getImage(tag).remove().catch(() => undefined);
+      // trivy's DB cache volume outlives runs by design (label pier.cache); a test leaves none.
+      await docker().getVolume('pier-cache-trivy').remove().catch(() => undefined);
     }
   }, 120_000);
 });
