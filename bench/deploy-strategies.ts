@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { deploy } from '../src/deploy/deploy.ts';
-import { rollback } from '../src/deploy/ops.ts';
+import { rollback, status } from '../src/deploy/ops.ts';
 import { Progress } from '../src/deploy/progress.ts';
 import { resolveTarget, type DeployTarget } from '../src/deploy/target.ts';
 import { buildTestApp, writeProject, type Fleet } from '../test/helpers/fleet.ts';
@@ -43,6 +43,9 @@ export async function strategyFigures(fleet: Fleet, rate: number, log: (s: strin
   await Promise.all([fleet.push('pier-test/deploy-app:good', 'pier-test/deploy-app:bg1'), fleet.push('pier-test/deploy-app:fails30', 'pier-test/deploy-app:cbad')]);
 
   const bg = target(fleet, { strategy: 'blue-green', blueGreen: { windowSeconds: 600 } });
+  // The release to go back to is the one serving now (kept warm by the window). Named explicitly: the
+  // bench's naive recreate left a newer, stopped container that `pier rollback` would pick by default.
+  const before = (await status(bg))[0]!.serving!;
   let load = startLoad(fleet.lbPort, rate, { maxSeconds: 120 });
   await sleep(1000);
   const d = await deploy(bg, { version: 'bg1', progress: quiet });
@@ -51,7 +54,7 @@ export async function strategyFigures(fleet: Fleet, rate: number, log: (s: strin
   if (!d.ok) throw new Error(`blue/green deploy failed: ${d.error}`);
   log(`blue/green -> bg1: ${d.seconds.toFixed(1)}s, ${during.sent} requests, ${during.failed} failed ${JSON.stringify(during.failures.slice(0, 3))}`);
   const events = new Progress(() => undefined);
-  const rb = await rollback(bg, { progress: events });
+  const rb = await rollback(bg, { to: before, progress: events });
   if (!rb.ok) throw new Error(`blue/green rollback failed: ${JSON.stringify(rb.hosts)}`);
   const switchedS = Math.max(...events.events.filter((e) => e.phase === 'switched').map((e) => e.t));
   const perHost = rb.hosts.map((h) => {
