@@ -48,7 +48,7 @@ export async function materialise(source: Directory, root: string, paths: string
 }
 
 /** The config with the registry overridden by function arguments (pure apart from the env handoff). */
-export async function withRegistry(config: Config, reg: RegistryArgs): Promise<Config> {
+export async function withRegistry(config: Config, reg: RegistryArgs, known?: Map<string, Secret>): Promise<Config> {
   const r = { ...config.pipeline.registry };
   if (reg.address) r.address = reg.address;
   // Inside an engine, 127.0.0.1 is the engine's own host: no local registry is started from here.
@@ -57,6 +57,7 @@ export async function withRegistry(config: Config, reg: RegistryArgs): Promise<C
   if (reg.password) {
     const plaintext = await reg.password.plaintext();
     registerSecret(plaintext);
+    known?.set(plaintext, reg.password);
     process.env[PASSWORD_ENV] = plaintext;
     r.passwordEnv = PASSWORD_ENV;
     r.passwordFile = undefined;
@@ -88,9 +89,10 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
   await materialise(source, root, ['pier.yaml']);
   let config = loadConfig({ cwd: root, vars: { ...process.env } });
   await materialise(source, root, [join(config.app.context, 'package.json'), config.pipeline.scan.ignoreFile]);
-  config = await withRegistry(config, reg);
+  const knownSecrets = new Map<string, Secret>();
+  config = await withRegistry(config, reg, knownSecrets);
   const selection = publishSelection(selectStages(pick.only, pick.skip), config.pipeline.registry.address);
-  const engine = new DaggerEngine({ client: dag, source: { root, dir: source }, reach: 'direct' });
+  const engine = new DaggerEngine({ client: dag, source: { root, dir: source }, reach: 'direct', knownSecrets });
   const runDir = join(root, '.pier', 'runs', engine.runId);
   mkdirSync(runDir, { recursive: true });
   try {

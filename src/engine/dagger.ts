@@ -65,6 +65,11 @@ export interface DaggerEngineOptions {
   reach?: 'tunnel' | 'direct';
   /** Upload exclusions for host directories. */
   exclude?: string[];
+  /**
+   * Secrets the caller already holds as Dagger Secrets (the module's `--password`), by plaintext:
+   * used as they are instead of being sent back to the engine through setSecret.
+   */
+  knownSecrets?: Map<string, Secret>;
   /** Runs once on close(), e.g. to end the connection opened by openDaggerEngine. */
   onClose?: () => Promise<void>;
 }
@@ -147,6 +152,8 @@ export class DaggerEngine implements Engine {
   /** A secret from a value; the name is per run, the plaintext is registered for redaction. */
   secret(id: string, plaintext: string): Secret {
     registerSecret(plaintext);
+    const known = this.opts.knownSecrets?.get(plaintext);
+    if (known) return known;
     return this.client.setSecret(secretName(this.runId, id), plaintext);
   }
 

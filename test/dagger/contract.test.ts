@@ -341,6 +341,9 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(out).toBe(`registry.example.com/pier/example-api:1.0.0-nogit@${DIGEST}`);
       const q = since(mark).find((r) => step(r, 'withRegistryAuth'))!;
       expect(step(q, 'withRegistryAuth')!.args).toMatchObject({ address: 'registry.example.com', username: 'ci' });
+      // The caller's Secret itself is used: the plaintext is not sent back through another setSecret.
+      expect(h.server.origin(step(q, 'withRegistryAuth')!.args.secret)).toEqual([{ field: 'setSecret', parent: 'Query', args: { name: 'registry-pw', plaintext: 's3cret-pw' } }]);
+      expect(since(mark).filter((r) => r.steps[0]?.field === 'setSecret' && r.steps[0].args.name !== 'registry-pw')).toEqual([]);
       expect(out).not.toContain('s3cret');
     });
 
