@@ -64,7 +64,12 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     const f = expand(env.envFile, root);
     if (!existsSync(f)) throw new ConfigError([{ file: envFileLabel, path: 'envFile', message: `${env.envFile} does not exist (copy ${env.envFile}.example and fill it in)` }]);
     envFileContent = readFileSync(f, 'utf8');
-    for (const v of Object.values(parseDotenv(envFileContent))) registerSecret(v);
+    for (const v of Object.values(parseDotenv(envFileContent))) {
+      registerSecret(v);
+      // A password inside a URL may also appear on its own (e.g. in an app's error message).
+      const pw = /^[a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:([^@\s/]+)@/i.exec(v)?.[1];
+      if (pw) registerSecret(decodeURIComponent(pw));
+    }
   }
   return {
     envName: env.name,
