@@ -171,7 +171,9 @@ export class DaggerEngine implements Engine {
         spec.onLog?.(`dagger: build secret "${s.id}" (${s.file}, ${size} bytes) is over setSecret's ${SET_SECRET_LIMIT} bytes: not passed`);
         continue;
       }
-      out.push(this.client.setSecret(s.id, readFileSync(s.file, 'utf8')));
+      const plaintext = readFileSync(s.file, 'utf8');
+      registerSecret(plaintext);
+      out.push(this.client.setSecret(s.id, plaintext));
     }
     return out;
   }
