@@ -94,39 +94,54 @@ export class ComposeStack {
     const timeoutMs = opts.timeoutMs ?? 180_000;
     const expected = await this.services();
     const onOutput = opts.onProgress && ((chunk: string) => chunk.split('\n').filter((l) => l.trim()).forEach((l) => opts.onProgress!(redact(l.trim()))));
-    // `up -d` itself blocks on `service_healthy` dependencies and fails when one never gets there;
-    // either way the wait below names the culprit from the containers' real states.
-    const upRun = await this.run(upArgv(this.target, { build: opts.build }), { ...this.execOpts, nothrow: true, onOutput, timeoutMs });
+    // `up -d` blocks while dependents wait for `service_healthy`, and waits on for a dependency
+    // that crash-loops (each restart resets its health). So the states are watched while it runs,
+    // and a service that fails stops the wait at once instead of at the timeout.
+    const abort = new AbortController();
+    let upRun: ExecResult | undefined;
+    const upDone = this.run(upArgv(this.target, { build: opts.build }), { ...this.execOpts, nothrow: true, onOutput, timeoutMs, signal: abort.signal }).then(
+      (r) => void (upRun = r),
+      (err: Error) => void (upRun = { argv: [], code: null, stdout: '', stderr: err.message }),
+    );
     let lastPending = '';
-    for (;;) {
-      const states = await this.status();
-      const verdict = assess(expected, states);
-      if (verdict.kind === 'ready' && upRun.code === 0) return { services: states, seconds: (this.clock.now() - start) / 1000 };
-      if (verdict.kind === 'failed') throw await this.failure(verdict.service, verdict.reason, opts.logLines);
-      const pending = verdict.kind === 'waiting' ? verdict.pending : [];
-      if (upRun.code !== 0) {
-        // compose gave up or ran out of time: name a container that is stuck if there is one,
-        // else (build failed, port taken...) report compose's own words.
-        const stuck = pending.find((p) => states.some((s) => s.service === p));
-        if (stuck) throw await this.failure(stuck, `did not become healthy (${describeState(states.find((s) => s.service === stuck))})`, opts.logLines);
-        const why = upRun.code === null ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'failed';
-        throw new EnvironmentError(`docker compose up ${why} for project ${this.target.project}:\n${redact(upRun.stderr.trim().split('\n').slice(-15).join('\n'))}`);
+    try {
+      for (;;) {
+        const states = await this.status();
+        const verdict = assess(expected, states);
+        if (verdict.kind === 'failed') throw await this.failure(verdict.service, verdict.reason, opts.logLines);
+        const pending = verdict.kind === 'waiting' ? verdict.pending : [];
+        if (upRun && upRun.code === 0 && verdict.kind === 'ready') return { services: states, seconds: (this.clock.now() - start) / 1000 };
+        if (upRun && upRun.code !== 0) {
+          // compose gave up or ran out of time: name a container that is stuck if there is one,
+          // else (build failed, port taken...) report compose's own words.
+          const said = composeCulprit(upRun.stderr, states);
+          const stuck = said ?? pending.find((p) => states.some((s) => s.service === p && s.state !== 'created')) ?? pending.find((p) => states.some((s) => s.service === p));
+          if (stuck) {
+            const reason = `did not become healthy (${describeState(states.find((s) => s.service === stuck))})${said ? `; compose: ${lastLine(upRun.stderr)}` : ''}`;
+            throw await this.failure(stuck, reason, opts.logLines);
+          }
+          const why = upRun.code === null ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'failed';
+          throw new EnvironmentError(`docker compose up ${why} for project ${this.target.project}:\n${redact(upRun.stderr.trim().split('\n').slice(-15).join('\n'))}`);
+        }
+        if (this.clock.now() - start > timeoutMs) {
+          const service = pending[0] ?? expected[0]!;
+          throw await this.failure(service, `is not healthy after ${Math.round(timeoutMs / 1000)} s (${describeState(states.find((s) => s.service === service))})`, opts.logLines);
+        }
+        const now = pending.join(', ');
+        if (now && now !== lastPending) opts.onProgress?.(`waiting for: ${now}`);
+        lastPending = now;
+        await this.clock.sleep(opts.pollMs ?? 1000);
       }
-      if (this.clock.now() - start > timeoutMs) {
-        const service = pending[0]!;
-        throw await this.failure(service, `not healthy after ${Math.round(timeoutMs / 1000)} s (${describeState(states.find((s) => s.service === service))})`, opts.logLines);
-      }
-      const now = pending.join(', ');
-      if (now !== lastPending) opts.onProgress?.(`waiting for: ${now}`);
-      lastPending = now;
-      await this.clock.sleep(opts.pollMs ?? 1000);
+    } finally {
+      if (!upRun) abort.abort(); // stop compose's own wait; the containers stay for `down`
+      await upDone;
     }
   }
 
   /** An error naming the service, why, and its last log lines (redacted). */
   private async failure(service: string, reason: string, lines = 30): Promise<EnvironmentError> {
     const logs = await this.run(logsArgv(this.target, { services: [service], tail: lines }), { ...this.execOpts, nothrow: true });
-    const text = redact(`${logs.stdout}${logs.stderr}`.trimEnd()) || '(no output)';
+    const text = redact(stripAnsi(`${logs.stdout}${logs.stderr}`).trimEnd()) || '(no output)';
     return new EnvironmentError(
       `service "${service}" of ${this.target.project} ${reason}\n--- last ${lines} log lines of ${service} ---\n${text}`,
       `inspect with: pier env logs <env> ${service}; clean up with: pier env down <env>`,
@@ -141,7 +156,7 @@ export class ComposeStack {
 
   /** Stream (or print) logs through redaction; `follow` runs until the signal aborts. */
   async logs(o: LogsOptions & { write: (text: string) => void; signal?: AbortSignal }): Promise<number | null> {
-    const r = await this.run(logsArgv(this.target, o), { ...this.execOpts, nothrow: true, signal: o.signal, onOutput: (chunk) => o.write(redact(chunk)) });
+    const r = await this.run(logsArgv(this.target, o), { ...this.execOpts, nothrow: true, signal: o.signal, onOutput: (chunk) => o.write(redact(stripAnsi(chunk))) });
     return r.code;
   }
 
@@ -157,4 +172,23 @@ export class ComposeStack {
   compose(sub: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return this.run(composeArgv(this.target, ...sub), { ...this.execOpts, ...opts });
   }
+}
+
+/** Terminal control sequences compose emits even with --ansi never (e.g. erase-line before log lines). */
+export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
+/**
+ * The service compose blames when `up` fails on a dependency ("dependency failed to start:
+ * container p-app-1 is unhealthy" / "... exited (2)"), mapped from container to service name.
+ */
+export function composeCulprit(stderr: string, states: ServiceState[]): string | undefined {
+  const m = /container (\S+) (?:is unhealthy|exited)/.exec(stripAnsi(stderr));
+  return m ? states.find((s) => s.container === m[1])?.service : undefined;
+}
+
+function lastLine(text: string): string {
+  return redact(stripAnsi(text).trim().split('\n').filter(Boolean).slice(-1)[0] ?? '');
 }

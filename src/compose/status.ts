@@ -50,16 +50,20 @@ export type Verdict =
 function judge(s: ServiceState | undefined): 'ok' | 'pending' | string {
   if (!s) return 'pending'; // not created yet (compose still waiting on a dependency)
   if (s.state === 'running') {
-    if (s.health === 'unhealthy') return 'unhealthy';
+    if (s.health === 'unhealthy') return 'is unhealthy';
     return s.health === 'starting' ? 'pending' : 'ok';
   }
   if (s.state === 'exited' || s.state === 'dead') return s.exitCode === 0 ? 'ok' : `exited with code ${s.exitCode}`;
-  return 'pending'; // created, restarting, paused: may still come good before the deadline
+  // Dependencies are healthy before a service starts, so a crash is not a start-up race.
+  // (compose ps reports ExitCode 0 while restarting, so no code is claimed here.)
+  if (s.state === 'restarting') return 'is crash-looping (exits and is restarted)';
+  return 'pending'; // created, paused: may still come good before the deadline
 }
 
 /**
  * Readiness of `expected` services: ready when each runs healthy (or without a healthcheck) or
- * completed with exit 0 (one-shot jobs); failed as soon as one is unhealthy or exited non-zero.
+ * completed with exit 0 (one-shot jobs); failed as soon as one is unhealthy, exited non-zero or
+ * restarting after a crash.
  */
 export function assess(expected: string[], states: ServiceState[]): Verdict {
   const pending: string[] = [];

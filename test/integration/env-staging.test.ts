@@ -133,6 +133,25 @@ describe('staging env validation', () => {
     expect((await exec(['docker', 'ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${badRun.project}`])).stdout.trim()).toBe('');
   });
 
+  it('a crash-looping app fails `up` at once, naming the service with its last log lines (exit 3)', async () => {
+    // FAIL_RATE is not in requiredEnv: the app itself rejects it at start and exits 2, over and over.
+    const crash = testRun('stgcrash');
+    const envFile = join(work, 'crash.env');
+    writeFileSync(envFile, [`POSTGRES_PASSWORD=${password}`, 'LOG_LEVEL=info', 'POSTGRES_USER=api', 'POSTGRES_DB=api', `PIER_APP_IMAGE=${appImage}`, 'STAGING_HTTP_PORT=', 'FAIL_RATE=lots', ''].join('\n'));
+    try {
+      const started = Date.now();
+      const r = await pier(['env', 'up', 'staging', '--project', crash.project, '--env-file', envFile, '--timeout', '120'], crash.env);
+      expect(r.code, r.stderr.slice(-2000)).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`service "app" of ${crash.project} (is crash-looping \\(exits and is restarted\\)|exited with code 2|did not become healthy \\(.*\\); compose: .*app-1 (is unhealthy|exited \\(2\\)))\n--- last 30 log lines of app ---\n`));
+      expect(r.stderr).toContain('FAIL_RATE');
+      expect(r.stderr).not.toContain(password);
+      expect(Date.now() - started).toBeLessThan(60_000); // long before the 120 s timeout
+    } finally {
+      await pier(['env', 'down', 'staging', '--project', crash.project, '--volumes'], crash.env);
+    }
+    expect(await leftovers(crash.runId)).toEqual({ containers: [], networks: [], volumes: [] });
+  }, 150_000);
+
   it('promtool checks the alert rules and their unit tests (inside the Prometheus image)', async () => {
     const image = vars.PIER_PROMETHEUS_IMAGE ?? 'prom/prometheus:v2.54.1';
     const promtool = (...args: string[]) =>

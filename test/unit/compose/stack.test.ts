@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult } from '../../../src/util/exec.ts';
 import { EnvironmentError } from '../../../src/util/errors.ts';
-import { ComposeStack, type Clock } from '../../../src/compose/stack.ts';
+import { ComposeStack, composeCulprit, type Clock } from '../../../src/compose/stack.ts';
 
 const target = { project: 'p', files: ['/c.yaml'], envFiles: [] };
 const ps = (rows: [string, string, string][]) => rows.map(([Service, State, Health]) => JSON.stringify({ Service, Name: `p-${Service}-1`, State, Health, ExitCode: State === 'exited' ? 1 : 0 })).join('\n');
@@ -18,7 +18,8 @@ function fake(psSeq: string[], upCode = 0) {
     if (sub.includes('--services')) return out('app\ndb\n');
     if (sub.includes('up')) return out('', upCode, upCode ? 'dependency failed to start: container p-db-1 is unhealthy' : '');
     if (sub.includes('ps')) return out(psSeq.length > 1 ? psSeq.shift()! : psSeq[0]!);
-    if (sub.includes('logs')) return out('db-1  | FATAL: password authentication failed for user "api"\n');
+    // compose prefixes log lines with an erase-line sequence even with --ansi never
+    if (sub.includes('logs')) return out('\x1b[2Kdb-1  | FATAL: password authentication failed for user "api"\n');
     throw new Error(`unexpected ${argv.join(' ')}`);
   };
   return { run, calls };
@@ -45,19 +46,44 @@ describe('ComposeStack.up', () => {
     const err = await new ComposeStack(target, { run, clock: fakeClock() }).up().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EnvironmentError);
     expect((err as EnvironmentError).exitCode).toBe(3);
-    expect((err as Error).message).toMatch(/^service "db" of p unhealthy\n--- last 30 log lines of db ---\ndb-1 {2}\| FATAL: password authentication failed/);
+    expect((err as Error).message).toMatch(/^service "db" of p is unhealthy\n--- last 30 log lines of db ---\ndb-1 {2}\| FATAL: password authentication failed/);
     expect(calls.at(-1)).toEqual(['docker', 'compose', '--ansi', 'never', '-p', 'p', '-f', '/c.yaml', 'logs', '--no-color', '--tail', '30', 'db']);
   });
 
   it('gives up after the timeout naming the service still pending and its state', async () => {
     const { run } = fake([ps([['app', 'running', 'starting'], ['db', 'running', 'healthy']])]);
     const err = (await new ComposeStack(target, { run, clock: fakeClock() }).up({ timeoutMs: 5000, pollMs: 1000 }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/^service "app" of p not healthy after 5 s \(running, starting\)/);
+    expect(err.message).toMatch(/^service "app" of p is not healthy after 5 s \(running, starting\)/);
   });
 
   it('reports compose itself when up fails and no container explains why', async () => {
     const { run } = fake([''], 1);
     const err = (await new ComposeStack(target, { run, clock: fakeClock() }).up().catch((e: unknown) => e)) as Error;
     expect(err.message).toBe('docker compose up failed for project p:\ndependency failed to start: container p-db-1 is unhealthy');
+  });
+});
+
+describe('composeCulprit', () => {
+  const states = [
+    { service: 'app', container: 'p-app-1', state: 'running', health: 'starting', exitCode: 0, ports: '' },
+    { service: 'nginx', container: 'p-nginx-1', state: 'created', health: '', exitCode: 0, ports: '' },
+  ];
+  it('maps the container compose blames to its service', () => {
+    expect(composeCulprit(' Container p-app-1  Error\ndependency failed to start: container p-app-1 is unhealthy\n', states)).toBe('app');
+    expect(composeCulprit('dependency failed to start: container p-app-1 exited (2)', states)).toBe('app');
+    expect(composeCulprit('Error response from daemon: port is already allocated', states)).toBeUndefined();
+  });
+
+  it('up names that service even when another one is merely waiting for it', async () => {
+    const run = async (argv: string[]): Promise<ExecResult> => {
+      const sub = argv.slice(6);
+      const out = (stdout: string, code: number | null = 0, stderr = '') => ({ argv, code, stdout, stderr });
+      if (sub.includes('--services')) return out('app\nnginx\n');
+      if (sub.includes('up')) return out('', 1, 'dependency failed to start: container p-app-1 is unhealthy');
+      if (sub.includes('ps')) return out(states.map((s) => JSON.stringify({ Service: s.service, Name: s.container, State: s.state, Health: s.health, ExitCode: 0 })).join('\n'));
+      return out('app-1  | config error: FAIL_RATE\n');
+    };
+    const err = (await new ComposeStack(target, { run, clock: fakeClock() }).up().catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^service "app" of p did not become healthy \(running, starting\); compose: dependency failed to start: container p-app-1 is unhealthy\n--- last 30 log lines of app ---\napp-1 {2}\| config error: FAIL_RATE$/);
   });
 });

@@ -26,12 +26,16 @@ describe('assess', () => {
     expect(assess(['app', 'migrate', 'redis'], [s('app', 'running', 'healthy'), s('migrate', 'exited', '', 0), s('redis', 'running')])).toEqual({ kind: 'ready' });
   });
 
-  it('waits for starting, created, restarting and not-yet-created services', () => {
-    expect(assess(['app', 'db', 'nginx', 'web'], [s('app', 'running', 'starting'), s('db', 'created'), s('web', 'restarting')])).toEqual({ kind: 'waiting', pending: ['app', 'db', 'nginx', 'web'] });
+  it('waits for starting, created and not-yet-created services', () => {
+    expect(assess(['app', 'db', 'nginx'], [s('app', 'running', 'starting'), s('db', 'created')])).toEqual({ kind: 'waiting', pending: ['app', 'db', 'nginx'] });
+  });
+
+  it('fails a crash-looping service (restart policy) at once', () => {
+    expect(assess(['app'], [{ ...s('app', 'restarting'), exitCode: 2 }])).toEqual({ kind: 'failed', service: 'app', reason: 'is crash-looping (exits and is restarted)' });
   });
 
   it('fails on the first unhealthy or non-zero exited service, by name', () => {
-    expect(assess(['app', 'db'], [s('app', 'running', 'unhealthy'), s('db', 'running', 'healthy')])).toEqual({ kind: 'failed', service: 'app', reason: 'unhealthy' });
+    expect(assess(['app', 'db'], [s('app', 'running', 'unhealthy'), s('db', 'running', 'healthy')])).toEqual({ kind: 'failed', service: 'app', reason: 'is unhealthy' });
     expect(assess(['app', 'migrate'], [s('app', 'running', 'starting'), s('migrate', 'exited', '', 3)])).toEqual({ kind: 'failed', service: 'migrate', reason: 'exited with code 3' });
   });
 });
