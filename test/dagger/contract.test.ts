@@ -14,10 +14,11 @@ import type { Engine } from '../../src/engine/types.ts';
 import { createProgress } from '../../src/pipeline/progress.ts';
 import { runPipeline, selectStages } from '../../src/pipeline/runner.ts';
 import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
+import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { countFile, DIGEST, hasSchema, schemaMissingReason, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
-import type { Recorded, Step } from './recording-server.ts';
+import { GraphQLFailure, type Recorded, type Step } from './recording-server.ts';
 
 const apiDir = join(repoRoot, 'examples', 'api');
 // Imported by path at run time: the module uses legacy decorators (its own tsconfig), which the
@@ -202,6 +203,24 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(step(q, 'publish')!.args).toEqual({ address });
     });
 
+    it('engine errors map onto the interface: a failed build is BuildFailedError, an unpullable image ImageUnavailableError', async () => {
+      h.server.respond((steps) => {
+        if (steps.at(-1)?.field === 'sync' && steps.some((s) => s.field === 'dockerBuild' && s.args.target === 'broken')) {
+          return new GraphQLFailure('process "/bin/sh -c npm ci" did not complete successfully: exit code: 1', { _type: 'EXEC_ERROR', exitCode: 1, stderr: 'npm ERR! missing lockfile' });
+        }
+        if (steps.at(-1)?.field === 'sync' && steps.some((s) => s.field === 'from' && s.args.address === 'nope/missing:1')) {
+          return new GraphQLFailure('failed to resolve source metadata for docker.io/nope/missing:1: pull access denied');
+        }
+        return undefined;
+      });
+      const build = engine.build({ context: apiDir, dockerfile: 'Dockerfile', target: 'broken', buildArgs: {}, secrets: [], tags: ['pier/example-api:broken'] });
+      await expect(build).rejects.toBeInstanceOf(BuildFailedError);
+      await expect(build).rejects.toThrow(/dagger dockerBuild --target broken failed: process "\/bin\/sh -c npm ci" did not complete successfully/);
+      const run = engine.run({ image: 'nope/missing:1', command: ['true'] });
+      await expect(run).rejects.toBeInstanceOf(ImageUnavailableError);
+      await expect(run).rejects.toThrow(/image nope\/missing:1 is not available: .*pull access denied/);
+    });
+
     it('an image the engine never built is a clear error, not a query', async () => {
       await expect(engine.exportTarball({ ref: 'nope:1' }, join(tmp, 'x.tar'))).rejects.toThrow(/nope:1 was not built by this Dagger engine/);
     });
@@ -353,6 +372,25 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
       expect(report.engine).toBe('dagger');
       expect(report.stages.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(['build:passed', 'test:passed', 'scan:passed', 'loadtest:passed', 'publish:passed']);
       expect(json).not.toContain('s3cret');
+    });
+
+    it('a gate that says no fails the call with the summary: a CRITICAL finding, failing tests', async () => {
+      let mode: 'critical' | 'tests' | undefined = 'critical';
+      h.server.respond((steps) => {
+        const last = steps.at(-1)!;
+        if (mode === 'critical' && last.field === 'contents' && steps.at(-2)?.args.path === '/scan/report.json') {
+          return JSON.stringify({ SchemaVersion: 2, Results: [{ Target: 'app', Vulnerabilities: [{ VulnerabilityID: 'CVE-2024-9999', PkgName: 'openssl', InstalledVersion: '3.0.0', FixedVersion: '3.0.1', Severity: 'CRITICAL' }] }] });
+        }
+        if (mode === 'tests' && last.field === 'exitCode' && steps.some((s) => s.field === 'withExec' && (s.args.args as string[]).join(' ') === 'npm test')) return 1;
+        return undefined;
+      });
+      try {
+        await expect(call((p) => p.scan(source()))).rejects.toThrow(/pier: failed \(exit 1\)[\s\S]*✗ scan\s+failed[\s\S]*CVE-2024-9999 \(CRITICAL, openssl\)/);
+        mode = 'tests';
+        await expect(call((p) => p.ci(source(), ['publish']))).rejects.toThrow(/✗ test\s+failed[\s\S]*npm test exited 1[\s\S]*- scan\s+skipped/);
+      } finally {
+        mode = undefined;
+      }
     });
 
     it('without --address the default loopback registry is not used from inside the engine', async () => {

@@ -52,7 +52,15 @@ export interface Recorded {
   errors: string[];
 }
 
-/** Returns a value for the leaf (or undefined for the default). */
+/** What a responder returns to make the query fail like the engine does (e.g. a pull or a build error). */
+export class GraphQLFailure {
+  constructor(
+    readonly message: string,
+    readonly extensions?: Record<string, unknown>,
+  ) {}
+}
+
+/** Returns a value for the leaf (or undefined for the default), or a GraphQLFailure. */
 export type Responder = (steps: Step[], leafType: string, session: string) => unknown;
 
 export function loadSchema(file: string): GraphQLSchema {
@@ -195,6 +203,9 @@ export class RecordingServer {
     for (const r of this.responders) {
       leaf = r(logical, leafName, session);
       if (leaf !== undefined) break;
+    }
+    if (leaf instanceof GraphQLFailure) {
+      return { data: null, errors: [{ message: leaf.message, path: steps.map((s) => s.field), ...(leaf.extensions ? { extensions: leaf.extensions } : {}) }] };
     }
     if (listAt >= 0) {
       // A list of objects (`inputArgs { id }`): the responder gives one leaf per element.
