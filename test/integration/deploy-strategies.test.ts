@@ -5,12 +5,15 @@
  * 30 % of requests (rolled back at its first step), a deploy refused because the pre-migration
  * backup failed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
+import { interpolationVars, loadConfig } from '../../src/config/load.ts';
+import { restore, verifyBackup } from '../../src/db/backup.ts';
+import { sshContainer } from '../../src/db/runner.ts';
+import { openHost } from '../../src/deploy/executor.ts';
 import type { CanaryAnalysis } from '../../src/deploy/canary-analysis.ts';
 import { deploy } from '../../src/deploy/deploy.ts';
 import { rollback, status } from '../../src/deploy/ops.ts';
@@ -19,6 +22,9 @@ import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
 import { buildTestApp, startFleet, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+const postgresImage = interpolationVars(repoRoot).PIER_POSTGRES_IMAGE ?? 'postgres:16';
 
 let fleet: Fleet;
 
@@ -173,4 +179,38 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     expect(r.hosts.every((h) => h.serving === 's2')).toBe(true);
     expect(await serving(t)).toEqual(['s2', 's2', 's2']);
   }, 120_000);
+
+  it('over SSH: a deploy with migrations backs up the database container on a host first; that backup restores there', async () => {
+    // PostgreSQL inside host web1 (Docker-in-Docker), reached only over SSH like a production database host.
+    await fleet.push(postgresImage, 'pier-test/postgres:15');
+    await fleet.hostExec('web1', ['docker', 'run', '--detach', '--name', 'pier-pg', '--label', `pier.run=${fleet.runId}`, '--env', 'POSTGRES_USER=app', '--env', 'POSTGRES_PASSWORD=not-used-by-pier', '--env', 'POSTGRES_DB=app', 'reg:5000/pier-test/postgres:15']);
+    for (let i = 0; i < 120; i++) {
+      const ok = await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'pg_isready', '--host', '127.0.0.1', '--username', 'app']).then(() => true, () => false);
+      if (ok) break;
+      await sleep(500);
+    }
+    await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-v', 'ON_ERROR_STOP=1', '-c',
+      "CREATE TABLE schema_migrations (version text); INSERT INTO schema_migrations VALUES ('001'); CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, repeat('x', g % 50) FROM generate_series(1, 500) g;"]);
+    const backups = join(fleet.dir, 'ssh-backups');
+    const t = target({ strategy: 'rolling' }, { migrate: ['node', 'migrate.cjs'], extra: { backup: { via: 'ssh', host: 'web1', container: 'pier-pg', database: 'app', user: 'app', dir: backups } } });
+    const lines: string[] = [];
+    const r = await deploy(t, { version: 's3', progress: recorder(lines) });
+    expect(r.ok, r.error).toBe(true);
+    const order = lines.map((l) => /^\s+\S+\s+(backup|migrating)\s/.exec(l)?.[1]).filter(Boolean);
+    expect(order).toEqual(['backup', 'backup', 'migrating']);
+    const [file] = readdirSync(join(backups, 'production')).filter((f) => f.endsWith('.dump')).map((f) => join(backups, 'production', f));
+    const meta = await verifyBackup(file!);
+    expect(meta).toMatchObject({ database: 'app', appVersion: 's2', migration: { count: 1, latest: '001' } });
+    expect(meta.tables.map((x) => `${x.table}=${x.rows}`)).toEqual(['public.notes=500', 'public.schema_migrations=1']);
+    // Restore over SSH (the file goes back in on stdin), after losing rows.
+    await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-c', 'DELETE FROM notes WHERE id > 10']);
+    const session = await openHost(t.hosts[0]!, t.auth);
+    try {
+      const res = await restore(sshContainer(session, 'pier-pg'), { env: 'production', database: 'app', user: 'app', dir: join(backups, 'production'), keep: 7 }, file!);
+      expect(res.replaced).toBe(true);
+    } finally {
+      session.close();
+    }
+    expect(await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-At', '-c', 'SELECT count(*) FROM notes'])).toBe('500');
+  }, 240_000);
 });
