@@ -103,6 +103,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const l = await load.stop();
     expect(r.exitCode).toBe(1);
     expect(r.error).toMatch(/web1: deploy-app-v3 did not become healthy within 4s/);
+    expect(r.logs).toContain('deploy-app v3 listening (never healthy)');
     expect(r.hosts.map((h) => `${h.host}:${h.status}:${h.serving}`)).toEqual(['web1:failed:v2', 'web2:not-changed:v2', 'web3:not-changed:v2']);
     expect(l.failures).toEqual([]);
     expect(Object.keys(l.versions)).toEqual(['v2']);
@@ -124,6 +125,8 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect(l.versions.v4 ?? 0).toBeGreaterThan(0);
     const hist = await releases(t);
     expect(hist[0]!.releases[0]).toMatchObject({ version: 'v2', event: 'rolled-back', from: 'v4' });
+    const audit = await fleet.hostExec('web1', ['tail', '-n', '2', '/var/lib/pier/audit.log']);
+    expect(audit).toMatch(/^\S+Z tester@ci run=\S+ deploy v4 started \(strategy rolling\)\n\S+Z tester@ci run=\S+ deploy v4 failed: error rate/);
   }, 120_000);
 
   it('pier rollback switches all 3 hosts to a retained release in seconds, and back', async () => {
@@ -146,8 +149,15 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const second = deploy(target({ by: 'bob@laptop' }), { version: 'v1', progress: quiet() });
     await expect(second).rejects.toThrow(LockHeldError);
     await expect(second).rejects.toThrow(/held by alice@laptop \(deploy v5, run /);
+    // A third one that is willing to wait gets the lock once the first is done.
+    const third = deploy(target({ by: 'carol@laptop' }), { version: 'v5', lockWaitSeconds: 90, progress: quiet() });
     const r = await first;
+    const firstDone = Date.now();
     expect(r.ok, r.error).toBe(true);
+    const r3 = await third;
+    expect(r3.ok, r3.error).toBe(true);
+    expect(r3.hosts.map((h) => h.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(Date.now()).toBeGreaterThanOrEqual(firstDone);
     expect((await lockStatus(target())).every((h) => !h.holder)).toBe(true);
   }, 120_000);
 
