@@ -114,7 +114,7 @@ describe('pier env up: a service that fails', () => {
       expect(r.code, r.stderr.slice(-2000)).toBe(3);
       // The watcher outlives the crashed server (a fixed file restarts it), so the container is
       // running and its healthcheck turns it unhealthy.
-      expect(r.stderr).toMatch(new RegExp(`service "api" of ${bad.project} unhealthy\\n--- last 30 log lines of api ---\\n`));
+      expect(r.stderr).toMatch(new RegExp(`service "api" of ${bad.project} is unhealthy\\n--- last 30 log lines of api ---\\n`));
       expect(r.stderr).toContain('LOG_LEVEL');
     } finally {
       await pier(['env', 'down', 'dev', '--project', bad.project, '--volumes'], bad.env);
