@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { backup, listBackups, restore, verifyBackup } from '../db/backup.ts';
@@ -30,11 +31,17 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help || !sub) return console.log(help), values.help ? 0 : 2;
   const out = (human: string, data: unknown) => (values.json ? console.log(JSON.stringify(data, null, 2)) : console.error(human));
   const log = (l: string) => console.error(`  ${l}`);
+  /** A backup file argument: missing is bad usage (exit 2); damaged is a gate (exit 1, from verify). */
+  const fileArg = (f: string | undefined, usage: string): string => {
+    if (!f) throw new UsageError(`missing file: ${usage}`);
+    if (!existsSync(f)) throw new UsageError(`${f}: no such file`, 'pier db list <env> shows the kept backups');
+    return resolve(f);
+  };
 
   if (sub === 'verify') {
-    if (!rest[0]) throw new UsageError('missing file: pier db verify <file>');
-    const meta = await verifyBackup(resolve(rest[0]));
-    out(`✓ ${basename(rest[0])}: sha256 matches; ${meta.database} at ${meta.createdAt}, app ${meta.appVersion}, migration ${meta.migration ? `${meta.migration.latest} (${meta.migration.count})` : 'none'}, ${meta.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`, meta);
+    const file = fileArg(rest[0], 'pier db verify <file>');
+    const meta = await verifyBackup(file);
+    out(`✓ ${basename(file)}: sha256 matches; ${meta.database} at ${meta.createdAt}, app ${meta.appVersion}, migration ${meta.migration ? `${meta.migration.latest} (${meta.migration.count})` : 'none'}, ${meta.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`, meta);
     return 0;
   }
   if (!['backup', 'restore', 'list'].includes(sub)) throw new UsageError(`unknown db command "${sub}"`, 'pier db backup|restore|verify|list');
@@ -48,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     out(files.join('\n') || `(no backups in ${settings.dir})`, files);
     return 0;
   }
+  if (sub === 'restore') fileArg(rest[1], 'pier db restore <env> <file>'); // before connecting anywhere
   const { runner, close } = await openRunner(cfg, b);
   try {
     if (sub === 'backup') {
@@ -56,9 +64,9 @@ export async function run(argv: string[]): Promise<number> {
       out(`✓ ${r.file}\n  ${r.meta.bytes} bytes, sha256 ${r.meta.sha256}, ${r.meta.tables.length} tables, migration ${r.meta.migration?.latest ?? 'none'}${r.removed.length ? `; retention removed ${r.removed.join(', ')}` : ''}`, r);
       return 0;
     }
-    if (!rest[1]) throw new UsageError('missing file: pier db restore <env> <file>');
-    const r = await restore(runner, settings, resolve(rest[1]), { log });
-    out(`✓ restored ${basename(rest[1])} into ${settings.database} in ${r.seconds.toFixed(1)}s (${r.tables.map((t) => `${t.table} ${t.rows}`).join(', ')})`, r);
+    const file = fileArg(rest[1], 'pier db restore <env> <file>');
+    const r = await restore(runner, settings, file, { log });
+    out(`✓ restored ${basename(file)} into ${settings.database} in ${r.seconds.toFixed(1)}s (${r.tables.map((t) => `${t.table} ${t.rows}`).join(', ')})`, r);
     return 0;
   } finally {
     close();
