@@ -230,7 +230,7 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
     it('runs build, test, scan, loadtest and publish; the report says engine dagger', async () => {
       const mark = h.server.recorded.length;
       const config = loadConfig({ cwd: repoRoot });
-      config.pipeline.loadtest = { ...config.pipeline.loadtest, durationSeconds: 1, warmupSeconds: 0 };
+      config.pipeline.loadtest = { ...config.pipeline.loadtest, durationSeconds: 1, warmupSeconds: 0, slo: { p95Ms: 60_000, p99Ms: 60_000, maxErrorRate: 0.01, minRps: 0 } };
       const engine = await openDaggerEngine({ runId: 'contract-pipeline' });
       const runDir = join(tmp, 'run');
       mkdirSync(runDir, { recursive: true });
@@ -489,7 +489,7 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
 
     it('invocation: `dagger call ci --skip=publish` runs the stages and returns the report', async () => {
       const r = await runs.ci!;
-      expect(r.scenario.errors).toEqual([]);
+      expect(r.scenario.errors.join('\n')).toBe('');
       expect(r.code, r.stderr).toBe(0);
       const report = JSON.parse(JSON.parse(r.scenario.returned[0]!));
       expect(report.engine).toBe('dagger');
