@@ -3,7 +3,10 @@ import { ensureAppImages } from '../compose/image.ts';
 import { resolveEnvStack } from '../compose/environment.ts';
 import { ComposeStack } from '../compose/stack.ts';
 import { formatTable } from '../compose/status.ts';
-import { UsageError } from '../util/errors.ts';
+import { PierError, UsageError } from '../util/errors.ts';
+import { newRunId } from '../util/run-id.ts';
+import { redactObject } from '../util/redact.ts';
+import { writeEnvReport, type EnvUpReport } from '../compose/report.ts';
 import { commonOptions, parse } from './args.ts';
 
 export const help = `Usage: pier env <up|down|status|logs> <env> [options]
@@ -69,13 +72,24 @@ export async function run(argv: string[]): Promise<number> {
 
   switch (action as Action) {
     case 'up': {
-      await stack.check();
-      const built = await ensureAppImages(cfg, env.target, { onProgress: progress });
-      const result = await stack.up({ build: values.build, timeoutMs, onProgress: progress });
-      if (values.json) console.log(JSON.stringify({ env: env.name, project: env.target.project, seconds: result.seconds, built, services: result.services }, null, 2));
+      const report: EnvUpReport = { runId: newRunId(), command: 'env up', env: env.name, project: env.target.project, status: 'failed', exitCode: 3, startedAt: new Date().toISOString(), built: [], services: [] };
+      try {
+        await stack.check();
+        report.built = await ensureAppImages(cfg, env.target, { onProgress: progress });
+        const result = await stack.up({ build: values.build, timeoutMs, onProgress: progress });
+        Object.assign(report, { status: 'healthy', exitCode: 0, seconds: result.seconds, services: result.services });
+      } catch (err) {
+        report.exitCode = err instanceof PierError ? err.exitCode : 3;
+        report.error = (err as Error).message;
+        report.services = await stack.status().catch(() => []);
+        console.error(`  report: ${writeEnvReport(cfg.root, report)}`);
+        throw err;
+      }
+      const path = writeEnvReport(cfg.root, report);
+      if (values.json) console.log(JSON.stringify(redactObject(report), null, 2));
       else {
-        console.log(formatTable(result.services));
-        console.error(`✓ ${env.name} (${env.target.project}): ${result.services.length} services healthy in ${result.seconds.toFixed(1)} s`);
+        console.log(formatTable(report.services));
+        console.error(`✓ ${env.name} (${env.target.project}): ${report.services.length} services healthy in ${report.seconds!.toFixed(1)} s\n  report: ${path}`);
       }
       return 0;
     }

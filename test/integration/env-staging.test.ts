@@ -2,7 +2,7 @@
 // fails before any container starts, the production image built when absent, /health through
 // nginx (the only published port), Prometheus scraping the app with the SLO rules loaded and
 // checked by promtool, and `down` leaving nothing (volumes only when asked).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +44,12 @@ describe('staging stack (pier env up staging)', () => {
   it('comes up with every service healthy, having built the absent production image', () => {
     expect(up.stderr).not.toContain(password);
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
-    const report = JSON.parse(up.stdout) as { built: string[]; seconds: number; services: { service: string; state: string; health: string; ports: string }[] };
+    const report = JSON.parse(up.stdout) as { runId: string; status: string; built: string[]; seconds: number; services: { service: string; state: string; health: string; ports: string }[] };
+    expect(report.status).toBe('healthy');
+    const written = readFileSync(join(repoRoot, '.pier/runs', report.runId, 'report.json'), 'utf8');
+    rmSync(join(repoRoot, '.pier/runs', report.runId), { recursive: true, force: true });
+    expect(JSON.parse(written)).toEqual(report);
+    expect(written).not.toContain(password);
     expect(report.built).toEqual([appImage]);
     expect(report.seconds).toBeGreaterThan(0);
     expect(report.services.map((s) => [s.service, s.state, s.health])).toEqual([
@@ -145,6 +150,12 @@ describe('staging env validation', () => {
       expect(r.stderr).toMatch(new RegExp(`service "app" of ${crash.project} (is crash-looping \\(exits and is restarted\\)|exited with code 2|did not become healthy \\(.*\\); compose: .*app-1 (is unhealthy|exited \\(2\\)))\n--- last 30 log lines of app ---\n`));
       expect(r.stderr).toContain('FAIL_RATE');
       expect(r.stderr).not.toContain(password);
+      const path = /report: (\S+report\.json)/.exec(r.stderr)?.[1];
+      expect(path).toBeDefined();
+      const report = JSON.parse(readFileSync(path!, 'utf8')) as { status: string; exitCode: number; error: string };
+      rmSync(join(path!, '..'), { recursive: true, force: true });
+      expect(report).toMatchObject({ status: 'failed', exitCode: 3 });
+      expect(report.error).toMatch(/^service "app" of /);
       expect(Date.now() - started).toBeLessThan(60_000); // long before the 120 s timeout
     } finally {
       await pier(['env', 'down', 'staging', '--project', crash.project, '--volumes'], crash.env);
