@@ -90,6 +90,7 @@ try {
       baseline_failed: baseline.failed,
       deploy_s: Number(rolling.seconds.toFixed(2)),
       rollback_s: Number(rb.seconds.toFixed(2)),
+      rollback_switched_s: Number(rb.switchedSeconds.toFixed(2)),
       first_deploy_s: Number(first.seconds.toFixed(2)),
       ...strategies,
     }),

@@ -33,6 +33,8 @@ export interface RollbackReport {
   run: string;
   ok: boolean;
   seconds: number;
+  /** Seconds until the last host's proxy pointed at the retained release (before drains). */
+  switchedSeconds: number;
   hosts: RollbackOutcome[];
   lock: LockRelease;
 }
@@ -55,6 +57,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
     const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
     await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
     let hosts: RollbackOutcome[] = [];
+    let switchedAt = t0;
     let lock: LockRelease = { released: [], held: [] };
     try {
       const plans = await Promise.all(ops.map(async (o) => ({ o, ...(await rollbackTargetOf(o, opts.to)) })));
@@ -65,7 +68,13 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       const results = await mapLimit(plans, Math.max(target.parallel, plans.length), async (p) => {
         if (p.from?.container === p.to!.container) return { host: p.o.name, from: p.from.version, to: p.to!.version, ok: true, detail: 'already serving' };
         progress.step(p.o.name, 'rolling-back', `${p.from?.version ?? '?'} -> ${p.to!.version}`);
-        await switchHostTo(p.o, p.to!, { target, runId, event: 'rollback', from: p.from, onSwitched: () => progress.step(p.o.name, 'switched') });
+        await switchHostTo(p.o, p.to!, {
+          target, runId, event: 'rollback', from: p.from,
+          onSwitched: () => {
+            switchedAt = Math.max(switchedAt, Date.now());
+            progress.step(p.o.name, 'switched');
+          },
+        });
         progress.step(p.o.name, 'rolled-back');
         return { host: p.o.name, from: p.from?.version, to: p.to!.version, ok: true };
       });
@@ -75,7 +84,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
     } finally {
       lock = await releaseFleetLock(ops, runId);
     }
-    return { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, hosts, lock };
+    return { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, hosts, lock };
   });
 }
 

@@ -21,12 +21,16 @@ export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptio
   await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
   await ops.switchProxy([upstreamOf(started, o.target.appPort)]);
   await ops.smoke();
-  const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
-  await ops.setCurrent(cur);
-  await ops.recordRelease({ ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) });
   o.onSwitched?.();
-  if (o.from && o.from.container !== to.container) {
-    if (o.target.settings.drainSeconds > 0) await sleep(o.target.settings.drainSeconds * 1000);
-    await ops.stop(o.from.container);
-  }
+  const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
+  const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
+  // Records are written while the old release drains: traffic is already on `to`.
+  await Promise.all([
+    (async () => {
+      await ops.setCurrent(cur);
+      await ops.recordRelease({ ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) });
+    })(),
+    leaving && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
+  ]);
+  if (leaving) await ops.stop(leaving.container);
 }

@@ -135,6 +135,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect(back.ok).toBe(true);
     expect(back.hosts.map((h) => `${h.from}->${h.to}`)).toEqual(['v2->v1', 'v2->v1', 'v2->v1']);
     expect(back.seconds).toBeLessThan(10);
+    expect(back.switchedSeconds).toBeLessThanOrEqual(back.seconds);
     expect(await lbVersions()).toEqual(new Set(['v1']));
     const fwd = await rollback(t, { to: 'v2', progress: quiet() });
     expect(fwd.ok).toBe(true);
