@@ -1,7 +1,7 @@
 /**
  * Canary analysis: a pure verdict over parsed nginx access-log records. The new release's error
- * rate and p95 latency are compared with the old release's, per upstream (each host proxy has one
- * old and one new upstream) and over the whole fleet; the fleet totals decide.
+ * rate and p95 latency are compared with the old release's over the whole fleet and on each host
+ * (each host proxy has one old and one new upstream); crossing a threshold on either rolls back.
  */
 import type { AccessEntry } from './access-log.ts';
 
@@ -71,9 +71,9 @@ const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
  */
 export function analyseCanary(
   perHost: ReadonlyMap<string, readonly AccessEntry[]> | Record<string, readonly AccessEntry[]>,
-  o: { step: number; percent: number; canary: string; baseline: string; thresholds: CanaryThresholds; final?: boolean },
+  o: { step: number; percent: number; canary: string; baseline: string; thresholds: CanaryThresholds },
 ): CanaryAnalysis {
-  const hosts = perHost instanceof Map ? [...perHost.entries()] : Object.entries(perHost);
+  const hosts: [string, readonly AccessEntry[]][] = perHost instanceof Map ? [...perHost.entries()] : Object.entries(perHost);
   const upstreams: UpstreamRow[] = [];
   const all = { canary: [] as AccessEntry[], baseline: [] as AccessEntry[] };
   for (const [host, entries] of hosts) {
@@ -95,18 +95,33 @@ export function analyseCanary(
   const canary = releaseStats(all.canary);
   const baseline = releaseStats(all.baseline);
   const t = o.thresholds;
-  const reasons: string[] = [];
-  if (canary.requests >= t.minRequests) {
-    if (canary.errorRate > t.maxErrorRate && canary.errorRate > baseline.errorRate + t.maxErrorRateIncrease) {
-      reasons.push(`error rate ${pct(canary.errorRate)} (${canary.errors}/${canary.requests}) > ${pct(t.maxErrorRate)} and > old ${pct(baseline.errorRate)} + ${pct(t.maxErrorRateIncrease)}`);
+  const result = (verdict: CanaryVerdict, reasons: string[]): CanaryAnalysis => ({ step: o.step, percent: o.percent, canary, baseline, upstreams, verdict, reasons });
+  // Fleet-wide first; when that passes, each host's canary upstream against that host's old one: a
+  // release that fails on one host only (its env, its disk) is not diluted by the healthy hosts.
+  const reasons = canary.requests >= t.minRequests ? judge(canary, baseline, t) : [];
+  if (!reasons.length) {
+    for (const [host, entries] of hosts) {
+      const c = releaseStats(entries.filter((e: AccessEntry) => e.release === o.canary));
+      if (c.requests < t.minRequests) continue;
+      const b = releaseStats(entries.filter((e: AccessEntry) => e.release === o.baseline));
+      reasons.push(...judge(c, b, t).map((r) => `${host}: ${r}`));
     }
-    if (canary.p95Ms !== undefined && baseline.p95Ms !== undefined && canary.p95Ms > baseline.p95Ms * t.maxP95Ratio && canary.p95Ms - baseline.p95Ms > t.p95SlackMs) {
-      reasons.push(`p95 ${canary.p95Ms} ms > old ${baseline.p95Ms} ms x ${t.maxP95Ratio} (+${t.p95SlackMs} ms slack)`);
-    }
-    return { step: o.step, percent: o.percent, canary, baseline, upstreams, verdict: reasons.length ? 'rollback' : 'promote', reasons };
   }
-  reasons.push(`${canary.requests} requests on the new release, ${t.minRequests} needed to judge`);
-  return { step: o.step, percent: o.percent, canary, baseline, upstreams, verdict: 'inconclusive', reasons };
+  if (reasons.length) return result('rollback', reasons);
+  if (canary.requests >= t.minRequests) return result('promote', []);
+  return result('inconclusive', [`${canary.requests} requests on the new release, ${t.minRequests} needed to judge`]);
+}
+
+/** Thresholds crossed by `canary` compared with `baseline` (empty: fine). */
+export function judge(canary: ReleaseStats, baseline: ReleaseStats, t: CanaryThresholds): string[] {
+  const reasons: string[] = [];
+  if (canary.errorRate > t.maxErrorRate && canary.errorRate > baseline.errorRate + t.maxErrorRateIncrease) {
+    reasons.push(`error rate ${pct(canary.errorRate)} (${canary.errors}/${canary.requests}) > ${pct(t.maxErrorRate)} and > old ${pct(baseline.errorRate)} + ${pct(t.maxErrorRateIncrease)}`);
+  }
+  if (canary.p95Ms !== undefined && baseline.p95Ms !== undefined && canary.p95Ms > baseline.p95Ms * t.maxP95Ratio && canary.p95Ms - baseline.p95Ms > t.p95SlackMs) {
+    reasons.push(`p95 ${canary.p95Ms} ms > old ${baseline.p95Ms} ms x ${t.maxP95Ratio} (+${t.p95SlackMs} ms slack)`);
+  }
+  return reasons;
 }
 
 /** Human lines for one analysis (printed at each step and kept in the report). */

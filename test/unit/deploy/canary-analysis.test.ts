@@ -53,6 +53,18 @@ describe('canary analysis', () => {
     expect(text).toContain('web2     canary   172.18.0.6:3000');
   });
 
+  it('a release failing on one host only is caught on that host, though the fleet average looks fine', () => {
+    const perHost = {
+      web1: [...reqs('v1', OLD, 100), ...reqs('v2', NEW, 40)],
+      web2: [...reqs('v1', '172.18.0.5:3000', 100), ...reqs('v2', '172.18.0.6:3000', 40)],
+      web3: [...reqs('v1', '172.18.0.7:3000', 100), ...reqs('v2', '172.18.0.8:3000', 10, 4)],
+    };
+    const a = analyseCanary(perHost, { step: 1, percent: 10, canary: 'v2', baseline: 'v1', thresholds: t });
+    expect(a.canary.errorRate).toBeCloseTo(4 / 90); // under 5 % fleet-wide
+    expect(a.verdict).toBe('rollback');
+    expect(a.reasons).toEqual(['web3: error rate 40.0% (4/10) > 5.0% and > old 0.0% + 2.0%']);
+  });
+
   it('does not roll back when the old release errors just as much (a shared dependency is down)', () => {
     const a = analyseCanary({ web1: [...reqs('v1', OLD, 100, 30), ...reqs('v2', NEW, 20, 6)] }, { step: 2, percent: 25, canary: 'v2', baseline: 'v1', thresholds: t });
     expect(a.verdict).toBe('promote');
