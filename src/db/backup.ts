@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { GateError } from '../util/errors.ts';
 import * as sql from './commands.ts';
@@ -71,7 +71,7 @@ const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()
 export async function backup(runner: DbRunner, s: DbSettings, o: { appVersion: string; now?: Date; log?: Log }): Promise<{ file: string; meta: BackupMeta; removed: string[] }> {
   const log = o.log ?? (() => undefined);
   const at = o.now ?? new Date();
-  await mkdir(s.dir, { recursive: true });
+  await mkdir(s.dir, { recursive: true, mode: 0o700 }); // dumps hold the application's data: owner only
   const name = backupFileName(s.env, s.database, at);
   const file = join(s.dir, name);
   const partial = `${file}.partial`;
@@ -81,6 +81,7 @@ export async function backup(runner: DbRunner, s: DbSettings, o: { appVersion: s
     log(`pg_dump ${s.database} (${runner.where})`);
     await runner.exec(sql.pgDump(s.user, s.database, inContainer));
     await runner.copyOut(inContainer, partial);
+    await chmod(partial, 0o600);
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
     log(`test restore into ${scratch}`);
     const measured = await restoreInto(runner, s.user, scratch, inContainer);
@@ -89,7 +90,7 @@ export async function backup(runner: DbRunner, s: DbSettings, o: { appVersion: s
       createdAt: at.toISOString(), appVersion: o.appVersion, migration: measured.migration, tables: measured.tables,
     };
     await rename(partial, file);
-    await writeFile(metaFileOf(file), `${JSON.stringify(meta, null, 2)}\n`);
+    await writeFile(metaFileOf(file), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
     const removed = await prune(s.dir, s.keep);
     return { file, meta, removed };
   } finally {

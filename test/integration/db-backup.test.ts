@@ -5,7 +5,7 @@
  * refused by `verify` and `restore` without touching the live database.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,6 +105,8 @@ describe.sequential('backup drill', () => {
     expect(kept).toHaveLength(4); // 2 dumps + 2 metadata
     expect(kept.filter((f) => f.endsWith('.dump'))).toHaveLength(2);
     expect(readFileSync(file).subarray(0, 5).toString()).toBe('PGDMP');
+    expect(statSync(file).mode & 0o777).toBe(0o600); // the application's data: owner only
+    expect(statSync(`${file}.json`).mode & 0o777).toBe(0o600);
     const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8'));
     expect(meta).toMatchObject({ format: 'pier-backup/1', env: 'drill', database: 'appdb', appVersion: 'v3', migration: { count: 2, latest: '002_notes' } });
     expect(meta.tables).toEqual(before.tables);
