@@ -116,6 +116,10 @@ describe('pier env up: a service that fails', () => {
       // running and its healthcheck turns it unhealthy.
       expect(r.stderr).toMatch(new RegExp(`service "api" of ${bad.project} is unhealthy\\n--- last 30 log lines of api ---\\n`));
       expect(r.stderr).toContain('LOG_LEVEL');
+      const report = /report: (\S+report\.json)/.exec(r.stderr)?.[1];
+      expect(report).toBeDefined();
+      expect(JSON.parse(readFileSync(report!, 'utf8'))).toMatchObject({ command: 'env up', env: 'dev', project: bad.project, status: 'failed', exitCode: 3 });
+      rmSync(join(report!, '..'), { recursive: true, force: true });
     } finally {
       await pier(['env', 'down', 'dev', '--project', bad.project, '--volumes'], bad.env);
     }
