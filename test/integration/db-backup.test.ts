@@ -64,6 +64,10 @@ async function destroyPostgres(): Promise<void> {
   for (const v of volumes.splice(0)) await exec(['docker', 'volume', 'rm', '--force', v], { nothrow: true });
 }
 
+// The staging shape: the database is a service of the environment's compose stack.
+const stagingEnv = `stg${runId.replace(/-/g, '')}`;
+let composeUp = false;
+
 let before: Awaited<ReturnType<typeof measure>>;
 let file: string;
 
@@ -88,6 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await destroyPostgres();
+  if (composeUp) await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'down', '--volumes', '--timeout', '2'], { nothrow: true });
   rmSync(dir, { recursive: true, force: true });
   const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${runId}`, '--quiet']);
   expect(left.stdout.trim()).toBe('');
@@ -166,4 +171,37 @@ describe.sequential('backup drill', () => {
     expect(await psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'appdb_pier_%'", 'postgres')).toBe('0');
     expect(existsSync(tampered)).toBe(true);
   }, 60_000);
+});
+
+describe('via compose (the staging shape)', () => {
+  it('pier db backup/restore reach the compose stack\'s postgres service', async () => {
+    const l = { 'pier.run': runId };
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      stringify({
+        services: { postgres: { image, labels: l, environment: { POSTGRES_USER: 'app', POSTGRES_PASSWORD: `pw-${runId}`, POSTGRES_DB: 'api' }, volumes: ['pgdata:/var/lib/postgresql/data'] } },
+        volumes: { pgdata: { labels: l } },
+        networks: { default: { labels: l } },
+      }),
+    );
+    writeFileSync(join(dir, 'environments', `${stagingEnv}.yaml`), stringify({ compose: ['compose.yaml'], backup: { via: 'compose', service: 'postgres', database: 'api', user: 'app', dir: backups } }));
+    composeUp = true;
+    await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'up', '--detach']);
+    const id = (await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'ps', '--quiet', 'postgres'])).stdout.trim();
+    for (let i = 0; i < 120; i++) {
+      if ((await exec(['docker', 'exec', id, 'pg_isready', '--host', '127.0.0.1', '--username', 'app'], { nothrow: true })).code === 0) break;
+      await sleep(500);
+    }
+    const svc = localContainer(id);
+    await svc.exec(sql.psql('app', 'api', 'CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 321)'));
+    const b = await pier('db', 'backup', stagingEnv, '--app-version', 'st1', '--json');
+    expect(b.code, b.stderr).toBe(0);
+    const { file: f, meta } = JSON.parse(b.stdout) as { file: string; meta: { tables: { table: string; rows: number }[] } };
+    expect(f).toContain(join(backups, stagingEnv));
+    expect(meta.tables).toMatchObject([{ table: 'public.t', rows: 321 }]);
+    await svc.exec(sql.psql('app', 'api', 'TRUNCATE t'));
+    const r = await pier('db', 'restore', stagingEnv, f);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await svc.exec(sql.psql('app', 'api', 'SELECT count(*) FROM t'))).trim()).toBe('321');
+  }, 120_000);
 });
