@@ -3,7 +3,8 @@
  * in or out of it. Local containers (and compose services, resolved to their container) go through
  * the local Docker CLI; a container on a host goes through the deploy's SSH session.
  */
-import { writeFile, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { composeArgv, type ComposeTarget } from '../compose/commands.ts';
 import { shScript } from '../deploy/commands/shell.ts';
 import type { HostSession } from '../deploy/executor.ts';
@@ -49,21 +50,36 @@ export async function composeService(target: ComposeTarget, service: string): Pr
 }
 
 /**
- * A container on a host reached over SSH. The dump travels as base64 text (the session returns
- * text) and comes back in as stdin.
+ * A container on a host reached over SSH. The session returns text, so the dump comes out as
+ * base64 in chunks of `chunkBytes` (memory stays bounded for large databases) and goes back in
+ * as a stream on stdin.
  */
-export function sshContainer(session: HostSession, container: string): DbRunner {
+export function sshContainer(session: HostSession, container: string, o: { chunkBytes?: number } = {}): DbRunner {
+  const chunk = o.chunkBytes ?? 8 * 1024 * 1024;
   return {
     where: `container ${container} on ${session.name}`,
     exec(argv, timeoutMs) {
       return session.run(dockerExec(container, argv), { timeoutMs: timeoutMs ?? 600_000 });
     },
     async copyOut(containerPath, localFile) {
-      const b64 = await session.run(dockerExec(container, ['base64', '--wrap=0', containerPath]), { timeoutMs: 600_000 });
-      await writeFile(localFile, Buffer.from(b64.trim(), 'base64'));
+      const size = Number((await session.run(dockerExec(container, ['stat', '-c', '%s', containerPath]))).trim());
+      const out = await open(localFile, 'w', 0o600);
+      try {
+        for (let i = 0; i * chunk < size; i++) {
+          const b64 = await session.run(dockerExec(container, readChunk(containerPath, chunk, i)), { timeoutMs: 600_000 });
+          await out.write(Buffer.from(b64.trim(), 'base64'));
+        }
+      } finally {
+        await out.close();
+      }
     },
     async copyIn(localFile, containerPath) {
-      await session.run(dockerExec(container, shScript('cat > "$1"', containerPath), true), { input: await readFile(localFile), timeoutMs: 600_000 });
+      await session.run(dockerExec(container, shScript('cat > "$1"', containerPath), true), { input: createReadStream(localFile), timeoutMs: 600_000 });
     },
   };
+}
+
+/** Chunk `index` (of `size` bytes) of a file as one line of base64. */
+export function readChunk(file: string, size: number, index: number): string[] {
+  return shScript('dd if="$1" bs="$2" skip="$3" count=1 status=none | base64 --wrap=0', file, String(size), String(index));
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpolationVars, loadConfig } from '../../src/config/load.ts';
-import { restore, verifyBackup } from '../../src/db/backup.ts';
+import { backup, restore, verifyBackup } from '../../src/db/backup.ts';
 import { sshContainer } from '../../src/db/runner.ts';
 import { openHost } from '../../src/deploy/executor.ts';
 import type { CanaryAnalysis } from '../../src/deploy/canary-analysis.ts';
@@ -108,7 +108,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
       const at = (p: string) => Number(new RegExp(`${h.name}\\s+${p}\\s+\\+(\\d+\\.\\d)s`).exec(lines.join('\n'))![1]);
       return at('switched') - at('rolling-back');
     });
-    // Goal 1 s per host; seen 1.2-1.8 s on the shared 2-core machine (about ten SSH round trips: health, proxy write/test/reload, smoke).
+    // Goal 1 s per host; seen 0.6 s, up to 3 s while the shared 2-core machine is saturated (margin for that here).
     console.log(`blue/green rollback: per host ${per.map((x) => x.toFixed(1)).join(', ')} s; total ${r.seconds.toFixed(1)} s`);
     for (const s of per) expect(s).toBeLessThanOrEqual(3);
     expect(r.seconds).toBeLessThan(8);
@@ -202,10 +202,14 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const meta = await verifyBackup(file!);
     expect(meta).toMatchObject({ database: 'app', appVersion: 's2', migration: { count: 1, latest: '001' } });
     expect(meta.tables.map((x) => `${x.table}=${x.rows}`)).toEqual(['public.notes=500', 'public.schema_migrations=1']);
-    // Restore over SSH (the file goes back in on stdin), after losing rows.
-    await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-c', 'DELETE FROM notes WHERE id > 10']);
     const session = await openHost(t.hosts[0]!, t.auth);
     try {
+      // The dump can come out in several chunks (512 bytes here): same tables, same checksums.
+      const chunked = await backup(sshContainer(session, 'pier-pg', { chunkBytes: 512 }), { env: 'chunked', database: 'app', user: 'app', dir: join(backups, 'chunked'), keep: 1 }, { appVersion: 's3' });
+      expect(chunked.meta.bytes).toBeGreaterThan(3 * 512);
+      expect(chunked.meta.tables).toEqual(meta.tables);
+      // Restore over SSH (the file goes back in on stdin), after losing rows.
+      await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-c', 'DELETE FROM notes WHERE id > 10']);
       const res = await restore(sshContainer(session, 'pier-pg'), { env: 'production', database: 'app', user: 'app', dir: join(backups, 'production'), keep: 7 }, file!);
       expect(res.replaced).toBe(true);
     } finally {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { prune } from '../../../src/db/backup.ts';
 import * as sql from '../../../src/db/commands.ts';
 import { backupFileName, compareTables, metaProblems, parseMigrationLevel, parseTableSums, retentionVictims } from '../../../src/db/metadata.ts';
-import { dockerExec } from '../../../src/db/runner.ts';
+import { dockerExec, readChunk } from '../../../src/db/runner.ts';
 import { separateHost } from '../../../src/db/target.ts';
 
 describe('db commands as data', () => {
@@ -14,6 +14,7 @@ describe('db commands as data', () => {
     expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--no-owner', '--exit-on-error', '/tmp/x.dump']);
     expect(sql.psql('app', 'postgres', 'SELECT 1')).toEqual(['psql', '--username', 'app', '--dbname', 'postgres', '--no-psqlrc', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t', '--command', 'SELECT 1']);
     expect(dockerExec('pg', ['psql'])).toEqual(['docker', 'exec', 'pg', 'psql']);
+    expect(readChunk('/tmp/x.dump', 8388608, 2)).toEqual(['sh', '-c', 'dd if="$1" bs="$2" skip="$3" count=1 status=none | base64 --wrap=0', 'sh', '/tmp/x.dump', '8388608', '2']);
   });
 
   it('quotes identifiers and literals', () => {
