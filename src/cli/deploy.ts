@@ -1,4 +1,6 @@
-import { exec } from '../util/exec.ts';
+import { join } from 'node:path';
+import { appVersion, gitState, imageTag } from '../pipeline/version.ts';
+import type { DeployTarget } from '../deploy/target.ts';
 import { deploy } from '../deploy/deploy.ts';
 import { renderTimeline } from '../deploy/progress.ts';
 import { redact } from '../util/redact.ts';
@@ -9,12 +11,13 @@ import { UsageError } from '../util/errors.ts';
 
 export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
 
-Rolling, health-gated deploy of the app image to every host of environments/<env>.yaml over SSH.
+Health-gated deploy (deploy.strategy: rolling, blue-green or canary) of the app image to every host of environments/<env>.yaml over SSH.
 The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
 log. Any failure (health check, smoke test, error rate, lost host, Ctrl-C) switches every
 already-switched host back to its previous release.
 
-  --version V         image tag to deploy (default: git short commit of HEAD)
+  --version V         image tag to deploy (default: the tag \`pier publish\` gives this tree,
+                      <app semver>-<short sha>, e.g. 1.0.0-abc1234)
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
 
@@ -32,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const target = targetFor(positionals[0], values.config, 'deploy');
   const lockWait = values['lock-wait'] !== undefined ? Number(values['lock-wait']) : 0;
   if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError(`--lock-wait: expected a number of seconds, got "${values['lock-wait']}"`);
-  const version = values.version ?? (await exec(['git', 'rev-parse', '--short', 'HEAD'], { cwd: target.root })).stdout.trim();
+  const version = values.version ?? (await publishedTag(target));
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
 
   // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
@@ -68,4 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/** The tag the pipeline's build/publish gives the current tree, so deploy follows publish by default. */
+async function publishedTag(target: DeployTarget): Promise<string> {
+  const context = join(target.root, target.config?.app.context ?? '.');
+  const git = await gitState(context);
+  return imageTag(appVersion(context), git.sha, git.dirty);
 }

@@ -29,7 +29,7 @@ export const verbs: Record<string, Verb> = {
   config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
   env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
   reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
-  deploy: withHelp('rolling, health-gated deploy over SSH with fleet-wide automatic rollback', deploy),
+  deploy: withHelp('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', deploy),
   rollback: withHelp('switch every host back to a retained release (no pull)', rollback),
   status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
   releases: withHelp('release history per host (who, when)', releases),
