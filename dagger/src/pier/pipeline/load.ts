@@ -112,7 +112,9 @@ export function runLoad(p: LoadProfile, onSecond?: (rps: number, second: number)
     const inst = autocannon(autocannonOptions(p), (err, result) => {
       signal?.removeEventListener('abort', stop);
       if (err) return reject(err);
+      // autocannon ticks once more as it stops: that empty bucket is not a second of the run.
       if (current) rpsSeries.push(current);
+      else if (rpsSeries.length > 1 && rpsSeries.at(-1) === 0) rpsSeries.pop();
       resolve({
         latencies,
         rpsSeries,
