@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { newRunId } from '../../src/util/run-id.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { until } from '../helpers/example-stack.ts';
 
 export interface TestRun {
   runId: string;
@@ -58,16 +59,6 @@ export async function getJson(addr: string, path: string): Promise<{ status: num
 }
 
 /** Poll `check` until it returns a value (not undefined), at most `tries` times `everyMs` apart. */
-export async function eventually<T>(check: () => Promise<T | undefined>, tries = 30, everyMs = 1000): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`condition not met after ${tries} tries${last ? `: ${(last as Error).message}` : ''}`);
+export function eventually<T>(check: () => Promise<T | undefined>, tries = 30, everyMs = 1000): Promise<T> {
+  return until(`a condition (${tries} tries)`, check, tries * everyMs, everyMs);
 }
