@@ -26,19 +26,19 @@ export interface Verb {
 const withHelp = (summary: string, m: { run(argv: string[]): Promise<number> }): Verb => ({ summary, run: m.run });
 
 export const verbs: Record<string, Verb> = {
-  config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
-  env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
-  reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
-  deploy: withHelp('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', deploy),
-  rollback: withHelp('switch every host back to a retained release (no pull)', rollback),
-  status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
-  releases: withHelp('release history per host (who, when)', releases),
-  lock: withHelp('deploy lock: status | release', lock),
-  db: withHelp(db.summary, db),
   ci: withHelp(ci.summary, ci),
   build: withHelp(build.summary, build),
   test: withHelp(test.summary, test),
   scan: withHelp(scan.summary, scan),
   loadtest: withHelp(loadtest.summary, loadtest),
   publish: withHelp(publish.summary, publish),
+  env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
+  deploy: withHelp('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', deploy),
+  rollback: withHelp('switch every host back to a retained release (no pull)', rollback),
+  status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
+  releases: withHelp('release history per host (who, when)', releases),
+  lock: withHelp('deploy lock: status | release', lock),
+  db: withHelp(db.summary, db),
+  config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
+  reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
 };
