@@ -1,0 +1,105 @@
+// Publish to a registry that demands credentials: a real Distribution registry with htpasswd auth
+// on a random 127.0.0.1 port. The password comes from an env var (pipeline.registry.passwordEnv),
+// is used by the push, and appears in no error message.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interpolationVars } from '../../src/config/load.ts';
+import { Registry } from '../../src/config/sections/pipeline.ts';
+import { docker } from '../../src/docker/client.ts';
+import { reap } from '../../src/docker/reap.ts';
+import { DockerEngine } from '../../src/engine/docker.ts';
+import { registryAuth } from '../../src/pipeline/stages/publish.ts';
+import { newRunId, runLabels } from '../../src/util/run-id.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+const vars = interpolationVars(repoRoot);
+const registryImage = vars.PIER_REGISTRY_IMAGE ?? 'registry:2';
+const imageToPush = vars.PIER_REDIS_IMAGE ?? 'redis:7';
+const runId = newRunId();
+const password = `pw-${runId}-Zq8`;
+const dir = mkdtempSync(join(tmpdir(), 'pier-reg-auth-'));
+
+/** bcrypt htpasswd line from the registry image itself (the stand-in ships apache2-utils). */
+function htpasswdLine(): string | undefined {
+  try {
+    return execFileSync('docker', ['run', '--rm', '--label', `pier.run=${runId}`, '--entrypoint', 'htpasswd', registryImage, '-Bbn', 'ci', password], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const line = htpasswdLine();
+let address = '';
+let engine: DockerEngine;
+
+describe.skipIf(!line)(`publish with registry auth (${line ? registryImage : `skipped: ${registryImage} has no htpasswd to make credentials`})`, () => {
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'htpasswd'), `${line}\n`);
+    writeFileSync(join(dir, 'config.yml'), [
+      'version: 0.1',
+      'storage: { filesystem: { rootdirectory: /var/lib/registry } }',
+      'http: { addr: ":5000" }',
+      'auth: { htpasswd: { realm: pier-test, path: /auth/htpasswd } }',
+      '',
+    ].join('\n'));
+    const c = await docker().createContainer({
+      Image: registryImage,
+      Labels: runLabels(runId),
+      Cmd: ['serve', '/auth/config.yml'],
+      ExposedPorts: { '5000/tcp': {} },
+      HostConfig: { Binds: [`${dir}:/auth:ro`], PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    });
+    await c.start();
+    const port = (await c.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
+    address = `127.0.0.1:${port}`;
+    for (let i = 0; i < 40; i++) {
+      const r = await fetch(`http://${address}/v2/`).catch(() => undefined);
+      if (r?.status === 401) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    engine = new DockerEngine({ runId });
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await reap({ runId });
+    for (const img of await docker().listImages({ filters: JSON.stringify({ reference: [`${address}/*`, `${address}/*/*`] }) })) {
+      for (const tag of img.RepoTags ?? []) await docker().getImage(tag).remove().catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses anonymous access (the registry really requires auth)', async () => {
+    expect((await fetch(`http://${address}/v2/`)).status).toBe(401);
+    await expect(engine.publish({ image: { ref: imageToPush }, address: `${address}/pier/auth-test:anon` })).rejects.toThrow(/push of .* failed/);
+  });
+
+  it('pushes with the password from passwordEnv and returns the digest the registry serves', async () => {
+    const reg = Registry.parse({ address, username: 'ci', passwordEnv: 'PIER_TEST_REGISTRY_PASSWORD' });
+    const auth = registryAuth(reg, repoRoot, { PIER_TEST_REGISTRY_PASSWORD: password });
+    const pub = await engine.publish({ image: { ref: imageToPush }, address: `${address}/pier/auth-test:ok`, auth });
+    expect(pub.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const res = await fetch(`http://${address}/v2/pier/auth-test/manifests/ok`, {
+      method: 'HEAD',
+      headers: {
+        authorization: `Basic ${Buffer.from(`ci:${password}`).toString('base64')}`,
+        accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('docker-content-digest')).toBe(pub.digest);
+  });
+
+  it('a wrong password fails with a message that does not contain it', async () => {
+    const wrong = `${password}-wrong`;
+    const err = await engine
+      .publish({ image: { ref: imageToPush }, address: `${address}/pier/auth-test:bad`, auth: { username: 'ci', password: wrong } })
+      .catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/push of .* failed/);
+    expect((err as Error).message).not.toContain(wrong);
+  });
+});
