@@ -1,44 +1,31 @@
 /**
  * The command table. One file per verb under src/cli/; each exports `run(argv)` and `help`.
- * Only verbs that exist are listed: nothing here is a stub.
+ * Only verbs that exist are listed: nothing here is a stub. Modules load on demand, so a command
+ * pays only for its own dependencies (ssh2 for deploy, the Dagger SDK for --engine dagger, ...).
  */
-import * as config from './config.ts';
-import * as env from './env.ts';
-import * as reap from './reap.ts';
-import * as deploy from './deploy.ts';
-import * as rollback from './rollback.ts';
-import * as status from './status.ts';
-import * as releases from './releases.ts';
-import * as lock from './lock.ts';
-import * as db from './db.ts';
-import * as ci from './ci.ts';
-import * as build from './build.ts';
-import * as test from './test.ts';
-import * as scan from './scan.ts';
-import * as loadtest from './loadtest.ts';
-import * as publish from './publish.ts';
+type VerbModule = { run(argv: string[]): Promise<number> };
 
 export interface Verb {
   summary: string;
   run(argv: string[]): Promise<number>;
 }
 
-const withHelp = (summary: string, m: { run(argv: string[]): Promise<number> }): Verb => ({ summary, run: m.run });
+const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summary, run: async (argv) => (await load()).run(argv) });
 
 export const verbs: Record<string, Verb> = {
-  ci: withHelp(ci.summary, ci),
-  build: withHelp(build.summary, build),
-  test: withHelp(test.summary, test),
-  scan: withHelp(scan.summary, scan),
-  loadtest: withHelp(loadtest.summary, loadtest),
-  publish: withHelp(publish.summary, publish),
-  env: withHelp('run an environment\'s Compose stack: up (wait healthy), down, status, logs', env),
-  deploy: withHelp('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', deploy),
-  rollback: withHelp('switch every host back to a retained release (no pull)', rollback),
-  status: withHelp('per host: release serving, health, proxy target, retained releases, lock', status),
-  releases: withHelp('release history per host (who, when)', releases),
-  lock: withHelp('deploy lock: status | release', lock),
-  db: withHelp(db.summary, db),
-  config: withHelp('validate and print the resolved configuration (secrets redacted)', config),
-  reap: withHelp('remove containers, networks and volumes left by crashed pier runs', reap),
+  ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
+  build: lazy("build the app's runtime image (tagged semver + git sha)", () => import('./build.ts')),
+  test: lazy("build, then run the app's tests in its test target next to its sidecars", () => import('./test.ts')),
+  scan: lazy('build, then scan the image with trivy against the policy in pier.yaml', () => import('./scan.ts')),
+  loadtest: lazy('build, then serve the image and load-test it against the SLOs in pier.yaml', () => import('./loadtest.ts')),
+  publish: lazy('build, then push the image to the configured registry and record its digest', () => import('./publish.ts')),
+  env: lazy("run an environment's Compose stack: up (wait healthy), down, status, logs", () => import('./env.ts')),
+  deploy: lazy('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', () => import('./deploy.ts')),
+  rollback: lazy('switch every host back to a retained release (no pull)', () => import('./rollback.ts')),
+  status: lazy('per host: release serving, health, proxy target, retained releases, lock', () => import('./status.ts')),
+  releases: lazy('release history per host (who, when)', () => import('./releases.ts')),
+  lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
+  db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env>', () => import('./db.ts')),
+  config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),
+  reap: lazy('remove containers, networks and volumes left by crashed pier runs', () => import('./reap.ts')),
 };

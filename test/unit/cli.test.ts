@@ -25,3 +25,14 @@ describe('pier CLI', () => {
     expect(r.stderr).toMatch(/Unknown option '--bogus'/);
   });
 });
+
+describe('command table', () => {
+  it('loads every verb module on demand, and its summary matches the module\'s own', async () => {
+    for (const name of Object.keys(verbs)) {
+      const mod = (await import(`../../src/cli/${name}.ts`)) as { run?: unknown; help?: unknown; summary?: string };
+      expect(typeof mod.run, name).toBe('function');
+      expect(typeof mod.help, name).toBe('string');
+      if (mod.summary) expect(verbs[name]!.summary, name).toBe(mod.summary);
+    }
+  });
+});
