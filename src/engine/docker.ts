@@ -280,7 +280,11 @@ export class DockerEngine implements Engine {
         await c.kill().catch(() => undefined);
         throw new EnvironmentError(`${spec.command.join(' ')} timed out after ${spec.timeoutMs} ms`);
       }
-      await Promise.race([ended, sleep(2000)]);
+      // Let the attached output drain, but not past 2 s; the timer must not outlive the race, or it
+      // keeps the process alive after the pipeline has finished.
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
+      clearTimeout(drainTimer);
       const files: Record<string, string> = {};
       for (const path of spec.outputs ?? []) {
         try {
