@@ -3,8 +3,6 @@
  * request, the environment and whether a `dagger` CLI is on PATH (tested by exact comparison);
  * `openEngine` is the one place that turns the decision into a live engine.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { UsageError } from '../util/errors.ts';
 import type { Engine } from './types.ts';
 
@@ -48,20 +46,6 @@ export function selectEngine(
   return { engine: 'docker', reason: 'auto: no Dagger session and no dagger CLI on PATH' };
 }
 
-/** The first executable `name` on a PATH string (no shell, no `which`). */
-export function findOnPath(name: string, path: string | undefined = process.env.PATH): string | undefined {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
 
 export interface OpenEngineOptions {
   runId: string;

@@ -5,7 +5,8 @@
  * the suite checks behaviour (exit codes, files, secrets out of layers), not queries.
  */
 import { openDaggerEngine } from '../../src/engine/dagger.ts';
-import { findOnPath, selectEngine } from '../../src/engine/select.ts';
+import { selectEngine } from '../../src/engine/select.ts';
+import { findOnPath } from '../../src/util/find-on-path.ts';
 import { newRunId } from '../../src/util/run-id.ts';
 import { engineConformance } from './engine-suite.ts';
 

@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findOnPath, parseEngineChoice, selectEngine } from '../../../src/engine/select.ts';
+import { parseEngineChoice, selectEngine } from '../../../src/engine/select.ts';
+import { findOnPath } from '../../../src/util/find-on-path.ts';
 import { digestOf, registryHost } from '../../../src/engine/dagger.ts';
 import { ExitCode, PierError } from '../../../src/util/errors.ts';
 

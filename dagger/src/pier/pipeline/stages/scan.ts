@@ -3,30 +3,18 @@
  * Scan stage: trivy on the image tarball (`--input`) to JSON, as a local binary or the pinned
  * `aquasec/trivy` image through the engine; pier's policy on the findings; SARIF + table.
  */
-import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ImageUnavailableError } from '../../engine/types.ts';
 import { ConfigError, EnvironmentError } from '../../util/errors.ts';
 import { exec } from '../../util/exec.ts';
+import { findOnPath } from '../../util/find-on-path.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { applyPolicy, findingsTable, parseIgnoreFile, parseTrivyReport, toSarif, trivyArgs, type Severity } from '../trivy.ts';
 
 export const TRIVY_HINT =
   'provide trivy: install a trivy binary on PATH (or set pipeline.scan.binary), or make the pinned image pipeline.scan.image loadable (docker load); or pass --allow-missing-scanner to skip the scan';
 
-/** A trivy executable on PATH, if any. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const f = join(dir, name);
-    try {
-      accessSync(f, constants.X_OK);
-      return f;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 class ScannerMissing extends Error {}
 
