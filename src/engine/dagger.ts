@@ -28,7 +28,7 @@ import {
 import { ConfigError, EnvironmentError } from '../util/errors.ts';
 import { newRunId } from '../util/run-id.ts';
 import { registerSecret } from '../util/redact.ts';
-import { BuildFailedError, ImageUnavailableError } from './types.ts';
+import { AppFailedError, BuildFailedError, ImageUnavailableError } from './types.ts';
 import type {
   BuildSpec,
   BuiltImage,
@@ -311,7 +311,7 @@ export class DaggerEngine implements Engine {
     const code = await done.exitCode();
     if (code !== 0) {
       const out = `${await done.stdout()}${await done.stderr()}`.trim().split('\n').slice(-30).join('\n');
-      throw new EnvironmentError(`${init.join(' ')} exited ${code} before the app started:\n${out}`);
+      throw new AppFailedError(`${init.join(' ')} exited ${code} before the app started:\n${out}`);
     }
   }
 

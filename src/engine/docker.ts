@@ -18,9 +18,12 @@ import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
+import { demuxDockerStream, formatStreams } from './streams.ts';
 import {
+  AppFailedError,
   BuildFailedError,
   ImageUnavailableError,
+  type AppExit,
   type BuildSpec,
   type BuiltImage,
   type Engine,
@@ -321,10 +324,24 @@ export class DockerEngine implements Engine {
       const info = await c.inspect();
       const hostPort = info.NetworkSettings.Ports[port]?.[0]?.HostPort;
       if (!hostPort) throw new EnvironmentError(`port ${spec.port} of ${spec.image.ref} was not published`);
-      const stop = () => this.teardown(net);
+      let stopping = false;
+      const streams = async () => {
+        const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 50 }));
+        return { stdout: redact(s.stdout), stderr: redact(s.stderr) };
+      };
+      // Settles only when the app ends by itself: the health wait reports a crash at once.
+      const exited = new Promise<AppExit>((resolve) => {
+        (c.wait() as Promise<{ StatusCode: number }>)
+          .then(async ({ StatusCode }) => {
+            if (!stopping && !this.closed) resolve({ exitCode: StatusCode, ...(await streams()) });
+          })
+          .catch(() => undefined);
+      });
+      const stop = () => ((stopping = true), this.teardown(net));
       return {
         url: `http://127.0.0.1:${hostPort}`,
-        logs: async () => redact((await c.logs({ stdout: true, stderr: true, tail: 50 })).toString('utf8')),
+        logs: async () => formatStreams(await streams()),
+        exited,
         stop,
         [Symbol.asyncDispose]: stop,
       };
@@ -347,8 +364,9 @@ export class DockerEngine implements Engine {
     await c.start();
     const { StatusCode } = (await c.wait()) as { StatusCode: number };
     if (StatusCode !== 0) {
-      const logs = redact((await c.logs({ stdout: true, stderr: true, tail: 30 })).toString('utf8'));
-      throw new EnvironmentError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
+      const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 30 }));
+      const logs = formatStreams({ stdout: redact(s.stdout), stderr: redact(s.stderr) });
+      throw new AppFailedError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
     }
   }
 
