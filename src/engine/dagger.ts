@@ -180,7 +180,8 @@ export class DaggerEngine implements Engine {
   async build(spec: BuildSpec): Promise<BuiltImage> {
     const ref = spec.tags[0];
     if (!ref) throw new ConfigError([{ file: 'pier.yaml', path: 'app.image', message: 'a build needs at least one tag' }]);
-    let ctr = this.directory(spec.context).dockerBuild({
+    const context = spec.exclude?.length ? this.directory(spec.context).filter({ exclude: spec.exclude }) : this.directory(spec.context);
+    let ctr = context.dockerBuild({
       dockerfile: spec.dockerfile,
       target: spec.target ?? '',
       buildArgs: Object.entries(spec.buildArgs).map(([name, value]) => ({ name, value })),

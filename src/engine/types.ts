@@ -26,6 +26,11 @@ export interface BuildSpec {
   /** Tags to give the image (first is its ref). */
   tags: string[];
   labels?: Record<string, string>;
+  /**
+   * Paths kept out of the build context whatever the app's .dockerignore says (pier's own `.env`,
+   * `.pier/`). The app's files are never modified.
+   */
+  exclude?: string[];
   onLog?: (line: string) => void;
 }
 
@@ -137,6 +142,12 @@ export interface Engine extends AsyncDisposable {
   /** Write the image as a `docker save` tarball to a host path. */
   exportTarball(image: BuiltImage, file: string): Promise<string>;
   publish(spec: PublishSpec): Promise<Published>;
+  /**
+   * Remove the app's older pier-built images (label `pier.app`), keeping the newest `keep` of each
+   * kind (`pier.image` runtime / test) with all their tags; returns the tags removed. Optional:
+   * engines without a local image store have nothing to prune.
+   */
+  pruneImages?(app: string, keep: number): Promise<string[]>;
   /** Remove everything this run created. Idempotent. */
   close(): Promise<void>;
 }
