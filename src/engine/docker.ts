@@ -16,6 +16,7 @@ import { httpGet } from '../pipeline/http.ts';
 import { reap } from '../docker/reap.ts';
 import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
+import { notYet, poll } from '../util/poll.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
 import {
@@ -112,8 +113,6 @@ function lineSplitter(onLine?: (line: string) => void): (chunk: string) => void 
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface RunNetwork {
   name: string;
   containers: Docker.Container[];
@@ -201,9 +200,7 @@ export class DockerEngine implements Engine {
   /** Run the sidecar's healthcheck inside it until it exits 0 (bounded in time). */
   private async waitHealthy(s: SidecarSpec, c: Docker.Container): Promise<void> {
     if (!s.healthcheck?.length) return;
-    const deadline = Date.now() + (this.opts.sidecarTimeoutMs ?? 60_000);
-    let last = '';
-    while (Date.now() < deadline) {
+    const check = async () => {
       this.throwIfClosed();
       const info = await c.inspect();
       if (!info.State.Running) throw new EnvironmentError(`sidecar ${s.name} (${s.image}) exited with ${info.State.ExitCode}`);
@@ -211,11 +208,14 @@ export class DockerEngine implements Engine {
       const stream = await ex.start({ hijack: true, stdin: false });
       const out = await collect(this.d, stream);
       const { ExitCode } = await ex.inspect();
-      if (ExitCode === 0) return;
-      last = (out.stdout + out.stderr).trim();
-      await sleep(300);
-    }
-    throw new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck.join(' ')}${last ? `: ${last}` : ''}`);
+      return ExitCode === 0 ? true : notYet((out.stdout + out.stderr).trim());
+    };
+    await poll(`sidecar ${s.name}`, check, {
+      timeoutMs: this.opts.sidecarTimeoutMs ?? 60_000,
+      intervalMs: 300,
+      retry: () => false, // an exited sidecar or a lost engine is final
+      onGiveUp: (e) => new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck!.join(' ')}${e.last ? `: ${e.last}` : ''}`),
+    });
   }
 
   private throwIfClosed(): void {
@@ -457,9 +457,10 @@ export async function ensureLocalRegistry(address: string, image: string): Promi
       }
     }
   }
-  for (let i = 0; i < 50; i++) {
-    if (await answers()) return 'started';
-    await sleep(200);
-  }
-  throw new EnvironmentError(`local registry on ${address} did not answer within 10 s`);
+  await poll(`local registry on ${address}`, async () => (await answers()) || undefined, {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+    onGiveUp: () => new EnvironmentError(`local registry on ${address} did not answer within 10 s`),
+  });
+  return 'started';
 }
