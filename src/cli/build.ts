@@ -1,4 +1,4 @@
-import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+import { flagsHelp, runFromCli } from './pipeline-run.ts';
 
 export const summary = "build the app's runtime image (tagged semver + git sha)";
 

@@ -1,4 +1,4 @@
-import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+import { flagsHelp, runFromCli } from './pipeline-run.ts';
 
 export const summary = "build, then serve the image and load-test it against the SLOs in pier.yaml";
 

@@ -1,4 +1,4 @@
-import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+import { flagsHelp, runFromCli } from './pipeline-run.ts';
 
 export const summary = "build, then push the image to the configured registry and record its digest";
 

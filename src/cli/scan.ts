@@ -1,4 +1,4 @@
-import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+import { flagsHelp, runFromCli } from './pipeline-run.ts';
 
 export const summary = "build, then scan the image with trivy against the policy in pier.yaml";
 

@@ -1,4 +1,4 @@
-import { flagsHelp, runFromCli } from '../pipeline/cli.ts';
+import { flagsHelp, runFromCli } from './pipeline-run.ts';
 
 export const summary = "build, then run the app's tests in its test target next to its sidecars";
 

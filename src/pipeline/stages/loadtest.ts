@@ -5,7 +5,7 @@ import { EnvironmentError } from '../../util/errors.ts';
 import { notYet, poll } from '../../util/poll.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { loadtestHtml } from '../html.ts';
-import { httpGet } from '../http.ts';
+import { httpGet } from '../../util/http.ts';
 import { loadStats, runLoad, sloMisses } from '../load.ts';
 import { sidecars } from './test.ts';
 
