@@ -9,6 +9,7 @@ import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { closure, importsOf, packageName, staleness } from '../../dagger/vendor.ts';
 import { serveArgs } from '../../dagger/src/serve.ts';
+import { STAGES } from '../../src/pipeline/stages/index.ts';
 
 describe('Dagger module', () => {
   it('dagger.json: TypeScript SDK, source dagger/, pinned engine v0.21.x', () => {
@@ -37,6 +38,17 @@ describe('Dagger module', () => {
     expect(c.files).toEqual(expect.arrayContaining(['engine/dagger.ts', 'pipeline/runner.ts', 'pipeline/stages/scan.ts', 'config/load.ts']));
     expect(c.files.some((f) => f.startsWith('docker/') || f === 'engine/docker.ts')).toBe(false);
     expect(c.packages).not.toContain('dockerode');
+  });
+
+  it('has a function for every stage in the registry, running that stage', () => {
+    // Dagger reads the module's functions from its source (decorators), so they cannot be generated
+    // from the registry; this keeps the two in step: a new stage fails here until it has one.
+    const code = readFileSync(join(repoRoot, 'dagger', 'src', 'index.ts'), 'utf8');
+    for (const s of STAGES) {
+      const fn = new RegExp(`async ${s.dagger}\\([^]*?\\{([^]*?)\\n  \\}`).exec(code);
+      expect(fn, `dagger/src/index.ts: no function ${s.dagger} for stage ${s.name}`).not.toBeNull();
+      expect(fn![1], s.dagger).toContain(`only: ['${s.name}']`);
+    }
   });
 
   it('serve: migration then the image command, the command passed as positional parameters', () => {
