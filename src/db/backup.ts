@@ -10,6 +10,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { GateError } from '../util/errors.ts';
+import { poll } from '../util/poll.ts';
 import * as sql from './commands.ts';
 import {
   BACKUP_FORMAT, backupFileName, compareTables, metaFileOf, metaProblems, parseMigrationLevel, parseTableSums, retentionVictims,
@@ -175,15 +176,13 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     try {
       for (const step of sql.swapSql(s.database, scratch, old, liveExists)) {
         // A terminated backend can take a moment to go; the rename is retried briefly.
-        for (let i = 0; ; i++) {
-          try {
-            await run(step);
-            break;
-          } catch (e) {
-            if (i >= 20 || !/being accessed by other users/.test((e as Error).message)) throw e;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
+        await poll('database rename', async () => (await run(step), true), {
+          timeoutMs: 60_000,
+          maxAttempts: 21,
+          intervalMs: 250,
+          retry: (e) => /being accessed by other users/.test((e as Error).message),
+          onGiveUp: (e) => e.lastError as Error,
+        });
       }
     } catch (e) {
       // Put the live database back as it was before failing.
