@@ -290,9 +290,11 @@ export class DockerEngine implements Engine {
       const stderr = new PassThrough();
       let out = '';
       let err = '';
-      const split = lineSplitter(spec.onLog);
-      stdout.on('data', (b: Buffer) => ((out += b.toString()), split(b.toString())));
-      stderr.on('data', (b: Buffer) => ((err += b.toString()), split(b.toString())));
+      // One splitter per stream: interleaved chunks must not glue a stdout and a stderr line together.
+      const splitOut = lineSplitter(spec.onLog);
+      const splitErr = lineSplitter(spec.onLog);
+      stdout.on('data', (b: Buffer) => ((out += b.toString()), splitOut(b.toString())));
+      stderr.on('data', (b: Buffer) => ((err += b.toString()), splitErr(b.toString())));
       const attach = await c.attach({ stream: true, stdout: true, stderr: true });
       this.d.modem.demuxStream(attach, stdout, stderr);
       const ended = new Promise<void>((r) => attach.on('end', r));
@@ -313,9 +315,11 @@ export class DockerEngine implements Engine {
       await Promise.race([ended, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
       clearTimeout(drainTimer);
       const files: Record<string, string> = {};
+      const workdir = spec.outputs?.some((p) => !p.startsWith('/')) ? ((await c.inspect()).Config.WorkingDir || '/') : '/';
       for (const path of spec.outputs ?? []) {
         try {
-          const stream = await c.getArchive({ path });
+          // A relative output is relative to the container's working directory (as in the command).
+          const stream = await c.getArchive({ path: path.startsWith('/') ? path : `${workdir.replace(/\/$/, '')}/${path}` });
           const file = firstFileFromTar(await readAll(stream));
           if (file) files[path] = file.toString('utf8');
         } catch {
