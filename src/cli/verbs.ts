@@ -13,6 +13,7 @@ export interface Verb {
 const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summary, run: async (argv) => (await load()).run(argv) });
 
 export const verbs: Record<string, Verb> = {
+  init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
   build: lazy("build the app's runtime image (tagged semver + git sha)", () => import('./build.ts')),
   test: lazy("build, then run the app's tests in its test target next to its sidecars", () => import('./test.ts')),

@@ -111,6 +111,11 @@ export function pyprojectMeta(text: string): { name?: string; version?: string; 
   return out;
 }
 
+/** Test code by the usual conventions of each language. */
+export function isTestFile(p: string): boolean {
+  return /(^|\/)(tests?|__tests__|spec)\//.test(p) || /(_test\.go|\.(test|spec)\.[mc]?[jt]s|(^|\/)test_[^/]*\.py|_test\.py|Test\.java)$/.test(p);
+}
+
 function sourceFiles(snap: RepoSnapshot): [string, string][] {
   return Object.entries(snap.files).filter(([p]) => /\.(js|mjs|cjs|ts|py|go|java|kt|rb)$/.test(p) && !/(^|\/)(node_modules|vendor|dist|build)\//.test(p));
 }
@@ -320,14 +325,16 @@ export function detect(snap: RepoSnapshot): Detection {
   const envVars = envVarsRead(sourceFiles(snap));
   const composeHealth = composeApp?.healthcheck?.test ? urlPath(([] as unknown[]).concat(composeApp.healthcheck.test).join(' ')) : undefined;
   const routes = new Set<string>();
-  for (const [, text] of sourceFiles(snap)) for (const m of text.matchAll(HEALTH_LITERAL)) routes.add(m[1]!);
+  // Test files name paths the app must NOT serve too (404 cases): only the app's own code counts.
+  for (const [, text] of sourceFiles(snap).filter(([p]) => !isTestFile(p))) for (const m of text.matchAll(HEALTH_LITERAL)) routes.add(m[1]!);
   const ordered = HEALTH_CANDIDATES.filter((c) => routes.has(c));
   const health: Detection['health'] =
     runtime?.healthPath ? { value: runtime.healthPath, source: `HEALTHCHECK in ${dockerfile}`, candidates: [] }
     : composeHealth ? { value: composeHealth, source: `healthcheck of "${compose!.appService}" in ${composeFile}`, candidates: [] }
     : ordered.length ? { value: ordered[0]!, source: `route "${ordered[0]}" in the source`, candidates: [] }
     : { value: '/', source: 'no health route found; / answers for most apps', candidates: [] };
-  health.candidates = [...new Set([health.value, ...ordered, ...HEALTH_CANDIDATES])];
+  // Probing tries the most specific paths first; `/` (answers for most apps) only last.
+  health.candidates = [...new Set([...(health.value === '/' ? [] : [health.value]), ...ordered, ...HEALTH_CANDIDATES])];
 
   // Tests.
   const scripts = (pkg?.scripts ?? {}) as Record<string, string>;
