@@ -185,7 +185,13 @@ const SIDECARS: { match: RegExp; port: number; health: (env: Record<string, stri
   { match: /(^|\/)mongo(:|$)/, port: 27017, health: () => ['mongosh', '--quiet', '--eval', 'db.runCommand({ping:1})'] },
 ];
 
-const STATE_DEPS = /\b(sqlite3?|better-sqlite3|sql\.js|lowdb|nedb|level(db)?|mattn\/go-sqlite3|modernc\.org\/sqlite|bbolt|badger|shelve|tinydb)\b/;
+/** Imports of file-backed databases: JS require/import, Python import, Go import path. */
+const STATE_IMPORTS = [
+  /(?:require\(\s*|from\s+|import\s+)['"](sqlite3|better-sqlite3|sql\.js|lowdb|nedb|level|classic-level|node:sqlite)['"]/,
+  /^\s*(?:import|from)\s+(sqlite3|shelve|tinydb|dbm)\b/m,
+  /"(github\.com\/mattn\/go-sqlite3|modernc\.org\/sqlite|go\.etcd\.io\/bbolt|github\.com\/dgraph-io\/badger[^"]*)"/,
+];
+const STATE_DEPS = /^(sqlite3|better-sqlite3|sql\.js|lowdb|nedb|level|classic-level)$/;
 
 function stateOnDisk(snap: RepoSnapshot, runtime: Stage | undefined, df: Dockerfile | undefined, composeApp: ComposeService | undefined, envVars: string[]) {
   const reasons: string[] = [];
@@ -194,11 +200,13 @@ function stateOnDisk(snap: RepoSnapshot, runtime: Stage | undefined, df: Dockerf
     reasons.push(`VOLUME ${runtime.volumes.join(' ')} in the Dockerfile`);
     runtime.volumes.forEach((v) => dirs.add(v));
   }
-  for (const [p, text] of sourceFiles(snap)) {
-    const m = STATE_DEPS.exec(text.replace(/\/\/.*$|#.*$/gm, ''));
-    if (m) {
-      reasons.push(`${p} uses ${m[1]} (a database in a local file)`);
-      break;
+  outer: for (const [p, text] of sourceFiles(snap).filter(([p]) => !isTestFile(p))) {
+    for (const re of STATE_IMPORTS) {
+      const m = re.exec(text);
+      if (m) {
+        reasons.push(`${p} uses ${m[1]} (a database in a local file)`);
+        break outer;
+      }
     }
   }
   const pkg = json(snap.files['package.json']);

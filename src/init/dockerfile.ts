@@ -42,7 +42,7 @@ export function logicalLines(text: string): string[] {
     if (!cur && (line.startsWith('#') || !line)) continue;
     if (cur && line.startsWith('#')) continue; // comment inside a continuation
     if (line.endsWith('\\')) {
-      cur += `${line.slice(0, -1)} `;
+      cur += `${line.slice(0, -1).trimEnd()} `;
       continue;
     }
     out.push((cur + line).trim());
@@ -79,7 +79,10 @@ function parseKeyValues(rest: string): Record<string, string> {
 export function urlPath(command: string): string | undefined {
   const m = /https?:\/\/[^/\s'"`)]+(\/[^\s'"`)]*)?/.exec(command);
   if (!m) return undefined;
-  return m[1] ?? '/';
+  if (m[1]) return m[1];
+  // A URL built by concatenation: 'http://127.0.0.1:'+port+'/health'.
+  const rest = command.slice(m.index + m[0].length);
+  return /['"`](\/[A-Za-z0-9_\-./]*)['"`]/.exec(rest)?.[1] ?? '/';
 }
 
 export function parseDockerfile(text: string): Dockerfile {

@@ -16,8 +16,9 @@ export interface WriteResult {
 
 /** Lines of `wanted` not already present in `existing` (exact line match, trimmed) (pure). */
 export function missingLines(existing: string, wanted: string[]): string[] {
-  const have = new Set(existing.split(/\r?\n/).map((l) => l.trim()));
-  return wanted.filter((l) => !have.has(l) && !have.has(l.replace(/\/$/, '')) && !have.has(`/${l}`));
+  const norm = (l: string) => l.trim().replace(/^\/|\/$/g, '');
+  const have = new Set(existing.split(/\r?\n/).map(norm));
+  return wanted.filter((l) => !have.has(norm(l)));
 }
 
 export function applyPlan(root: string, plan: PlannedFile[], opts: { dryRun?: boolean } = {}): WriteResult[] {
