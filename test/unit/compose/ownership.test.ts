@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertOwnProject, foreignContainers, inspectLabelsArgv, parseInspectLines, projectContainersArgv } from '../../../src/compose/ownership.ts';
+import { assertOwnProject, foreignContainers, inspectLabelsArgv, parseInspectLines, projectContainersArgv, type ProjectContainer } from '../../../src/compose/ownership.ts';
 import { UsageError } from '../../../src/util/errors.ts';
 import type { ExecResult } from '../../../src/util/exec.ts';
 
@@ -8,7 +8,7 @@ const own = { app: 'notes', workingDir: '/repos/notes' };
 
 describe('compose project ownership', () => {
   it('another app (pier.app) or, without that label, another directory is foreign; our own containers are not', () => {
-    const list = [
+    const list: ProjectContainer[] = [
       { name: 'notes-dev-app-1', labels: { 'pier.app': 'notes', [WD]: '/repos/notes' } },
       { name: 'notes-dev-db-1', labels: { [WD]: '/repos/notes' } },
       { name: 'pier-dev-api-1', labels: { 'pier.app': 'example-api', [WD]: '/src/pier/compose' } },
