@@ -16,6 +16,7 @@ export interface Verb {
 const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summary, run: async (argv) => (await load()).run(argv) });
 
 export const verbs: Record<string, Verb> = {
+  init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
   // One verb per pipeline stage, from the stage registry (src/pipeline/stages/index.ts).
   ...Object.fromEntries(STAGES.map((s): [string, Verb] => [s.name, { summary: s.summary, run: async (argv) => (await import('./stage.ts')).runStage(s.name, argv) }])),
