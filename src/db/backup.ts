@@ -78,13 +78,13 @@ async function recreate(runner: DbRunner, user: string, db: string, owner?: stri
 }
 
 /** pg_restore `containerFile` into a fresh `scratch` database owned by `owner` and measure it. */
-async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string, owner?: string): Promise<Measured> {
+export async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string, owner?: string): Promise<Measured> {
   await recreate(runner, user, scratch, owner);
   await runner.exec(sql.pgRestore(user, scratch, containerFile));
   return measure(runner, user, scratch);
 }
 
-const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()}.dump`;
+export const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()}.dump`;
 
 export interface BackupOptions {
   appVersion: string;
