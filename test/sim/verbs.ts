@@ -4,4 +4,4 @@
  */
 export { deploy, type DeployReport } from '../../src/deploy/deploy.ts';
 export { LockHeldError } from '../../src/deploy/lock.ts';
-export { lockRelease, lockStatus, rollback, status, type RollbackReport } from '../../src/deploy/ops.ts';
+export { lockRelease, lockStatus, releases, rollback, status, type RollbackReport } from '../../src/deploy/ops.ts';
