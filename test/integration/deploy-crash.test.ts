@@ -81,7 +81,8 @@ async function expectLockShown(t: DeployTarget, version: string): Promise<void> 
 beforeAll(async () => {
   const [f] = await Promise.all([startFleet({ count: 3 }), buildTestApp('pier-test/deploy-app:good')]);
   fleet = f;
-  await Promise.all(['v1', 'v2', 'v3', 'v4', 'v5', 'v6'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)));
+  // One tag after the other: parallel pushes of the same layers made the registry refuse under load.
+  for (const v of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6']) await fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`);
   for (const version of ['v1', 'v2']) {
     const r = await deploy(target(), { version, progress: new Progress(() => undefined) });
     if (!r.ok) throw new Error(`seed deploy ${version}: ${r.error}`);

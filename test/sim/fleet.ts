@@ -177,6 +177,7 @@ export class SimFleet {
       }),
       parallel: 4,
       envFileContent: 'DATABASE_URL=postgres://api:secret@db/api\n',
+      envIssues: [],
       by: 'ops@sim',
     };
   }

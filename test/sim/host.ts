@@ -196,6 +196,15 @@ export class SimHost {
         this.mkdirP(dirname(a[0]!));
         return this.write(a[0]!, input) ?? ok();
       }
+      case 'writeEnvFile': {
+        if (input === undefined) throw new UnknownCommandError(this.name, argv, 'writeEnvFile without input');
+        this.mkdirP(dirname(a[0]!));
+        const failed = this.write(a[0]!, input);
+        if (failed) return failed;
+        // Every other *.env beside it goes (per-release files of older pier versions).
+        for (const f of Object.keys(this.s.files)) if (f !== a[0] && dirname(f) === dirname(a[0]!) && f.endsWith('.env')) delete this.s.files[f];
+        return ok();
+      }
       case 'readFile':
         return ok(this.s.files[a[0]!] ?? '');
       case 'tailFile':

@@ -19,6 +19,7 @@ export const KNOWN_SCRIPTS = {
   fileSize: "stat -c %s \"$1\" 2>/dev/null || echo 0",
   readFrom: "tail -c +\"$2\" \"$1\" 2>/dev/null || true",
   freeKb: "d=\"$1\"; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; df -Pk \"$d\" | awk 'NR==2 {print $4}'",
+  writeEnvFile: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && find \"$(dirname \"$1\")\" -maxdepth 1 -name '*.env' ! -path \"$1\" -exec rm -f {} +",
   scheduleStop: "nohup sh -c 'sleep \"$1\"; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" >/dev/null 2>&1 </dev/null &",
 } as const;
 
@@ -37,6 +38,7 @@ function builderTexts(): Record<ScriptName, string> {
     fileSize: host.fileSize('F')[2]!,
     readFrom: host.readFrom('F', 0)[2]!,
     freeKb: host.freeKb('D')[2]!,
+    writeEnvFile: host.writeEnvFile('F')[2]!,
     scheduleStop: scheduleStop('c', 'F', 1)[2]!,
   };
 }
