@@ -87,7 +87,7 @@ beforeAll(async () => {
     const r = await deploy(target(), { version, progress: new Progress(() => undefined) });
     if (!r.ok) throw new Error(`seed deploy ${version}: ${r.error}`);
   }
-}, 400_000);
+}, 900_000);
 
 afterAll(async () => {
   await fleet?.down();

@@ -12,7 +12,8 @@ import { Progress } from '../../../src/deploy/progress.ts';
 import { installVirtualClock, type VirtualClock } from '../../sim/clock.ts';
 import { SimFleet } from '../../sim/fleet.ts';
 import { caseKey, describe as describeCase, HOSTS, runCase, SCENARIOS, seed, sweep, violationMap } from '../../sim/harness.ts';
-import { SimHost, UnknownCommandError, newHostState } from '../../sim/host.ts';
+import { SimHost, UnknownCommandError, newHostState, parseProxyConf } from '../../sim/host.ts';
+import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import { staleScripts } from '../../sim/scripts.ts';
 import { deploy } from '../../sim/verbs.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
@@ -41,6 +42,13 @@ describe('the simulated host', () => {
     const fleet = SimFleet.create(['web1'], []);
     await expect(fleet.exec(fleet.process(), 'web1', ['docker', 'run', '--privileged', 'x'])).rejects.toThrow(/unknown docker run flag --privileged/);
     expect(fleet.unknown).toHaveLength(1);
+  });
+
+  it('reads the proxy config nginx.ts renders (weights included); a config without servers is rejected', () => {
+    const conf = renderProxyConf({ upstreams: [{ address: '172.18.0.5:3000', release: 'v2', weight: 75 }, { address: '172.18.0.9:3000', release: 'v3', weight: 25 }] });
+    expect(parseProxyConf(conf)).toEqual([{ address: '172.18.0.5:3000', weight: 75 }, { address: '172.18.0.9:3000', weight: 25 }]);
+    expect(parseProxyConf(renderProxyConf({ upstreams: [{ address: '172.18.0.5:3000', release: 'v2' }] }))).toEqual([{ address: '172.18.0.5:3000' }]);
+    expect(parseProxyConf('upstream pier_app {\n}\n')).toBeUndefined();
   });
 
   it('takes the lock atomically and shows the holder to the next taker', () => {
