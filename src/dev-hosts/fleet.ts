@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../util/poll.ts';
 import ssh2 from 'ssh2';
 import { interpolationVars } from '../config/load.ts';
 import { renderLoadBalancerConf } from '../deploy/commands/nginx.ts';
@@ -68,20 +68,8 @@ async function publishedPort(container: string, port: string): Promise<number> {
   return Number(m[1]);
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-}
+/** Wait for `fn` to yield a value: the shared poll helper, 300 ms apart. */
+const until = <T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> => poll(what, fn, { timeoutMs, intervalMs: 300 });
 
 /** Start a fleet of `count` hosts (in parallel). On any failure everything started is removed. */
 export async function startFleet(opts: { count?: number; log?: (s: string) => void; services?: boolean; images?: FleetImages } = {}): Promise<Fleet> {

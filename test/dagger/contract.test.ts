@@ -309,8 +309,10 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
       const reads = rec.filter((q) => q.logical.at(-1)?.field === 'contents').map((q) => q.logical.at(-2)?.args.path);
       expect(reads).toEqual(expect.arrayContaining(['pier.yaml', 'examples/api/package.json']));
       const build = rec.find((q) => step(q, 'dockerBuild'))!;
-      expect(fields(build.logical).slice(0, 4)).toEqual(['host', 'directory', 'directory', 'dockerBuild']);
+      // pier's own files (.env, .pier/) are filtered out of the build context whatever .dockerignore says.
+      expect(fields(build.logical).slice(0, 5)).toEqual(['host', 'directory', 'directory', 'filter', 'dockerBuild']);
       expect(build.logical[2]!.args).toEqual({ path: 'examples/api' });
+      expect(build.logical[3]!.args).toMatchObject({ exclude: expect.arrayContaining(['.env', '.pier']) });
       expect(step(build, 'dockerBuild')!.args).toMatchObject({ target: 'runtime', dockerfile: 'Dockerfile', secrets: [] });
       // The returned Container is chainable like `dagger call build publish --address=...`.
       const ref = await connection(async () => void (await ctr.publish('ttl.sh/pier-contract:1h')));
