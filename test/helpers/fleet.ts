@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { stringify } from 'yaml';
-import { interpolationVars } from '../../src/config/load.ts';
+import { interpolationVars, loadConfig } from '../../src/config/load.ts';
 import { renderLoadBalancerConf } from '../../src/deploy/commands/nginx.ts';
+import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
 import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { repoRoot } from './paths.ts';
@@ -181,6 +182,10 @@ export interface ProjectOptions {
   omitHostKey?: boolean;
   /** Reach the hosts by their fleet-network names through web1 as a jump host. */
   viaJump?: boolean;
+  /** Merged over the `deploy:` section (strategy, blueGreen, canary...). */
+  deploy?: Record<string, unknown>;
+  /** Extra top-level keys of environments/production.yaml (e.g. `backup`). */
+  environment?: Record<string, unknown>;
 }
 
 /** Write a project (pier.yaml + environments/production.yaml + production.env) pointing at the fleet; returns its pier.yaml. */
@@ -231,10 +236,17 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
         registry: 'reg:5000',
         proxyImage: fleet.proxyImage,
         minFreeMb: 100,
+        ...o.deploy,
       },
+      ...o.environment,
     }),
   );
   return join(root, 'pier.yaml');
+}
+
+/** The deploy target of a project written by `writeProject` (environment `production`). */
+export function deployTarget(configFile: string, by = 'tester@ci'): DeployTarget {
+  return resolveTarget(loadConfig({ configFile, env: 'production', vars: {} }), { by });
 }
 
 /** Build the test app image (cached after the first build); behaviour switches are build args. */

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,8 +5,9 @@ import { stageHelp } from '../../src/cli/stage.ts';
 import { verbs } from '../../src/cli/verbs.ts';
 import { STAGE_NAMES, STAGES, type StageName } from '../../src/pipeline/stages/index.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { runPierSync } from '../helpers/pier.ts';
 
-const pier = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin/pier.js'), ...args], { cwd: repoRoot, encoding: 'utf8' });
+const pier = (...args: string[]) => runPierSync(args);
 
 describe('pier CLI', () => {
   it('--help lists every implemented verb and nothing else', () => {
