@@ -10,7 +10,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deploy } from '../src/deploy/deploy.ts';
-import { rollback, status } from '../src/deploy/ops.ts';
+import { rollback } from '../src/deploy/rollback.ts';
+import { status } from '../src/deploy/queries.ts';
 import { Progress } from '../src/deploy/progress.ts';
 import type { DeployTarget } from '../src/deploy/target.ts';
 import { buildTestApp, deployTarget, writeProject, type Fleet } from '../test/helpers/fleet.ts';

@@ -16,6 +16,7 @@ export interface Verb {
 const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summary, run: async (argv) => (await load()).run(argv) });
 
 export const verbs: Record<string, Verb> = {
+  init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
   // One verb per pipeline stage, from the stage registry (src/pipeline/stages/index.ts).
   ...Object.fromEntries(STAGES.map((s): [string, Verb] => [s.name, { summary: s.summary, run: async (argv) => (await import('./stage.ts')).runStage(s.name, argv) }])),
@@ -27,5 +28,7 @@ export const verbs: Record<string, Verb> = {
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env>', () => import('./db.ts')),
   config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),
+  setup: lazy('make this machine ready: Docker engine, compose v2, buildx, image stand-ins (recorded for every repo)', () => import('./setup.ts')),
+  'dev-hosts': lazy('a simulated production fleet on this machine (Docker-in-Docker hosts with sshd): up | down', () => import('./dev-hosts.ts')),
   reap: lazy('remove containers, networks and volumes left by crashed pier runs', () => import('./reap.ts')),
 };

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { deploy, type DeployReport } from '../../src/deploy/deploy.ts';
 import { LockHeldError } from '../../src/deploy/lock.ts';
-import { lockStatus, releases, rollback, status } from '../../src/deploy/ops.ts';
+import { lockStatus } from '../../src/deploy/lock-admin.ts';
+import { releases, status } from '../../src/deploy/queries.ts';
+import { rollback } from '../../src/deploy/rollback.ts';
 import { Progress } from '../../src/deploy/progress.ts';
 import { HostKeyError } from '../../src/deploy/ssh.ts';
 import type { DeployTarget } from '../../src/deploy/target.ts';
