@@ -17,6 +17,7 @@ import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
 import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 import { countFile, DIGEST, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
 import { GraphQLFailure, type Recorded, type Step } from './recording-server.ts';
 
@@ -262,9 +263,7 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
   });
 
   describe('pier ci --engine (CLI process)', () => {
-    const pier = join(repoRoot, 'bin', 'pier.js');
-    const runCli = (args: string[], env: Record<string, string | undefined>) =>
-      exec([process.execPath, pier, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, nothrow: true });
+    const runCli = (args: string[], env: Record<string, string | undefined>) => runPier(args, { env });
 
     it('--engine auto inside a Dagger session runs the stages on Dagger; the report records it', async () => {
       const mark = h.server.recorded.length;

@@ -5,12 +5,11 @@
  * 30 % of requests (rolled back at its first step), a deploy refused because the pre-migration
  * backup failed.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interpolationVars, loadConfig } from '../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
+import { interpolationVars } from '../../src/config/load.ts';
 import { backup, restore, verifyBackup } from '../../src/db/backup.ts';
 import { sshContainer } from '../../src/db/runner.ts';
 import { openHost } from '../../src/deploy/executor.ts';
@@ -19,9 +18,10 @@ import { deploy } from '../../src/deploy/deploy.ts';
 import { rollback } from '../../src/deploy/rollback.ts';
 import { status } from '../../src/deploy/queries.ts';
 import { Progress } from '../../src/deploy/progress.ts';
-import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import type { DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { buildTestApp, deployTarget, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
@@ -31,13 +31,7 @@ let fleet: Fleet;
 
 /** A project on the fleet with `deploy` settings (and other top-level keys) merged into the environment file. */
 function target(deploySettings: Record<string, unknown>, o: ProjectOptions & { extra?: Record<string, unknown> } = {}): DeployTarget {
-  const config = writeProject(fleet, { drainSeconds: 0.5, bakeSeconds: 1, ...o });
-  const envFile = join(dirname(config), 'environments', 'production.yaml');
-  const env = parse(readFileSync(envFile, 'utf8'));
-  Object.assign(env.deploy, deploySettings);
-  Object.assign(env, o.extra ?? {});
-  writeFileSync(envFile, stringify(env));
-  return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
+  return deployTarget(writeProject(fleet, { drainSeconds: 0.5, bakeSeconds: 1, ...o, deploy: deploySettings, environment: o.extra }));
 }
 
 const recorder = (lines: string[]) => new Progress((l) => lines.push(l));
@@ -47,24 +41,16 @@ const running = async (host: string, container: string) =>
 
 const canarySettings = { steps: [10, 50, 100], pauseSeconds: 2, minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02 };
 
-beforeAll(async () => {
-  const [f] = await Promise.all([
-    startFleet({ count: 3 }),
-    buildTestApp('pier-test/deploy-app:good'),
-    buildTestApp('pier-test/deploy-app:fails30', { failRate: 0.3 }),
-  ]);
-  fleet = f;
-  await Promise.all([
-    ...['s1', 's2', 's3'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
-    fleet.push('pier-test/deploy-app:fails30', 'pier-test/deploy-app:sbad'),
-  ]);
-}, 300_000);
-
-afterAll(async () => {
-  await fleet?.down();
-  const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${fleet?.runId}`, '--quiet']);
-  expect(left.stdout.trim()).toBe('');
-}, 120_000);
+useFleet(
+  { count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good'), buildTestApp('pier-test/deploy-app:fails30', { failRate: 0.3 })] },
+  async (f) => {
+    fleet = f;
+    await Promise.all([
+      ...['s1', 's2', 's3'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
+      fleet.push('pier-test/deploy-app:fails30', 'pier-test/deploy-app:sbad'),
+    ]);
+  },
+);
 
 describe.sequential('release strategies on 3 simulated hosts', () => {
   it('blue/green: first deploy, then s2 under load: every host healthy before any switch, zero failed requests', async () => {
