@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { appVersion, gitState, imageTag } from '../pipeline/version.ts';
+import { imageVersion } from '../pipeline/version.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { deploy } from '../deploy/deploy.ts';
 import { renderTimeline } from '../deploy/progress.ts';
@@ -80,6 +80,5 @@ export async function run(argv: string[]): Promise<number> {
 /** The tag the pipeline's build/publish gives the current tree, so deploy follows publish by default. */
 async function publishedTag(target: DeployTarget): Promise<string> {
   const context = join(target.root, target.config?.app.context ?? '.');
-  const git = await gitState(context);
-  return imageTag(appVersion(context), git.sha, git.dirty);
+  return (await imageVersion(context, target.config?.app.version)).tag;
 }

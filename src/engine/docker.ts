@@ -6,9 +6,9 @@
  *
  * Commands are built as data by the exported pure functions below and executed in one place.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { docker } from '../docker/client.ts';
@@ -18,9 +18,12 @@ import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
+import { demuxDockerStream, formatStreams } from './streams.ts';
 import {
+  AppFailedError,
   BuildFailedError,
   ImageUnavailableError,
+  type AppExit,
   type BuildSpec,
   type BuiltImage,
   type Engine,
@@ -45,7 +48,7 @@ export interface DockerEngineOptions {
 /** argv of the `docker buildx build` for a spec (pure; compared exactly in unit tests). */
 export function buildxArgv(spec: BuildSpec, iidFile: string, opts: { noCache?: boolean } = {}): string[] {
   const argv = ['docker', 'buildx', 'build', '--progress=plain', '--load', '--iidfile', iidFile];
-  argv.push('-f', join(spec.context, spec.dockerfile));
+  argv.push('-f', resolve(spec.context, spec.dockerfile));
   if (spec.target) argv.push('--target', spec.target);
   for (const [k, v] of Object.entries(spec.buildArgs)) argv.push('--build-arg', `${k}=${v}`);
   for (const s of spec.secrets) argv.push('--secret', `id=${s.id},src=${s.file}`);
@@ -54,6 +57,41 @@ export function buildxArgv(spec: BuildSpec, iidFile: string, opts: { noCache?: b
   if (opts.noCache) argv.push('--no-cache');
   argv.push(spec.context);
   return argv;
+}
+
+/**
+ * The ignore file that keeps `exclude` out of the context (pure): the app's own rules (its
+ * `<Dockerfile>.dockerignore`, else `.dockerignore`) with pier's excludes appended, so they win.
+ */
+export function mergedDockerignore(userRules: string | undefined, exclude: string[]): string {
+  const base = userRules ? `${userRules.replace(/\s*$/, '')}\n` : '';
+  return `${base}# added by pier: never in an image, whatever the rules above say\n${exclude.join('\n')}\n`;
+}
+
+/** Tag pier gives a build: `<version>-<sha>[-dirty]` or `-nogit`, `-test` for the test image. */
+const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty)?)(-test)?$/;
+
+export interface ImageSummary {
+  Id: string;
+  Created: number;
+  RepoTags?: string[] | null;
+  Labels?: Record<string, string> | null;
+}
+
+/**
+ * Which tags to remove so only the newest `keep` images of each kind stay (pure). Only images
+ * pier built for the app (`pier.app`, `pier.image`) and only tags pier gave them (the version-sha
+ * pattern, also under a registry prefix) are touched; `latest` or a user's own tags never are.
+ */
+export function pruneTags(images: ImageSummary[], app: string, keep: number): string[] {
+  const out: string[] = [];
+  for (const kind of ['runtime', 'test']) {
+    const mine = images
+      .filter((i) => i.Labels?.['pier.app'] === app && i.Labels?.['pier.image'] === kind)
+      .sort((a, b) => b.Created - a.Created);
+    for (const img of mine.slice(keep)) out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
+  }
+  return out;
 }
 
 /** `docker save` argv writing an image tarball. */
@@ -141,7 +179,7 @@ export class DockerEngine implements Engine {
   /** Build one target with buildx; the first tag is the image's ref. */
   async build(spec: BuildSpec): Promise<BuiltImage> {
     const iid = join(this.tmp, `iid-${++this.seq}`);
-    const argv = buildxArgv(spec, iid, { noCache: this.opts.noCache });
+    const argv = buildxArgv(this.withExcludes(spec), iid, { noCache: this.opts.noCache });
     const split = lineSplitter(spec.onLog);
     const r = await exec(argv, { signal: this.abort.signal, onOutput: (c) => split(c), nothrow: true });
     if (r.code !== 0) {
@@ -149,6 +187,34 @@ export class DockerEngine implements Engine {
       throw new BuildFailedError(`docker buildx build${spec.target ? ` --target ${spec.target}` : ''} failed (exit ${r.code})\n${tail}`);
     }
     return { ref: spec.tags[0] ?? readFileSync(iid, 'utf8').trim(), id: readFileSync(iid, 'utf8').trim(), target: spec.target };
+  }
+
+  /**
+   * BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile before the context's
+   * `.dockerignore`: a copy of the Dockerfile in this run's temp dir with the merged rules beside
+   * it keeps `spec.exclude` out without touching the app's files.
+   */
+  private withExcludes(spec: BuildSpec): BuildSpec {
+    if (!spec.exclude?.length) return spec;
+    const dockerfile = resolve(spec.context, spec.dockerfile);
+    const own = [`${dockerfile}.dockerignore`, join(spec.context, '.dockerignore')].find((f) => existsSync(f));
+    const dir = join(this.tmp, `dockerfile-${++this.seq}`);
+    mkdirSync(dir);
+    const copy = join(dir, basename(dockerfile));
+    writeFileSync(copy, readFileSync(dockerfile));
+    writeFileSync(`${copy}.dockerignore`, mergedDockerignore(own ? readFileSync(own, 'utf8') : undefined, spec.exclude));
+    return { ...spec, dockerfile: copy };
+  }
+
+  /** Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay). */
+  async pruneImages(app: string, keep: number): Promise<string[]> {
+    const images = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
+    const removed: string[] = [];
+    for (const tag of pruneTags(images, app, keep)) {
+      const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);
+      if (ok) removed.push(tag);
+    }
+    return removed;
   }
 
   /** Make sure an image is present locally, pulling it if not; ImageUnavailableError otherwise. */
@@ -321,10 +387,24 @@ export class DockerEngine implements Engine {
       const info = await c.inspect();
       const hostPort = info.NetworkSettings.Ports[port]?.[0]?.HostPort;
       if (!hostPort) throw new EnvironmentError(`port ${spec.port} of ${spec.image.ref} was not published`);
-      const stop = () => this.teardown(net);
+      let stopping = false;
+      const streams = async () => {
+        const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 50 }));
+        return { stdout: redact(s.stdout), stderr: redact(s.stderr) };
+      };
+      // Settles only when the app ends by itself: the health wait reports a crash at once.
+      const exited = new Promise<AppExit>((resolve) => {
+        (c.wait() as Promise<{ StatusCode: number }>)
+          .then(async ({ StatusCode }) => {
+            if (!stopping && !this.closed) resolve({ exitCode: StatusCode, ...(await streams()) });
+          })
+          .catch(() => undefined);
+      });
+      const stop = () => ((stopping = true), this.teardown(net));
       return {
         url: `http://127.0.0.1:${hostPort}`,
-        logs: async () => redact((await c.logs({ stdout: true, stderr: true, tail: 50 })).toString('utf8')),
+        logs: async () => formatStreams(await streams()),
+        exited,
         stop,
         [Symbol.asyncDispose]: stop,
       };
@@ -347,8 +427,9 @@ export class DockerEngine implements Engine {
     await c.start();
     const { StatusCode } = (await c.wait()) as { StatusCode: number };
     if (StatusCode !== 0) {
-      const logs = redact((await c.logs({ stdout: true, stderr: true, tail: 30 })).toString('utf8'));
-      throw new EnvironmentError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
+      const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 30 }));
+      const logs = formatStreams({ stdout: redact(s.stdout), stderr: redact(s.stderr) });
+      throw new AppFailedError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
     }
   }
 

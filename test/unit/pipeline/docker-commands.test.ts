@@ -26,10 +26,13 @@ describe('docker commands as data', () => {
       '--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt',
       '-t', 'pier/api:1.0.0-abc1234',
       '--label', 'pier.app=api',
+      '--label', 'pier.image=runtime',
       '--label', 'org.opencontainers.image.version=1.0.0-abc1234',
       '/repo/examples/api',
     ]);
+    expect(runtime!.exclude).toEqual(['.env', '.pier']);
     expect(test!.target).toBe('test');
+    expect(test!.labels?.['pier.image']).toBe('test');
     expect(test!.tags).toEqual(['pier/api:1.0.0-abc1234-test']);
     expect(buildxArgv(test!, '/i', { noCache: true }).slice(-2)).toEqual(['--no-cache', '/repo/examples/api']);
   });
