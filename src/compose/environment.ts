@@ -13,7 +13,7 @@ import type { ComposeTarget } from './commands.ts';
 import { checkRequired, parseEnvFile, type EnvFile } from './env-file.ts';
 
 export interface EnvStackOptions {
-  /** Compose project name (default `pier-<env>`). Tests pass a unique one. */
+  /** Compose project name (default `<app>-<env>`). Tests pass a unique one. */
   project?: string;
   /** Env file instead of the environment's `envFile` (relative to cwd). */
   envFile?: string;
@@ -33,9 +33,13 @@ export interface EnvStack {
   envFile?: EnvFile;
 }
 
-/** `pier-staging`; compose project names allow lowercase letters, digits, `-` and `_`. */
-export function projectName(env: string): string {
-  return `pier-${env.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+/**
+ * `<app>-<env>` (`example-api-staging`): one project per app and environment, so two apps' stacks
+ * on one machine never share containers or networks. Compose project names allow lowercase
+ * letters, digits, `-` and `_`.
+ */
+export function projectName(app: string, env: string): string {
+  return `${app}-${env}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
 }
 
 /**
@@ -81,7 +85,7 @@ export function resolveEnvStack(cfg: Config, opts: EnvStackOptions = {}): EnvSta
     name: env.name,
     envFile,
     target: {
-      project: opts.project ?? projectName(env.name),
+      project: opts.project ?? projectName(cfg.app.name, env.name),
       files,
       envFiles: [...[machine, rootEnv].filter((f) => existsSync(f)), ...(envFile && envPath ? [envPath] : [])],
       profiles: opts.profiles ?? [],

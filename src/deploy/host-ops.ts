@@ -163,7 +163,7 @@ export class HostOps {
   }
 
   private spec(rel: Release, envFile?: string): docker.AppContainerSpec {
-    return { name: rel.container, image: rel.image, app: this.t.app, version: rel.version, runId: this.runId, envFile, env: { APP_VERSION: rel.version, PORT: String(this.t.appPort) } };
+    return { name: rel.container, image: rel.image, app: this.t.app, version: rel.version, runId: this.runId, envFile, env: { APP_VERSION: rel.version, PORT: String(this.t.appPort) }, volumes: this.t.volumes };
   }
 
   /** Run the migration command once, in the new image, before traffic moves. */

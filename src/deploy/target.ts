@@ -9,6 +9,7 @@ import type { Config, EnvironmentConfig } from '../config/schema.ts';
 import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret } from '../util/redact.ts';
 import { runtimeEnv, secretsOf } from './runtime-env.ts';
+import { appVolumes } from './commands/docker.ts';
 import type { SshAuth, SshTarget } from './ssh.ts';
 
 export interface DeployTarget {
@@ -22,6 +23,8 @@ export interface DeployTarget {
   appPort: number;
   healthPath: string;
   migrate?: string[];
+  /** `--volume` values for every release container (app.volumes). */
+  volumes?: string[];
   hosts: SshTarget[];
   auth: SshAuth;
   settings: EnvironmentConfig['deploy'];
@@ -89,6 +92,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     appPort: cfg.app.port,
     healthPath: cfg.app.health.path,
     migrate: cfg.app.migrate?.command,
+    volumes: appVolumes(cfg.app.name, cfg.app.volumes),
     hosts,
     auth: {
       privateKey,

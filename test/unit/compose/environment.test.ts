@@ -19,6 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function cfg(env: Partial<NonNullable<Config['env']>> = {}): Config {
   return {
     root,
+    app: { name: 'shop' },
     env: { name: 'staging', file: join(root, 'environments', 'staging.yaml'), compose: ['compose/staging.yaml'], envFile: 'environments/staging.env', requiredEnv: { POSTGRES_PASSWORD: '[a-z0-9]{16,}' }, ...env },
   } as unknown as Config;
 }
@@ -28,7 +29,7 @@ describe('resolveEnvStack', () => {
     const envFile = join(root, 'environments', 'staging.env');
     writeFileSync(envFile, 'POSTGRES_PASSWORD=abcdefghijklmnop99\n');
     const s = resolveEnvStack(cfg(), { cwd: root });
-    expect(s.target).toEqual({ project: 'pier-staging', files: [join(root, 'compose/staging.yaml')], envFiles: [join(root, '.env'), envFile], profiles: [] });
+    expect(s.target).toEqual({ project: 'shop-staging', files: [join(root, 'compose/staging.yaml')], envFiles: [join(root, '.env'), envFile], profiles: [] });
     // secret-looking variables from the env file are redacted from now on
     expect(redact('pw abcdefghijklmnop99')).toBe('pw ***');
     rmSync(envFile);
@@ -76,7 +77,8 @@ describe('resolveEnvStack', () => {
     expect(() => resolveEnvStack(cfg({ compose: ['compose/nope.yaml'], requiredEnv: {} }), { cwd: root })).toThrow(/compose: compose file not found: .*compose\/nope.yaml/);
   });
 
-  it('project names are valid compose names', () => {
-    expect(projectName('Staging.EU')).toBe('pier-staging-eu');
+  it('project names are <app>-<env>, valid compose names: two apps never share a project', () => {
+    expect(projectName('shop', 'Staging.EU')).toBe('shop-staging-eu');
+    expect(projectName('shop', 'dev')).not.toBe(projectName('blog', 'dev'));
   });
 });
