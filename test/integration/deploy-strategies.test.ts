@@ -14,7 +14,8 @@ import { backup, restore, verifyBackup } from '../../src/db/backup.ts';
 import { sshContainer } from '../../src/db/runner.ts';
 import { openHost } from '../../src/deploy/executor.ts';
 import type { CanaryAnalysis } from '../../src/deploy/canary-analysis.ts';
-import { deploy } from '../../src/deploy/deploy.ts';
+import { deploy, type BeforeMigrateContext } from '../../src/deploy/deploy.ts';
+import { backupBeforeMigrate } from '../../src/db/deploy-hook.ts';
 import { rollback } from '../../src/deploy/rollback.ts';
 import { status } from '../../src/deploy/queries.ts';
 import { Progress } from '../../src/deploy/progress.ts';
@@ -36,8 +37,14 @@ function target(deploySettings: Record<string, unknown>, o: ProjectOptions & { e
 
 const recorder = (lines: string[]) => new Progress((l) => lines.push(l));
 const serving = async (t: DeployTarget) => (await status(t)).map((h) => h.serving);
-const running = async (host: string, container: string) =>
-  (await exec(['docker', 'exec', fleet.hosts.find((h) => h.name === host)!.container, 'docker', 'inspect', '--format', '{{.State.Running}}', container], { nothrow: true })).stdout.trim();
+/** Whether the (newest) container of `release` runs on `host`: 'true' / 'false' (each start has its own name). */
+const running = async (host: string, release: string) => {
+  const c = fleet.hosts.find((h) => h.name === host)!.container;
+  const names = (await exec(['docker', 'exec', c, 'docker', 'ps', '--all', '--filter', 'label=pier.app=deploy-app', '--filter', `label=pier.release=${release}`, '--format', '{{.Names}}'], { nothrow: true })).stdout.trim().split('\n');
+  return (await exec(['docker', 'exec', c, 'docker', 'inspect', '--format', '{{.State.Running}}', names[0]!], { nothrow: true })).stdout.trim();
+};
+/** The CLI's pre-migration backup hook, as `pier deploy` passes it. */
+const withBackup = { beforeMigrate: (c: BeforeMigrateContext) => backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions) };
 
 const canarySettings = { steps: [10, 50, 100], pauseSeconds: 2, minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02 };
 
@@ -76,7 +83,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     expect(lastHealthy).toBeLessThanOrEqual(firstSwitch);
     expect(await serving(t)).toEqual(['s2', 's2', 's2']);
     // Blue keeps running through the window.
-    for (const h of fleet.hosts) expect(await running(h.name, 'deploy-app-s1')).toBe('true');
+    for (const h of fleet.hosts) expect(await running(h.name, 's1')).toBe('true');
     expect(lines.filter((x) => /retiring .*s1 kept running 600s/.test(x))).toHaveLength(3);
   }, 180_000);
 
@@ -105,10 +112,10 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const t = target({ strategy: 'blue-green', blueGreen: { windowSeconds: 2 } });
     const r = await deploy(t, { version: 's3', progress: recorder([]) });
     expect(r.ok, r.error).toBe(true);
-    expect(await running('web1', 'deploy-app-s1')).toBe('true');
+    expect(await running('web1', 's1')).toBe('true');
     await sleep(4000);
-    for (const h of fleet.hosts) expect(await running(h.name, 'deploy-app-s1')).toBe('false');
-    expect(await running('web1', 'deploy-app-s3')).toBe('true');
+    for (const h of fleet.hosts) expect(await running(h.name, 's1')).toBe('false');
+    expect(await running('web1', 's3')).toBe('true');
   }, 120_000);
 
   it('canary: a healthy release goes 10 -> 50 -> 100 % under load with zero failed requests, analysis per step', async () => {
@@ -158,7 +165,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
       { migrate: ['node', 'migrate.cjs'], extra: { backup: { via: 'ssh', host: 'web1', container: 'no-such-postgres', database: 'app', dir: join(fleet.dir, 'backups') } } },
     );
     const lines: string[] = [];
-    const r = await deploy(t, { version: 's3', progress: recorder(lines) });
+    const r = await deploy(t, { version: 's3', progress: recorder(lines), ...withBackup });
     expect(r.exitCode).toBe(1);
     expect(r.error).toMatch(/pre-migration backup failed, refusing to migrate: .*no-such-postgres/);
     expect(lines.some((x) => /\sbackup\s/.test(x))).toBe(true);
@@ -181,7 +188,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const backups = join(fleet.dir, 'ssh-backups');
     const t = target({ strategy: 'rolling' }, { migrate: ['node', 'migrate.cjs'], extra: { backup: { via: 'ssh', host: 'web1', container: 'pier-pg', database: 'app', user: 'app', dir: backups } } });
     const lines: string[] = [];
-    const r = await deploy(t, { version: 's3', progress: recorder(lines) });
+    const r = await deploy(t, { version: 's3', progress: recorder(lines), ...withBackup });
     expect(r.ok, r.error).toBe(true);
     const order = lines.map((l) => /^\s+\S+\s+(backup|migrating)\s/.exec(l)?.[1]).filter(Boolean);
     expect(order).toEqual(['backup', 'backup', 'migrating']);

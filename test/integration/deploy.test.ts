@@ -89,7 +89,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect(l.versions.v2).toBeGreaterThan(0);
     expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
     // Env file uploaded 0600, secret value not in the report.
-    const mode = await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app-v2.env']);
+    const mode = await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app.env']);
     expect(mode).toBe('600');
     expect(JSON.stringify(r)).not.toContain('s3cr3t-value-never-printed');
   }, 120_000);
@@ -100,7 +100,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const r = await deploy(t, { version: 'v3', progress: quiet() });
     const l = await load.stop();
     expect(r.exitCode).toBe(1);
-    expect(r.error).toMatch(/web1: deploy-app-v3 did not become healthy within 4s/);
+    expect(r.error).toMatch(/web1: deploy-app v3 \(deploy-app-v3-[0-9a-f]{6}\) did not become healthy within 4s/);
     expect(r.logs).toContain('deploy-app v3 listening (never healthy)');
     expect(r.hosts.map((h) => `${h.host}:${h.status}:${h.serving}`)).toEqual(['web1:failed:v2', 'web2:not-changed:v2', 'web3:not-changed:v2']);
     expect(l.failures).toEqual([]);
