@@ -12,10 +12,12 @@ import { basename, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { docker } from '../docker/client.ts';
-import { httpGet } from '../pipeline/http.ts';
 import { reap } from '../docker/reap.ts';
+import { collect, firstFileFromTar, lineSplitter, readAll } from '../docker/streams.ts';
 import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
+import { repoAndTag } from '../util/image-ref.ts';
+import { notYet, poll } from '../util/poll.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
 import { demuxDockerStream, formatStreams } from './streams.ts';
@@ -99,16 +101,6 @@ export function saveArgv(ref: string, file: string): string[] {
   return ['docker', 'save', '-o', file, ref];
 }
 
-/** Split `host:port/repo/name:tag` into repo and tag (a port colon is not a tag separator). */
-export function splitRef(ref: string): { repo: string; tag: string } {
-  const at = ref.indexOf('@');
-  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  if (colon > slash) return { repo: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) };
-  return { repo: noDigest, tag: 'latest' };
-}
-
 /** The Docker container config of a sidecar (pure). */
 export function sidecarContainerConfig(s: SidecarSpec, network: string, labels: Record<string, string>): Docker.ContainerCreateOptions {
   return {
@@ -119,38 +111,6 @@ export function sidecarContainerConfig(s: SidecarSpec, network: string, labels: 
     NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [s.name] } } },
   };
 }
-
-/**
- * Read the first regular file out of a tar archive (what the Docker archive API returns for one
- * path). Handles ustar headers; returns undefined when the archive holds no file.
- */
-export function firstFileFromTar(tar: Buffer): Buffer | undefined {
-  let off = 0;
-  while (off + 512 <= tar.length) {
-    const header = tar.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) return undefined;
-    const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim() || '0', 8);
-    const type = String.fromCharCode(header[156] ?? 0);
-    const body = off + 512;
-    if (type === '0' || type === '\0') return tar.subarray(body, body + size);
-    off = body + Math.ceil(size / 512) * 512;
-  }
-  return undefined;
-}
-
-/** Split a stream of text into lines for a line callback (keeps the partial tail). */
-function lineSplitter(onLine?: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    if (!onLine) return;
-    buf += chunk;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) onLine(redact(l));
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RunNetwork {
   name: string;
@@ -267,9 +227,7 @@ export class DockerEngine implements Engine {
   /** Run the sidecar's healthcheck inside it until it exits 0 (bounded in time). */
   private async waitHealthy(s: SidecarSpec, c: Docker.Container): Promise<void> {
     if (!s.healthcheck?.length) return;
-    const deadline = Date.now() + (this.opts.sidecarTimeoutMs ?? 60_000);
-    let last = '';
-    while (Date.now() < deadline) {
+    const check = async () => {
       this.throwIfClosed();
       const info = await c.inspect();
       if (!info.State.Running) throw new EnvironmentError(`sidecar ${s.name} (${s.image}) exited with ${info.State.ExitCode}`);
@@ -277,11 +235,14 @@ export class DockerEngine implements Engine {
       const stream = await ex.start({ hijack: true, stdin: false });
       const out = await collect(this.d, stream);
       const { ExitCode } = await ex.inspect();
-      if (ExitCode === 0) return;
-      last = (out.stdout + out.stderr).trim();
-      await sleep(300);
-    }
-    throw new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck.join(' ')}${last ? `: ${last}` : ''}`);
+      return ExitCode === 0 ? true : notYet((out.stdout + out.stderr).trim());
+    };
+    await poll(`sidecar ${s.name}`, check, {
+      timeoutMs: this.opts.sidecarTimeoutMs ?? 60_000,
+      intervalMs: 300,
+      retry: () => false, // an exited sidecar or a lost engine is final
+      onGiveUp: (e) => new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck!.join(' ')}${e.last ? `: ${e.last}` : ''}`),
+    });
   }
 
   private throwIfClosed(): void {
@@ -445,7 +406,7 @@ export class DockerEngine implements Engine {
   /** Tag and push with dockerode; auth goes in the API header, never on argv or disk. */
   async publish(spec: PublishSpec): Promise<Published> {
     if (spec.auth) registerSecret(spec.auth.password);
-    const { repo, tag } = splitRef(spec.address);
+    const { repo, tag } = repoAndTag(spec.address);
     await this.d.getImage(spec.image.ref).tag({ repo, tag });
     const authconfig = spec.auth ? { username: spec.auth.username, password: spec.auth.password, serveraddress: repo.split('/')[0] } : undefined;
     const stream = await this.d.getImage(spec.address).push({ tag, authconfig } as Docker.ImagePushOptions);
@@ -479,72 +440,4 @@ export class DockerEngine implements Engine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
-}
-
-async function collect(d: Docker, stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
-  const so = new PassThrough();
-  const se = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  so.on('data', (b: Buffer) => (stdout += b.toString()));
-  se.on('data', (b: Buffer) => (stderr += b.toString()));
-  d.modem.demuxStream(stream, so, se);
-  await new Promise<void>((r) => {
-    stream.on('end', r);
-    stream.on('close', r);
-  });
-  return { stdout, stderr };
-}
-
-/**
- * Make sure a registry answers at `address` (127.0.0.1:PORT): start a Distribution registry
- * container there if none does. It outlives runs on purpose (it holds what was published), so it
- * carries `pier.registry`, not `pier.run`; another process starting it at the same time is fine.
- */
-export async function ensureLocalRegistry(address: string, image: string): Promise<'running' | 'started'> {
-  const url = `http://${address}/v2/`;
-  const answers = async () => {
-    try {
-      const r = await httpGet(url, 2000);
-      return r.status === 200 || r.status === 401;
-    } catch {
-      return false;
-    }
-  };
-  if (await answers()) return 'running';
-  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(address);
-  if (!m) throw new EnvironmentError(`registry ${address} does not answer`, 'start it, or set pipeline.registry.address');
-  const d = docker();
-  const name = `pier-registry-${m[2]}`;
-  const existing = d.getContainer(name);
-  const info = await existing.inspect().catch(() => undefined);
-  if (info && !info.State.Running) await existing.start().catch(() => undefined);
-  if (!info) {
-    try {
-      const c = await d.createContainer({
-        name,
-        Image: image,
-        Labels: { 'pier.registry': address },
-        ExposedPorts: { '5000/tcp': {} },
-        HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: m[2] }] }, RestartPolicy: { Name: 'unless-stopped' } },
-      });
-      await c.start();
-    } catch (err) {
-      // 409: someone else created it meanwhile; fall through to waiting for it.
-      if ((err as { statusCode?: number }).statusCode !== 409) {
-        throw new EnvironmentError(`could not start a local registry on ${address}: ${(err as Error).message}`);
-      }
-    }
-  }
-  for (let i = 0; i < 50; i++) {
-    if (await answers()) return 'started';
-    await sleep(200);
-  }
-  throw new EnvironmentError(`local registry on ${address} did not answer within 10 s`);
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigError, EnvironmentError } from '../../util/errors.ts';
 import { BuildFailedError, type BuildSpec } from '../../engine/types.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
-import { appVersion, gitState, imageTag } from '../version.ts';
+import { imageVersion } from '../version.ts';
 import { dockerfileStages, planTargets, type TargetPlan } from '../dockerfile.ts';
 
 /** pier's own files in an app's directory: never sent to a build, whatever .dockerignore says. */
@@ -52,9 +52,7 @@ export function targetPlan(app: { context: string; dockerfile: string; targets: 
 export async function buildStage(ctx: StageContext, withTest: boolean): Promise<StageOutcome> {
   const { app } = ctx.config;
   const context = resolve(ctx.config.root, app.context);
-  const version = appVersion(context);
-  const git = await gitState(context);
-  const tag = imageTag(version, git.sha, git.dirty);
+  const { version, source: versionSource, tag } = await imageVersion(context, app.version);
   // PIER_CA_FILE: a corporate proxy's bundle; by default the system bundle when there is one.
   const chosen = ctx.options.caFile ?? process.env.PIER_CA_FILE;
   if (chosen && !existsSync(chosen)) throw new EnvironmentError(`CA bundle ${chosen} (PIER_CA_FILE) does not exist`);
@@ -63,7 +61,7 @@ export async function buildStage(ctx: StageContext, withTest: boolean): Promise<
   ctx.state.tag = tag;
   const plan = targetPlan(app, ctx.config.root);
   for (const n of plan.notes) ctx.progress.note(n);
-  const figures: Record<string, unknown> = { version, tag, caSecret: Boolean(ca), ...(plan.notes.length ? { targets: plan.notes } : {}) };
+  const figures: Record<string, unknown> = { version, versionSource, tag, caSecret: Boolean(ca), ...(plan.notes.length ? { targets: plan.notes } : {}) };
   try {
     for (const spec of buildSpecs(app, ctx.config.root, tag, ca, withTest, plan)) {
       const step = spec.labels?.['pier.image'] === 'test' ? 'test' : 'runtime';

@@ -2,39 +2,33 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppFailedError, type AppExit } from '../../engine/types.ts';
+import { notYet, poll } from '../../util/poll.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { loadtestHtml } from '../html.ts';
-import { httpGet } from '../http.ts';
+import { httpGet } from '../../util/http.ts';
 import { loadStats, runLoad, sloMisses } from '../load.ts';
 import { sidecars } from './test.ts';
 import { formatStreams } from '../../engine/streams.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Poll `url` until it answers 2xx, bounded by `timeoutMs`; stops at once when `exited` settles
- * (the app's process died: no point waiting out the timeout). Failures are the app's: gate.
+ * Poll `url` until it answers 2xx, bounded by `timeoutMs`; stops at the next attempt once `exited`
+ * settles (the app's process died: no point waiting out the timeout). Failures are the app's: gate.
  */
 export async function waitHealthy(url: string, timeoutMs: number, signal?: AbortSignal, exited?: Promise<AppExit>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
   let exit: AppExit | undefined;
   void exited?.then((e) => (exit = e));
   const crashed = (e: AppExit) => new AppFailedError(`the app exited with code ${e.exitCode} before ${url} answered\n${formatStreams(e)}`, true);
-  while (Date.now() < deadline && !signal?.aborted) {
+  await poll(url, async () => {
     if (exit) throw crashed(exit);
-    try {
-      const r = await httpGet(url, 2000);
-      if (r.status >= 200 && r.status < 300) return;
-      last = `HTTP ${r.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    // Sleep, but wake as soon as the process exits.
-    await Promise.race([sleep(250), ...(exited ? [exited] : [])]);
-  }
-  if (exit) throw crashed(exit);
-  throw new AppFailedError(`${url} did not become healthy within ${timeoutMs / 1000} s (${last})`);
+    const r = await httpGet(url, 2000);
+    return r.status >= 200 && r.status < 300 ? true : notYet(`HTTP ${r.status}`);
+  }, {
+    timeoutMs,
+    intervalMs: 250,
+    signal,
+    retry: (err) => !(err instanceof AppFailedError),
+    onGiveUp: (e) => (exit ? crashed(exit) : new AppFailedError(`${url} did not become healthy within ${timeoutMs / 1000} s (${e.last ?? ''})`)),
+  });
 }
 
 export async function loadtestStage(ctx: StageContext): Promise<StageOutcome> {
