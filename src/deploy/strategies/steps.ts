@@ -62,7 +62,10 @@ export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<Erro
         `error rate ${(stats.rate * 100).toFixed(1)}% (${stats.errors}/${stats.requests}) on ${plans.map((p) => p.ops.name).join(', ')} over the threshold ${(maxErrorRate * 100).toFixed(1)}% during the bake window`,
       );
     }
-    if (last) return stats;
+    if (last) {
+      for (const p of plans) ctx.progress.step(p.ops.name, 'baked', `${stats.requests} requests, ${stats.errors} errors`);
+      return stats;
+    }
     await sleep(Math.min(1000, Math.max(50, until - Date.now())));
   }
 }
