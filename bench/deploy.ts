@@ -25,7 +25,8 @@ import { strategyFigures } from './deploy-strategies.ts';
 
 const RATE = Number(process.env.BENCH_RPS ?? 200);
 const log = (s: string) => process.stderr.write(`[bench:deploy] ${s}\n`);
-const quiet = new Progress(() => undefined);
+// A fresh Progress per command: its timeline (times since its creation) then describes that command alone.
+const quiet = () => new Progress(() => undefined);
 
 /** Naive deploy: on every host at once, stop and remove the serving container, start the same release again, repoint the proxy. */
 async function naiveRecreate(t: DeployTarget, version: string): Promise<void> {
@@ -72,13 +73,13 @@ try {
   const config = writeProject(fleet, { bakeSeconds: 2, drainSeconds: 1 });
   const target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'bench' });
 
-  const first = await deploy(target, { version: 'v1', progress: quiet });
+  const first = await deploy(target, { version: 'v1', progress: quiet() });
   if (!first.ok) throw new Error(`initial deploy failed: ${first.error}`);
   log(`v1 (cold: image layers pulled) deployed in ${first.seconds.toFixed(1)}s`);
 
   let load = startLoad(fleet.lbPort, RATE, { maxSeconds: 120 });
   await sleep(1000);
-  const rolling = await deploy(target, { version: 'v2', progress: quiet });
+  const rolling = await deploy(target, { version: 'v2', progress: quiet() });
   await sleep(1000);
   const during = await load.stop();
   if (!rolling.ok) throw new Error(`rolling deploy failed: ${rolling.error}`);
@@ -94,7 +95,7 @@ try {
   const baseline = await load.stop();
   log(`naive stop-and-recreate of v2: ${naiveS.toFixed(1)}s, ${baseline.sent} requests, ${baseline.failed} failed ${JSON.stringify(baseline.failures.slice(0, 3))}`);
 
-  const rb = await rollback(target, { to: 'v1', progress: quiet });
+  const rb = await rollback(target, { to: 'v1', progress: quiet() });
   if (!rb.ok) throw new Error(`rollback failed: ${JSON.stringify(rb.hosts)}`);
   log(`rollback v2 -> v1 on 3 hosts: ${rb.seconds.toFixed(2)}s`);
   const strategies = await strategyFigures(fleet, RATE, log); // blue/green and canary (bench/deploy-strategies.ts)
@@ -103,7 +104,7 @@ try {
   // as for a rebuilt service), measured from the deploy's own timeline without its bake window.
   await fleet.push('pier-test/deploy-app:good', 'pier-test/deploy-app:one');
   const oneHost: DeployTarget = { ...target, hosts: target.hosts.slice(0, 1) };
-  const one = await deploy(oneHost, { version: 'one', progress: quiet });
+  const one = await deploy(oneHost, { version: 'one', progress: quiet() });
   if (!one.ok) throw new Error(`1-host deploy failed: ${one.error}`);
   const oneS = withoutBake(one.seconds, one.timeline, oneHost.hosts[0]!.name);
   log(`1 host: ${one.seconds.toFixed(2)}s, ${oneS.toFixed(2)}s without the bake; ${steps(one.timeline, oneHost.hosts[0]!.name, one.seconds)}`);

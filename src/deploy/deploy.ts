@@ -4,7 +4,6 @@
  * switch every already-switched host back. The lock is released on every exit path, or the
  * hosts where it could not be are named.
  */
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { freeKb } from './commands/host.ts';
 import { releaseContainer } from './commands/layout.ts';
 import { mapLimit, openHost, type HostSession } from './executor.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
+import { imageFetcher, type ImageSource } from './image-fetch.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
@@ -85,14 +85,16 @@ export async function preflight(ops: HostOps[], target: DeployTarget, progress: 
       await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 });
       return progress.step(o.name, 'preflight');
     }
-    const version = (await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 }).catch((e: Error) => {
-      throw new EnvironmentError(`${o.name}: Docker is not usable: ${e.message}`);
-    })).trim();
-    const kb = Number((await o.h.run(freeKb(target.settings.dir))).trim());
+    // Independent checks go out together (one round trip's wait instead of four).
+    const [info, free, base] = await Promise.allSettled([o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 }), o.h.run(freeKb(target.settings.dir)), o.ensureBase()]);
+    if (info.status === 'rejected') throw new EnvironmentError(`${o.name}: Docker is not usable: ${(info.reason as Error).message}`);
+    if (free.status === 'rejected') throw free.reason;
+    if (base.status === 'rejected') throw base.reason;
+    const version = info.value.trim();
+    const kb = Number(free.value.trim());
     if (Number.isFinite(kb) && kb < target.settings.minFreeMb * 1024) {
       throw new EnvironmentError(`${o.name}: only ${Math.round(kb / 1024)} MB free under ${target.settings.dir}; need ${target.settings.minFreeMb} MB (deploy.minFreeMb)`);
     }
-    await o.ensureBase();
     progress.step(o.name, 'preflight', `docker ${version}, ${Math.round(kb / 1024)} MB free`);
   });
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -141,29 +143,33 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
         result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })));
       } else {
-        // Image: pulled by digest (the first host resolves the tag; the rest pull the same bytes) or streamed.
+        // Image: pulled by digest (the first host resolves the tag; every host runs those bytes) or streamed.
         let image: string;
-        let imageFile: string | undefined;
+        let source: ImageSource;
         const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         if (streamed) {
           image = `${target.imageRepo}:${opts.version}`;
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
-          imageFile = join(tmpDir, 'image.tar');
-          await exec(['docker', 'save', '--output', imageFile, image]).catch((e: Error) => {
+          const file = join(tmpDir, 'image.tar');
+          await exec(['docker', 'save', '--output', file, image]).catch((e: Error) => {
             throw new EnvironmentError(`cannot stream ${image}: ${e.message}`, 'build or pull the image locally first');
           });
-        } else image = `${target.registry}/${target.imageRepo}:${opts.version}`;
+          source = { kind: 'stream', ref: image, file };
+        } else {
+          image = `${target.registry}/${target.imageRepo}:${opts.version}`;
+          source = { kind: 'registry', ref: image };
+        }
+        const fetchImage = imageFetcher(ops, source, target.auth.commandTimeoutMs);
         const prepare = (plan: HostPlan) => {
           let p = prepared.get(plan);
           if (!p) {
             p = (async () => {
               const o = plan.ops;
-              if (imageFile) {
-                await o.h.run(docker.load(), { input: createReadStream(imageFile), timeoutMs: target.auth.commandTimeoutMs });
-              } else if (plan === plans[0]) image = await o.pull(image);
-              else await o.h.run(docker.pull(image));
-              const envFile = target.envFileContent !== undefined ? await o.uploadEnv(opts.version, target.envFileContent) : undefined;
-              return { release: o.release(opts.version, image), envFile };
+              const [ref, envFile] = await Promise.all([
+                fetchImage(o),
+                target.envFileContent !== undefined ? o.uploadEnv(opts.version, target.envFileContent) : undefined,
+              ]);
+              return { release: o.release(opts.version, ref), envFile };
             })();
             prepared.set(plan, p);
           }
@@ -171,11 +177,18 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         };
         const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare, findings };
         try {
+          // Every host gets the image and env file at once, before any traffic moves: no batch waits
+          // on its own pull, and a host that cannot get the image fails the deploy while nothing has switched.
+          await allOrThrow(await mapLimit(plans, target.parallel, async (p) => {
+            progress.step(p.ops.name, 'pulling');
+            await prepare(p);
+            progress.step(p.ops.name, 'pulled');
+          }));
+          image = (await prepare(plans[0]!)).release.image;
+          signal.throwIfAborted();
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
-            progress.step(plans[0]!.ops.name, 'pulling');
             const { release, envFile } = await prepare(plans[0]!);
-            signal.throwIfAborted();
             // Data safety: no migration without a verified backup first (when backup.beforeMigrate is on).
             await backupBeforeMigrate(target, plans[0]!.previous?.version, progress, sessions);
             progress.step(plans[0]!.ops.name, 'migrating', target.migrate.join(' '));
@@ -237,6 +250,12 @@ async function recover(ctx: RolloutContext, err: Error, image: string): Promise<
     run: ctx.runId, env: ctx.target.envName, version: ctx.version, image, ok: false, exitCode: ExitCode.gate, seconds: 0,
     error: cause, logs, hosts: outcomes, lock: { released: [], held: [] }, timeline: [],
   };
+}
+
+/** Throw the first failure once every item has settled (nothing left running behind the error). */
+async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function audit(ops: HostOps[], target: DeployTarget, runId: string, message: string): Promise<void> {
