@@ -82,7 +82,10 @@ export class HostOps {
 
   /** Pull `ref` and return the digest reference it resolved to (repo@sha256:...). */
   async pull(ref: string): Promise<string> {
-    await this.h.run(docker.pull(ref));
+    const report = await this.h.run(docker.pullReport(ref));
+    // The report's Digest line saves an inspect on the deploy's critical path; inspect only without one.
+    const fromReport = docker.digestFromPull(ref, report);
+    if (fromReport) return fromReport;
     const digest = (await this.h.run(docker.repoDigest(ref))).trim();
     return digest || ref;
   }
@@ -166,13 +169,16 @@ export class HostOps {
 
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
-    // Independent reads and the config write go out together; the reload waits for all three.
-    const [, size, state] = await Promise.all([
+    // The config write and the access-log offset go out together; the reload waits for both.
+    const [, size] = await Promise.all([
       this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: renderProxyConf({ upstreams }) }),
       this.h.run(host.fileSize(this.layout.accessLog)),
-      this.h.probe(docker.containerRunning(PROXY_CONTAINER)),
     ]);
     const offset = Number(size.trim()) || 0;
+    // The proxy almost always runs: reload straight away, and look at its state only when that fails
+    // (absent or stopped: start it; running: reload again, so a config nginx rejects is reported).
+    if ((await this.h.probe(docker.proxyReload())).code === 0) return offset;
+    const state = await this.h.probe(docker.containerRunning(PROXY_CONTAINER));
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
       if (!(await this.hasImage(image))) await this.h.run(docker.pull(image));

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
 
 const run = (argv: string[], env: Record<string, string> = {}) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -50,5 +51,23 @@ describe('recordSwitch: current.json then the release record, one round trip', (
   });
   it('refuses multi-line records', () => {
     expect(() => host.recordSwitch('/c', '{\n}', '/r', '{}')).toThrow(/single lines/);
+  });
+});
+
+describe('digestFromPull: the digest from docker pull’s own report (no inspect)', () => {
+  const report = (d: string) => `v2: Pulling from pier-test/app\nabc: Pull complete\nDigest: ${d}\nStatus: Downloaded newer image for reg:5000/pier-test/app:v2\nreg:5000/pier-test/app:v2\n`;
+  const d = `sha256:${'0a'.repeat(32)}`;
+  it('names repo@digest, keeping a registry port', () => {
+    expect(docker.digestFromPull('reg:5000/pier-test/app:v2', report(d))).toBe(`reg:5000/pier-test/app@${d}`);
+    expect(docker.digestFromPull('reg:5000/pier-test/app', report(d))).toBe(`reg:5000/pier-test/app@${d}`);
+    expect(docker.digestFromPull('nginx:1.27', report(d))).toBe(`nginx@${d}`);
+    expect(docker.digestFromPull(`reg:5000/app@${d}`, report(d))).toBe(`reg:5000/app@${d}`);
+  });
+  it('is undefined without a Digest line (the caller inspects instead)', () => {
+    expect(docker.digestFromPull('r/a:v1', 'reg:5000/r/a:v1\n')).toBeUndefined();
+    expect(docker.digestFromPull('r/a:v1', 'Digest: sha256:short\n')).toBeUndefined();
+  });
+  it('pulls without --quiet so the report has the Digest line', () => {
+    expect(docker.pullReport('reg:5000/a:v1')).toEqual(['docker', 'pull', 'reg:5000/a:v1']);
   });
 });
