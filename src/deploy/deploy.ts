@@ -8,23 +8,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../util/exec.ts';
-import { EnvironmentError, ExitCode, PierError } from '../util/errors.ts';
+import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
-import * as docker from './commands/docker.ts';
-import { freeKb } from './commands/host.ts';
-import { releaseContainer } from './commands/layout.ts';
-import { mapLimit, openHost, type HostSession } from './executor.ts';
+import { mapLimit, type HostSession } from './executor.ts';
+import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
 import { strategyFor } from './strategies/index.ts';
-import { backupBeforeMigrate } from '../db/deploy-hook.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
 import type { DeployTarget } from './target.ts';
+
+/** What a pre-migration hook gets: the release serving now (the data's level) and the sessions. */
+export interface BeforeMigrateContext {
+  target: DeployTarget;
+  serving?: string;
+  progress: Progress;
+  sessions: readonly HostSession[];
+}
 
 export interface DeployOptions {
   version: string;
@@ -35,6 +40,12 @@ export interface DeployOptions {
   progress?: Progress;
   runId?: string;
   strategy?: Strategy;
+  /**
+   * Runs before the migration (when the app has one); throwing refuses the migration and the
+   * deploy. The CLI passes the pre-migration backup (src/db/deploy-hook.ts) here, so the deploy
+   * code does not depend on the database code.
+   */
+  beforeMigrate?: (ctx: BeforeMigrateContext) => Promise<unknown>;
 }
 
 export type HostStatus = 'deployed' | 'rolled-back' | 'unchanged' | 'failed' | 'not-changed' | 'rollback-failed' | 'unreachable';
@@ -64,43 +75,6 @@ export interface DeployReport {
   strategy?: { name: string } & Record<string, unknown>;
 }
 
-/** Connect to every host (parallel, limited); closes what was opened if any fails. */
-export async function connectAll(target: DeployTarget): Promise<HostSession[]> {
-  const results = await mapLimit(target.hosts, target.parallel, (h) => openHost(h, target.auth));
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length) {
-    for (const r of results) if (r.status === 'fulfilled') r.value.close();
-    const first = failed[0]!.reason as Error;
-    if (failed.length === 1 && first instanceof PierError) throw first;
-    throw new EnvironmentError(failed.map((f) => (f.reason as Error).message).join('\n'), first instanceof PierError ? first.hint : undefined);
-  }
-  return results.map((r) => (r as PromiseFulfilledResult<HostSession>).value);
-}
-
-/** Reachable, Docker up, enough disk: checked on every host before anything changes. */
-export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress, light = false): Promise<void> {
-  const results = await mapLimit(ops, target.parallel, async (o) => {
-    if (light) {
-      // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
-      await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 });
-      return progress.step(o.name, 'preflight');
-    }
-    // Independent checks go out together (one round trip's wait instead of four).
-    const [info, free, base] = await Promise.allSettled([o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 }), o.h.run(freeKb(target.settings.dir)), o.ensureBase()]);
-    if (info.status === 'rejected') throw new EnvironmentError(`${o.name}: Docker is not usable: ${(info.reason as Error).message}`);
-    if (free.status === 'rejected') throw free.reason;
-    if (base.status === 'rejected') throw base.reason;
-    const version = info.value.trim();
-    const kb = Number(free.value.trim());
-    if (Number.isFinite(kb) && kb < target.settings.minFreeMb * 1024) {
-      throw new EnvironmentError(`${o.name}: only ${Math.round(kb / 1024)} MB free under ${target.settings.dir}; need ${target.settings.minFreeMb} MB (deploy.minFreeMb)`);
-    }
-    progress.step(o.name, 'preflight', `docker ${version}, ${Math.round(kb / 1024)} MB free`);
-  });
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length) throw new EnvironmentError(`preflight failed, nothing was changed:\n${failed.map((f) => `  ${(f.reason as Error).message}`).join('\n')}`);
-}
-
 /** What the host served before, from current.json, if its container still exists. */
 async function previousOf(o: HostOps): Promise<Release | undefined> {
   const cur = await o.readCurrent();
@@ -108,8 +82,23 @@ async function previousOf(o: HostOps): Promise<Release | undefined> {
   return { version: cur.version, image: cur.image, container: cur.container };
 }
 
-/** Deploy `opts.version` to every host of `target`. Throws before the lock (exit 2/3); after it, returns a report. */
+/** Every host already serves `version` from the very image `imageId` (compared by content, not by tag). */
+async function servingAlready(plans: HostPlan[], version: string, imageIdOf: () => Promise<string | undefined>): Promise<boolean> {
+  // Only when every host serves this version is the content compared (saves an inspect otherwise).
+  if (!plans.every((p) => p.previous?.version === version)) return false;
+  const imageId = await imageIdOf();
+  if (!imageId) return false;
+  const ids = await Promise.all(plans.map((p) => p.ops.containerImageId(p.previous!.container)));
+  return ids.every((id) => id === imageId);
+}
+
+/**
+ * Deploy `opts.version` to every host of `target`. Throws before the lock (exit 2/3) and when
+ * the hosts' records cannot be read (lock released first); otherwise returns a report.
+ */
 export async function deploy(target: DeployTarget, opts: DeployOptions): Promise<DeployReport> {
+  // The env file is checked before anything remote happens (exit 2, file:line).
+  if (target.envIssues.length) throw new ConfigError(target.envIssues);
   const runId = opts.runId ?? newRunId();
   const progress = opts.progress ?? new Progress();
   const signal = opts.signal ?? new AbortController().signal;
@@ -117,10 +106,12 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const started = Date.now();
   const streamed = opts.stream || !target.registry;
   // A streamed image must exist locally: checked before anything remote happens.
+  let localImageId: string | undefined;
   if (streamed) {
     const local = `${target.imageRepo}:${opts.version}`;
     const r = await exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', local], { nothrow: true });
     if (r.code !== 0) throw new EnvironmentError(`cannot stream ${local}: no such image on this machine`, 'build it first (pier build), or deploy from a registry (deploy.registry)');
+    localImageId = r.stdout.trim();
   }
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
@@ -128,46 +119,60 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   try {
     await preflight(ops, target, progress);
     const info: LockInfo = { by: target.by, run: runId, version: opts.version, at: new Date().toISOString(), pid: process.pid, command: 'deploy' };
-    await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
-    for (const o of ops) progress.step(o.name, 'locked');
-    const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
-    const findings: Record<string, unknown> = {};
-    const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
-      run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
-    });
     let result: DeployReport | undefined;
+    // The lock is taken inside the try whose finally releases it: any error after this point
+    // (a corrupt record on a host, a lost connection) leaves no lock behind.
     try {
+      await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
+      for (const o of ops) progress.step(o.name, 'locked');
+      const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
+      const findings: Record<string, unknown> = {};
+      const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
+        run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
+      });
       await audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`);
-      const container = releaseContainer(target.app, opts.version);
-      if (plans.every((p) => p.previous?.container === container)) {
+      // Image: resolved to a digest on the first host (every host runs those bytes), or streamed.
+      // Registry: every host starts pulling the tag now, so layers download in parallel while the
+      // first host resolves the digest. "Unchanged" is decided on the image's content (its ID), so a
+      // re-published tag deploys.
+      let image: string;
+      let fetchImage: ((o: HostOps) => Promise<string>) | undefined;
+      if (streamed) image = `${target.imageRepo}:${opts.version}`;
+      else {
+        fetchImage = imageFetcher(ops, { kind: 'registry', ref: `${target.registry}/${target.imageRepo}:${opts.version}` });
+        for (const o of ops) {
+          progress.step(o.name, 'pulling');
+          void fetchImage(o).catch(() => undefined); // awaited below; a failure surfaces there
+        }
+        image = await fetchImage(ops[0]!);
+      }
+      const digestRef = image;
+      if (await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
+        // Nothing half-done behind: the other hosts' pulls of this (present) image finish first.
+        if (fetchImage) await Promise.allSettled(ops.map(fetchImage));
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
-        result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })));
+        result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })), { image });
       } else {
-        // Image: pulled by digest (the first host resolves the tag; every host runs those bytes) or streamed.
-        let image: string;
-        let source: ImageSource;
-        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         if (streamed) {
-          image = `${target.imageRepo}:${opts.version}`;
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
           const file = join(tmpDir, 'image.tar');
           await exec(['docker', 'save', '--output', file, image]).catch((e: Error) => {
             throw new EnvironmentError(`cannot stream ${image}: ${e.message}`, 'build or pull the image locally first');
           });
-          source = { kind: 'stream', ref: image, file };
-        } else {
-          image = `${target.registry}/${target.imageRepo}:${opts.version}`;
-          source = { kind: 'registry', ref: image };
+          fetchImage = imageFetcher(ops, { kind: 'stream', ref: image, file });
+          for (const o of ops) progress.step(o.name, 'pulling', 'streamed over SSH');
         }
-        const fetchImage = imageFetcher(ops, source, target.auth.commandTimeoutMs);
+        const fetch = fetchImage!;
+        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         const prepare = (plan: HostPlan) => {
           let p = prepared.get(plan);
           if (!p) {
             p = (async () => {
               const o = plan.ops;
+              // The env file goes up while the image arrives.
               const [ref, envFile] = await Promise.all([
-                fetchImage(o),
-                target.envFileContent !== undefined ? o.uploadEnv(opts.version, target.envFileContent) : undefined,
+                fetch(o),
+                target.envFileContent !== undefined ? o.uploadEnv(target.envFileContent) : o.removeEnv().then(() => undefined),
               ]);
               return { release: o.release(opts.version, ref), envFile };
             })();
@@ -177,10 +182,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         };
         const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare, findings };
         try {
-          // Every host gets the image and env file at once, before any traffic moves: no batch waits
-          // on its own pull, and a host that cannot get the image fails the deploy while nothing has switched.
+          // Every host has the image and env file before any traffic moves: no batch waits on its own
+          // pull, and a host that cannot get the image fails the deploy while nothing has switched.
           await allOrThrow(await mapLimit(plans, target.parallel, async (p) => {
-            progress.step(p.ops.name, 'pulling');
             await prepare(p);
             progress.step(p.ops.name, 'pulled');
           }));
@@ -189,8 +193,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             const { release, envFile } = await prepare(plans[0]!);
-            // Data safety: no migration without a verified backup first (when backup.beforeMigrate is on).
-            await backupBeforeMigrate(target, plans[0]!.previous?.version, progress, sessions);
+            // Data safety: the hook (the CLI's pre-migration backup) runs first and can refuse.
+            await opts.beforeMigrate?.({ target, serving: plans[0]!.previous?.version, progress, sessions });
             progress.step(plans[0]!.ops.name, 'migrating', target.migrate.join(' '));
             await plans[0]!.ops.migrate(release, target.migrate, envFile).catch((e: Error) => {
               throw new HealthError(plans[0]!.ops.name, `migration failed: ${e.message}`);
@@ -208,6 +212,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     } finally {
       const lock = await releaseFleetLock(ops, runId);
       if (result) result.lock = lock;
+      else if (lock.held.length) progress.step(lock.held.map((h) => h.host).join(','), 'failed', 'deploy lock NOT released (host unreachable): pier lock release once it is back');
     }
     return result;
   } finally {

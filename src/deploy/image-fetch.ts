@@ -16,12 +16,12 @@ export type ImageSource =
  * A memoised per-host fetch: `fetch(host)` resolves to the image reference that host's container
  * must run. `hosts[0]` resolves the digest; calling `fetch` for another host first starts it too.
  */
-export function imageFetcher(hosts: readonly HostOps[], source: ImageSource, loadTimeoutMs: number): (host: HostOps) => Promise<string> {
+export function imageFetcher(hosts: readonly HostOps[], source: ImageSource): (host: HostOps) => Promise<string> {
   const started = new Map<HostOps, Promise<string>>();
   const first = hosts[0];
   const fetchOne = async (o: HostOps): Promise<string> => {
     if (source.kind === 'stream') {
-      await o.loadImage(createReadStream(source.file), loadTimeoutMs);
+      await o.loadImage(createReadStream(source.file));
       return source.ref;
     }
     if (o === first) return o.pull(source.ref);

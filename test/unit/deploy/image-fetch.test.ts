@@ -40,7 +40,7 @@ describe('imageFetcher', () => {
       fake({ name: 'web2', resolves: 'sha256:a', pullMs: 10 }, events),
       fake({ name: 'web3', resolves: 'sha256:a', pullMs: 10 }, events),
     ];
-    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' }, 1000);
+    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' });
     const refs = await Promise.all(hosts.map(fetch));
     expect(refs).toEqual(['reg/app@sha256:a', 'reg/app@sha256:a', 'reg/app@sha256:a']);
     // All three pulls began before the slow first one ended: nothing waits on another host's pull.
@@ -54,7 +54,7 @@ describe('imageFetcher', () => {
   it('a host whose tag resolved to other bytes (tag moved mid-pull) fetches the first host digest', async () => {
     const events: string[] = [];
     const hosts = [fake({ name: 'web1', resolves: 'sha256:a', pullMs: 5 }, events), fake({ name: 'web2', resolves: 'sha256:b', pullMs: 5 }, events)];
-    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' }, 1000);
+    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' });
     expect(await fetch(hosts[1]!)).toBe('reg/app@sha256:a');
     expect(events).toContain('web2 ensure reg/app@sha256:a');
   });
@@ -62,7 +62,7 @@ describe('imageFetcher', () => {
   it('when the first host cannot pull, every host fails with its error', async () => {
     const events: string[] = [];
     const hosts = [fake({ name: 'web1', resolves: 'sha256:a', pullMs: 5, failPull: true }, events), fake({ name: 'web2', resolves: 'sha256:a', pullMs: 5 }, events)];
-    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' }, 1000);
+    const fetch = imageFetcher(hosts, { kind: 'registry', ref: 'reg/app:v2' });
     const settled = await Promise.allSettled(hosts.map(fetch));
     expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as Error).message : 'ok'))).toEqual(['web1: docker pull failed', 'web1: docker pull failed']);
   });
@@ -70,7 +70,7 @@ describe('imageFetcher', () => {
   it('streamed: loads the saved file on every host and runs the tag', async () => {
     const events: string[] = [];
     const hosts = [fake({ name: 'web1', resolves: '', pullMs: 0 }, events), fake({ name: 'web2', resolves: '', pullMs: 0 }, events)];
-    const fetch = imageFetcher(hosts, { kind: 'stream', ref: 'app:v2', file: '/dev/null' }, 1000);
+    const fetch = imageFetcher(hosts, { kind: 'stream', ref: 'app:v2', file: '/dev/null' });
     expect(await Promise.all(hosts.map(fetch))).toEqual(['app:v2', 'app:v2']);
     expect(events.sort()).toEqual(['web1 load', 'web2 load']);
   });
