@@ -193,8 +193,8 @@ export class HostOps {
 
   /** Start an existing (retained) release container again. */
   async restart(rel: Release): Promise<StartedRelease> {
-    const running = (await this.h.probe(docker.containerRunning(rel.container))).stdout.trim() === 'true';
-    if (!running) await this.h.run(docker.start(rel.container));
+    // `docker start` of a running container is a no-op success: no state lookup first.
+    await this.h.run(docker.start(rel.container));
     return { ...rel, ip: await this.ip(rel.container) };
   }
 
