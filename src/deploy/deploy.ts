@@ -125,12 +125,15 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     try {
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       for (const o of ops) progress.step(o.name, 'locked');
-      const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
+      // The audit line goes out while each host's previous release is read (independent).
+      const [plans] = await Promise.all([
+        Promise.all(ops.map(async (o): Promise<HostPlan> => ({ ops: o, previous: await previousOf(o), switched: false }))),
+        audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
+      ]);
       const findings: Record<string, unknown> = {};
       const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
         run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
       });
-      await audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`);
       // Image: resolved to a digest on the first host (every host runs those bytes), or streamed.
       // Registry: every host starts pulling the tag now, so layers download in parallel while the
       // first host resolves the digest. "Unchanged" is decided on the image's content (its ID), so a
