@@ -4,7 +4,6 @@
  * switch every already-switched host back. The lock is released on every exit path, or the
  * hosts where it could not be are named.
  */
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,10 @@ import { exec } from '../util/exec.ts';
 import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
-import type { HostSession } from './executor.ts';
+import { mapLimit, type HostSession } from './executor.ts';
 import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
+import { imageFetcher, type ImageSource } from './image-fetch.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
@@ -83,9 +83,12 @@ async function previousOf(o: HostOps): Promise<Release | undefined> {
 }
 
 /** Every host already serves `version` from the very image `imageId` (compared by content, not by tag). */
-async function servingAlready(plans: HostPlan[], version: string, imageId: string | undefined): Promise<boolean> {
+async function servingAlready(plans: HostPlan[], version: string, imageIdOf: () => Promise<string | undefined>): Promise<boolean> {
+  // Only when every host serves this version is the content compared (saves an inspect otherwise).
+  if (!plans.every((p) => p.previous?.version === version)) return false;
+  const imageId = await imageIdOf();
   if (!imageId) return false;
-  const ids = await Promise.all(plans.map((p) => (p.previous?.version === version ? p.ops.containerImageId(p.previous.container) : undefined)));
+  const ids = await Promise.all(plans.map((p) => p.ops.containerImageId(p.previous!.container)));
   return ids.every((id) => id === imageId);
 }
 
@@ -125,48 +128,59 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
-      const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
+      // The audit line goes out while each host's previous release is read (independent).
+      const [plans] = await Promise.all([
+        Promise.all(ops.map(async (o): Promise<HostPlan> => ({ ops: o, previous: await previousOf(o), switched: false }))),
+        audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
+      ]);
       const findings: Record<string, unknown> = {};
       const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
         run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
       });
-      await audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`);
-      // Image: resolved to a digest on the first host (the rest pull the same bytes), or streamed.
-      // "Unchanged" is decided on the image's content (its ID), so a re-published tag deploys.
+      // Image: resolved to a digest on the first host (every host runs those bytes), or streamed.
+      // Registry: every host starts pulling the tag now, so layers download in parallel while the
+      // first host resolves the digest. "Unchanged" is decided on the image's content (its ID), so a
+      // re-published tag deploys.
       let image: string;
-      let imageId: string | undefined;
-      if (streamed) {
-        image = `${target.imageRepo}:${opts.version}`;
-        imageId = localImageId;
-      } else {
-        progress.step(plans[0]!.ops.name, 'pulling');
-        image = await plans[0]!.ops.pull(`${target.registry}/${target.imageRepo}:${opts.version}`);
-        imageId = await plans[0]!.ops.imageId(image);
+      let fetchImage: ((o: HostOps) => Promise<string>) | undefined;
+      if (streamed) image = `${target.imageRepo}:${opts.version}`;
+      else {
+        fetchImage = imageFetcher(ops, { kind: 'registry', ref: `${target.registry}/${target.imageRepo}:${opts.version}` });
+        for (const o of ops) {
+          progress.step(o.name, 'pulling');
+          void fetchImage(o).catch(() => undefined); // awaited below; a failure surfaces there
+        }
+        image = await fetchImage(ops[0]!);
       }
-      if (await servingAlready(plans, opts.version, imageId)) {
+      const digestRef = image;
+      if (await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
+        // Nothing half-done behind: the other hosts' pulls of this (present) image finish first.
+        if (fetchImage) await Promise.allSettled(ops.map(fetchImage));
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
         result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })), { image });
       } else {
-        let imageFile: string | undefined;
         if (streamed) {
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
-          imageFile = join(tmpDir, 'image.tar');
-          await exec(['docker', 'save', '--output', imageFile, image]).catch((e: Error) => {
+          const file = join(tmpDir, 'image.tar');
+          await exec(['docker', 'save', '--output', file, image]).catch((e: Error) => {
             throw new EnvironmentError(`cannot stream ${image}: ${e.message}`, 'build or pull the image locally first');
           });
+          fetchImage = imageFetcher(ops, { kind: 'stream', ref: image, file });
+          for (const o of ops) progress.step(o.name, 'pulling', 'streamed over SSH');
         }
+        const fetch = fetchImage!;
         const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         const prepare = (plan: HostPlan) => {
           let p = prepared.get(plan);
           if (!p) {
             p = (async () => {
               const o = plan.ops;
-              if (imageFile) await o.loadImage(createReadStream(imageFile));
-              else if (plan !== plans[0]) await o.pullOnly(image);
-              let envFile: string | undefined;
-              if (target.envFileContent !== undefined) envFile = await o.uploadEnv(target.envFileContent);
-              else await o.removeEnv();
-              return { release: o.release(opts.version, image), envFile };
+              // The env file goes up while the image arrives.
+              const [ref, envFile] = await Promise.all([
+                fetch(o),
+                target.envFileContent !== undefined ? o.uploadEnv(target.envFileContent) : o.removeEnv().then(() => undefined),
+              ]);
+              return { release: o.release(opts.version, ref), envFile };
             })();
             prepared.set(plan, p);
           }
@@ -174,10 +188,17 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         };
         const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare, findings };
         try {
+          // Every host has the image and env file before any traffic moves: no batch waits on its own
+          // pull, and a host that cannot get the image fails the deploy while nothing has switched.
+          await allOrThrow(await mapLimit(plans, target.parallel, async (p) => {
+            await prepare(p);
+            progress.step(p.ops.name, 'pulled');
+          }));
+          image = (await prepare(plans[0]!)).release.image;
+          signal.throwIfAborted();
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             const { release, envFile } = await prepare(plans[0]!);
-            signal.throwIfAborted();
             // Data safety: the hook (the CLI's pre-migration backup) runs first and can refuse.
             await opts.beforeMigrate?.({ target, serving: plans[0]!.previous?.version, progress, sessions });
             progress.step(plans[0]!.ops.name, 'migrating', target.migrate.join(' '));
@@ -240,6 +261,12 @@ async function recover(ctx: RolloutContext, err: Error, image: string): Promise<
     run: ctx.runId, env: ctx.target.envName, version: ctx.version, image, ok: false, exitCode: ExitCode.gate, seconds: 0,
     error: cause, logs, hosts: outcomes, lock: { released: [], held: [] }, timeline: [],
   };
+}
+
+/** Throw the first failure once every item has settled (nothing left running behind the error). */
+async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function audit(ops: HostOps[], target: DeployTarget, runId: string, message: string): Promise<void> {

@@ -38,10 +38,13 @@ export async function preflight(ops: HostOps[], target: DeployTarget, progress: 
       await o.dockerVersion();
       return progress.step(o.name, 'preflight');
     }
-    const version = await o.dockerVersion().catch((e: Error) => {
-      throw new EnvironmentError(`${o.name}: Docker is not usable: ${e.message}`);
-    });
-    const kb = await o.freeKb();
+    // The two checks go out together; the base (directories, network) only once both pass, so a
+    // refused preflight has changed nothing.
+    const [info, free] = await Promise.allSettled([o.dockerVersion(), o.freeKb()]);
+    if (info.status === 'rejected') throw new EnvironmentError(`${o.name}: Docker is not usable: ${(info.reason as Error).message}`);
+    if (free.status === 'rejected') throw free.reason;
+    const version = info.value;
+    const kb = free.value;
     if (Number.isFinite(kb) && kb < target.settings.minFreeMb * 1024) {
       throw new EnvironmentError(`${o.name}: only ${Math.round(kb / 1024)} MB free under ${target.settings.dir}; need ${target.settings.minFreeMb} MB (deploy.minFreeMb)`);
     }

@@ -18,6 +18,9 @@ import { scheduleStop } from './commands/retire.ts';
 import { parseCurrent, parseLock, parseReleaseLog, parseReleases, type CurrentRelease, type LockInfo, type ReleaseRecord } from './records.ts';
 import type { DeployTarget } from './target.ts';
 
+/** Health poll interval: short, since each poll is one cheap round trip and the switch waits on it. */
+export const HEALTH_POLL_MS = 100;
+
 /** A release as it runs on a host. */
 export interface Release {
   version: string;
@@ -84,8 +87,7 @@ export class HostOps {
 
   async ensureBase(): Promise<void> {
     const l = this.layout;
-    await this.h.run(host.mkdirs(l.nginxDir, l.logDir, l.envDir));
-    const net = await this.h.probe(docker.networkExists());
+    const [, net] = await Promise.all([this.h.run(host.mkdirs(l.nginxDir, l.logDir, l.envDir)), this.h.probe(docker.networkExists())]);
     if (net.code !== 0) {
       const r = await this.h.probe(docker.networkCreate());
       if (r.code !== 0 && !/already exists/.test(r.stderr)) await this.h.run(docker.networkCreate());
@@ -116,7 +118,10 @@ export class HostOps {
 
   /** Pull `ref` and return the digest reference it resolved to (repo@sha256:...). */
   async pull(ref: string): Promise<string> {
-    await this.h.run(docker.pull(ref));
+    const report = await this.h.run(docker.pullReport(ref));
+    // The report's Digest line saves an inspect on the deploy's critical path; inspect only without one.
+    const fromReport = docker.digestFromPull(ref, report);
+    if (fromReport) return fromReport;
     const digest = (await this.h.run(docker.repoDigest(ref))).trim();
     return digest || ref;
   }
@@ -146,6 +151,12 @@ export class HostOps {
   async hasImage(ref: string): Promise<boolean> {
     return (await this.h.probe(docker.imageExists(ref))).code === 0;
   }
+
+  /** Make sure `ref` (e.g. a `repo@sha256:` digest) is on the host: pulled only when missing. */
+  async ensureImage(ref: string): Promise<void> {
+    if (!(await this.hasImage(ref))) await this.h.run(docker.pull(ref));
+  }
+
 
   /**
    * Upload the app's runtime env file (normalised docker --env-file content, mode 0600) as the
@@ -182,8 +193,8 @@ export class HostOps {
 
   /** Start an existing (retained) release container again. */
   async restart(rel: Release): Promise<StartedRelease> {
-    const running = (await this.h.probe(docker.containerRunning(rel.container))).stdout.trim() === 'true';
-    if (!running) await this.h.run(docker.start(rel.container));
+    // `docker start` of a running container is a no-op success: no state lookup first.
+    await this.h.run(docker.start(rel.container));
     return { ...rel, ip: await this.ip(rel.container) };
   }
 
@@ -200,19 +211,21 @@ export class HostOps {
     throw new HealthError(this.name, `${container} has no address on the pier network`);
   }
 
-  /** Poll the health path until 200 or `timeoutS`; on failure the container's last log lines are attached. */
+  /**
+   * Poll the health path until 200 or `timeoutS`, every HEALTH_POLL_MS, one round trip per poll
+   * (the status, and the container's state when not 200); on failure the last log lines are attached.
+   */
   async waitHealthy(rel: StartedRelease, timeoutS: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutS * 1000;
     const url = `http://${rel.ip}:${this.t.appPort}${this.t.healthPath}`;
     let last = '';
     while (Date.now() < deadline) {
       signal?.throwIfAborted();
-      const r = await this.h.probe(host.httpStatus(url, 2));
-      last = r.stdout.trim();
+      const [status = '', running = ''] = (await this.h.probe(host.healthProbe(url, rel.container, 2))).stdout.trim().split('\n');
+      last = status.trim();
       if (last === '200') return;
-      const running = (await this.h.probe(docker.containerRunning(rel.container))).stdout.trim();
-      if (running === 'false') break;
-      await sleep(250);
+      if (running.trim() === 'false') break;
+      await sleep(HEALTH_POLL_MS);
     }
     const logs = (await this.h.probe(docker.logsTail(rel.container, 15))).stdout + '';
     throw new HealthError(this.name, `${this.t.app} ${rel.version} (${rel.container}) did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
@@ -220,8 +233,15 @@ export class HostOps {
 
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
-    await this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: renderProxyConf({ upstreams }) });
-    const offset = Number((await this.h.run(host.fileSize(this.layout.accessLog))).trim()) || 0;
+    // The config write and the access-log offset go out together; the reload waits for both.
+    const [, size] = await Promise.all([
+      this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: renderProxyConf({ upstreams }) }),
+      this.h.run(host.fileSize(this.layout.accessLog)),
+    ]);
+    const offset = Number(size.trim()) || 0;
+    // The proxy almost always runs: reload straight away, and look at its state only when that fails
+    // (absent or stopped: start it; running: reload again, so a config nginx rejects is reported).
+    if ((await this.h.probe(docker.proxyReload())).code === 0) return offset;
     const state = await this.h.probe(docker.containerRunning(PROXY_CONTAINER));
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
@@ -234,14 +254,14 @@ export class HostOps {
     return offset;
   }
 
-  /** Request the smoke path through the host's proxy; a few tries while a fresh proxy starts. */
+  /** Request the smoke path through the host's proxy; retried for up to ~5 s while a fresh proxy starts. */
   async smoke(): Promise<void> {
     const url = `http://127.0.0.1:${this.t.settings.proxyPort}${this.t.settings.smokePath ?? this.t.healthPath}`;
     let last = '';
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 50; i++) {
       last = (await this.h.probe(host.httpStatus(url, 3))).stdout.trim();
       if (last === '200') return;
-      await sleep(250);
+      await sleep(100);
     }
     throw new HealthError(this.name, `smoke test through the proxy failed: GET ${url} -> ${last || 'no response'}`);
   }
@@ -300,6 +320,11 @@ export class HostOps {
 
   async setCurrent(cur: CurrentRelease): Promise<void> {
     await this.h.run(host.writeFile(this.layout.currentFile, '0644'), { input: `${JSON.stringify(cur)}\n` });
+  }
+
+  /** current.json and the release record of a switch, in that order, in one round trip. */
+  async recordSwitch(cur: CurrentRelease, rec: ReleaseRecord): Promise<void> {
+    await this.h.run(host.recordSwitch(this.layout.currentFile, JSON.stringify(cur), this.layout.releasesLog, JSON.stringify(rec)));
   }
 
   async recordRelease(rec: ReleaseRecord): Promise<void> {

@@ -1,7 +1,7 @@
 /** Deploy progress: one line per host step as it happens, and a timeline at the end. */
 
 export type Phase =
-  | 'preflight' | 'locked' | 'pulling' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'drained'
+  | 'preflight' | 'locked' | 'pulling' | 'pulled' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'baked' | 'drained'
   | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged'
   | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan';
 

@@ -26,10 +26,7 @@ export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptio
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
   // Records are written while the old release drains: traffic is already on `to`.
   await Promise.all([
-    (async () => {
-      await ops.setCurrent(cur);
-      await ops.recordRelease({ ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) });
-    })(),
+    ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
     leaving && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
   ]);
   if (leaving) await ops.stop(leaving.container);

@@ -1,6 +1,8 @@
 /**
- * Fixed-rate HTTP load for deploy tests: one request every 1/rps seconds (not closed-loop, so a
- * stall shows up as failures or latency, not as fewer requests). Bounded by `maxSeconds`.
+ * Fixed-rate HTTP load for deploy tests and the deploy benchmark: open loop (not closed-loop, so a
+ * stall shows up as failures or latency, not as fewer requests). Requests are due by the clock
+ * (`elapsed * rps`), not by timer ticks: a busy event loop sends the overdue ones at once instead of
+ * silently lowering the offered rate. Each response time is kept for percentiles. Bounded by `maxSeconds`.
  */
 import http from 'node:http';
 
@@ -11,17 +13,34 @@ export interface LoadResult {
   /** Failure descriptions (status or error), first 20. */
   failures: string[];
   versions: Record<string, number>;
+  /** Seconds from start to stop. */
+  seconds: number;
+  /** Offered rate actually achieved: sent / seconds. */
+  rateRps: number;
+  /** Response-time percentiles (ms) of every completed request, failed ones included. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface Load {
   stop(): Promise<LoadResult>;
 }
 
+/** The `q` quantile (0..1) of `values` (nearest rank); 0 when empty. Pure. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
 export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number } = {}): Load {
-  const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: [], versions: {} };
+  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], versions: {} as Record<string, number> };
+  const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  // Enough sockets that the client never queues requests itself at the rates used here.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const fail = (why: string) => {
     result.failed += 1;
     if (result.failures.length < 20) result.failures.push(why);
@@ -29,6 +48,8 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
   const one = () =>
     new Promise<void>((resolve) => {
       result.sent += 1;
+      const t0 = performance.now();
+      const done = () => (latencies.push(performance.now() - t0), resolve());
       const req = http.get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000 }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
@@ -38,26 +59,43 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
             const v = /"version":"([^"]+)"/.exec(body)?.[1] ?? '?';
             result.versions[v] = (result.versions[v] ?? 0) + 1;
           } else fail(`HTTP ${res.statusCode}`);
-          resolve();
+          done();
         });
-        res.on('error', (e) => (fail(e.message), resolve()));
+        res.on('error', (e) => (fail(e.message), done()));
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => (fail(e.message), resolve()));
+      req.on('error', (e) => (fail(e.message), done()));
     });
-  const deadline = Date.now() + (opts.maxSeconds ?? 180) * 1000;
-  const timer = setInterval(() => {
-    if (Date.now() > deadline) return clearInterval(timer);
-    const p = one();
-    inflight.add(p);
-    void p.then(() => inflight.delete(p));
-  }, 1000 / rps);
+  const started = Date.now();
+  const deadline = started + (opts.maxSeconds ?? 180) * 1000;
+  let stoppedAt = 0;
+  const tick = () => {
+    const now = Date.now();
+    if (now > deadline) return clearInterval(timer);
+    const due = Math.floor(((now - started) / 1000) * rps);
+    while (result.sent < due) {
+      const p = one();
+      inflight.add(p);
+      void p.then(() => inflight.delete(p));
+    }
+  };
+  const timer = setInterval(tick, Math.max(1, Math.min(10, 1000 / rps)));
   return {
     async stop() {
       clearInterval(timer);
+      stoppedAt = Date.now();
       await Promise.all(inflight);
       agent.destroy();
-      return result;
+      const seconds = (Math.min(stoppedAt, deadline) - started) / 1000;
+      const round = (n: number) => Number(n.toFixed(1));
+      return {
+        ...result,
+        seconds,
+        rateRps: round(seconds > 0 ? result.sent / seconds : 0),
+        p50Ms: round(percentile(latencies, 0.5)),
+        p99Ms: round(percentile(latencies, 0.99)),
+        maxMs: round(percentile(latencies, 1)),
+      };
     },
   };
 }

@@ -215,6 +215,20 @@ export class SimHost {
         return ok(Buffer.from(this.s.files[a[0]!] ?? '').subarray(Number(a[1]) - 1).toString());
       case 'freeKb':
         return ok('50000000\n');
+      case 'healthProbe': {
+        // curl's status, then (when not 200) the container's running state, nothing if it is gone.
+        const status = this.curl(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', a[1]!, a[0]!]).stdout;
+        const x = this.s.containers[a[2]!];
+        return ok(`${status}\n${status === '200' || !x ? '' : `${x.running}\n`}`);
+      }
+      case 'recordSwitch': {
+        this.mkdirP(dirname(a[0]!));
+        this.mkdirP(dirname(a[2]!));
+        const failed = this.write(a[0]!, `${a[1]}\n`);
+        if (failed) return failed;
+        this.s.files[a[2]!] = (this.s.files[a[2]!] ?? '') + `${a[3]}\n`;
+        return ok();
+      }
       case 'scheduleStop':
         this.s.scheduled.push({ seconds: Number(a[0]), container: a[1]!, file: a[2]! });
         return ok();
@@ -252,13 +266,18 @@ export class SimHost {
       case 'info':
         if (a.join(' ') !== '--format {{.ServerVersion}}') throw new UnknownCommandError(this.name, argv);
         return ok('20.10.24\n');
+      case 'version':
+        if (a.join(' ') !== '--format {{.Server.Version}}') throw new UnknownCommandError(this.name, argv);
+        return ok('20.10.24\n');
       case 'pull': {
-        if (a[0] !== '--quiet' || a.length !== 2) throw new UnknownCommandError(this.name, argv);
-        const ref = a[1]!;
+        // `--quiet REF` prints the ref; plain `REF` prints docker's report with its Digest line.
+        const quiet = a[0] === '--quiet' && a.length === 2;
+        if (!quiet && (a.length !== 1 || a[0]!.startsWith('-'))) throw new UnknownCommandError(this.name, argv);
+        const ref = a.at(-1)!;
         const digest = this.w.registry[ref] ?? (Object.values(this.w.registry).includes(ref) ? ref : undefined);
         if (!digest) return fail(1, `Error response from daemon: manifest for ${ref} not found`);
         for (const x of [ref, digest]) if (!this.s.images.includes(x)) this.s.images.push(x);
-        return ok(`${ref}\n`);
+        return ok(quiet ? `${ref}\n` : `Digest: ${digest.split('@')[1]}\nStatus: Image is up to date for ${ref}\n${ref}\n`);
       }
       case 'image': {
         if (a[0] !== 'inspect' || a[1] !== '--format' || a.length !== 4) throw new UnknownCommandError(this.name, argv);

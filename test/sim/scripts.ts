@@ -20,6 +20,8 @@ export const KNOWN_SCRIPTS = {
   readFrom: "tail -c +\"$2\" \"$1\" 2>/dev/null || true",
   freeKb: "d=\"$1\"; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; df -Pk \"$d\" | awk 'NR==2 {print $4}'",
   writeEnvFile: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && find \"$(dirname \"$1\")\" -maxdepth 1 -name '*.env' ! -path \"$1\" -exec rm -f {} +",
+  healthProbe: "s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time \"$2\" \"$1\"); echo \"$s\"; [ \"$s\" = 200 ] || docker inspect --format '{{.State.Running}}' \"$3\" 2>/dev/null || true",
+  recordSwitch: "mkdir -p \"$(dirname \"$1\")\" \"$(dirname \"$3\")\" && umask 077 && printf '%s\\n' \"$2\" > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && printf '%s\\n' \"$4\" >> \"$3\"",
   scheduleStop: "nohup sh -c 'sleep \"$1\"; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" >/dev/null 2>&1 </dev/null &",
 } as const;
 
@@ -39,6 +41,8 @@ function builderTexts(): Record<ScriptName, string> {
     readFrom: host.readFrom('F', 0)[2]!,
     freeKb: host.freeKb('D')[2]!,
     writeEnvFile: host.writeEnvFile('F')[2]!,
+    healthProbe: host.healthProbe('U', 'c', 2)[2]!,
+    recordSwitch: host.recordSwitch('F', '{}', 'R', '{}')[2]!,
     scheduleStop: scheduleStop('c', 'F', 1)[2]!,
   };
 }

@@ -25,8 +25,19 @@ export function releaseLabels(app: string, version: string, runId: string): Reco
   return { 'pier.run': runId, 'pier.app': app, 'pier.release': version };
 }
 
-export const dockerInfo = (): string[] => ['docker', 'info', '--format', '{{.ServerVersion}}'];
+/** The engine answers (its version): `docker version` asks the daemon one cheap question, `docker info` gathers much more. */
+export const dockerInfo = (): string[] => ['docker', 'version', '--format', '{{.Server.Version}}'];
 export const pull = (ref: string): string[] => ['docker', 'pull', '--quiet', ref];
+/** Pull keeping docker's plain-text report: its `Digest:` line names the bytes the tag resolved to. */
+export const pullReport = (ref: string): string[] => ['docker', 'pull', ref];
+
+/** `repo@sha256:...` of `ref` from a `docker pull` report (no inspect needed); undefined without a Digest line. Pure. */
+export function digestFromPull(ref: string, report: string): string | undefined {
+  const m = /^Digest: (sha256:[0-9a-f]{64})\s*$/m.exec(report);
+  if (!m) return undefined;
+  const repo = ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
+  return `${repo}@${m[1]}`;
+}
 export const load = (): string[] => ['docker', 'load', '--quiet'];
 export const tag = (src: string, dst: string): string[] => ['docker', 'tag', src, dst];
 export const imageExists = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref];

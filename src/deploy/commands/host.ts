@@ -60,6 +60,34 @@ export const freeKb = (dir: string): string[] =>
 /** Make pier's directories on a host. */
 export const mkdirs = (...dirs: string[]): string[] => ['mkdir', '-p', ...dirs];
 
+/**
+ * One health poll in one round trip: the HTTP status of `url` on the first line, and when it is
+ * not 200, the container's `.State.Running` (true/false, nothing if it is gone) on the second, so a
+ * crashed release fails fast without a second command.
+ */
+export const healthProbe = (url: string, container: string, timeoutSeconds = 2): string[] =>
+  shScript(
+    `s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$2" "$1"); echo "$s"; [ "$s" = 200 ] || docker inspect --format '{{.State.Running}}' "$3" 2>/dev/null || true`,
+    url,
+    String(timeoutSeconds),
+    container,
+  );
+
+/**
+ * Record a switch in one round trip: write `current.json` atomically, then append the release
+ * record (same order as two separate writes: current first).
+ */
+export function recordSwitch(currentFile: string, currentJson: string, releasesLog: string, recordLine: string): string[] {
+  if (currentJson.includes('\n') || recordLine.includes('\n')) throw new Error('recordSwitch: records must be single lines');
+  return shScript(
+    `mkdir -p "$(dirname "$1")" "$(dirname "$3")" && umask 077 && printf '%s\\n' "$2" > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && printf '%s\\n' "$4" >> "$3"`,
+    currentFile,
+    currentJson,
+    releasesLog,
+    recordLine,
+  );
+}
+
 /** HTTP GET returning the status code only (health checks and smoke tests run on the host). */
 export const httpStatus = (url: string, timeoutSeconds = 3): string[] => [
   'curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', String(timeoutSeconds), url,

@@ -9,7 +9,7 @@ import { upstreamOf } from './types.ts';
 export async function startBeside(ctx: RolloutContext, plan: HostPlan): Promise<void> {
   const { ops } = plan;
   ctx.signal.throwIfAborted();
-  ctx.progress.step(ops.name, 'pulling');
+  // The orchestrator fetched the image on every host before the first switch: this is memoised.
   const { release, envFile } = await ctx.prepare(plan);
   ctx.signal.throwIfAborted();
   ctx.progress.step(ops.name, 'starting', release.container);
@@ -36,8 +36,7 @@ export async function switchOver(ctx: RolloutContext, plan: HostPlan): Promise<v
   await ops.smoke();
   const now = new Date().toISOString();
   const cur = { version: plan.started.version, image: plan.started.image, container: plan.started.container, since: now, by: ctx.target.by, run: ctx.runId };
-  await ops.setCurrent(cur);
-  await ops.recordRelease({ ...cur, event: 'deployed', ...(plan.previous ? { from: plan.previous.version } : {}) });
+  await ops.recordSwitch(cur, { ...cur, event: 'deployed', ...(plan.previous ? { from: plan.previous.version } : {}) });
   ctx.progress.step(ops.name, 'switched');
 }
 
@@ -62,7 +61,10 @@ export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<Erro
         `error rate ${(stats.rate * 100).toFixed(1)}% (${stats.errors}/${stats.requests}) on ${plans.map((p) => p.ops.name).join(', ')} over the threshold ${(maxErrorRate * 100).toFixed(1)}% during the bake window`,
       );
     }
-    if (last) return stats;
+    if (last) {
+      for (const p of plans) ctx.progress.step(p.ops.name, 'baked', `${stats.requests} requests, ${stats.errors} errors`);
+      return stats;
+    }
     await sleep(Math.min(1000, Math.max(50, until - Date.now())));
   }
 }
@@ -72,7 +74,10 @@ export async function retire(ctx: RolloutContext, plan: HostPlan, alreadyWaitedS
   const { ops } = plan;
   const wait = ctx.target.settings.drainSeconds - alreadyWaitedS;
   if (wait > 0) await sleep(wait * 1000);
-  if (plan.previous && plan.previous.container !== plan.started?.container) await ops.stop(plan.previous.container);
-  await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]);
+  // Pruning never touches the two protected containers, so it runs while the old one stops.
+  await Promise.all([
+    plan.previous && plan.previous.container !== plan.started?.container ? ops.stop(plan.previous.container) : undefined,
+    ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]),
+  ]);
   ctx.progress.step(ops.name, 'drained');
 }
