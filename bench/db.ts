@@ -16,7 +16,8 @@ import { backup, restore, type DbSettings } from '../src/db/backup.ts';
 import * as sql from '../src/db/commands.ts';
 import { localContainer } from '../src/db/runner.ts';
 import { newRunId } from '../src/util/run-id.ts';
-import { DATABASE_URL, ExampleStack, httpCall, until } from '../test/helpers/example-stack.ts';
+import { DATABASE_URL, ExampleStack, httpCall } from '../test/helpers/example-stack.ts';
+import { poll } from '../src/util/poll.ts';
 import { startLoad } from '../test/helpers/load.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rps: { type: 'string', default: '200' } } });
@@ -64,7 +65,7 @@ try {
   const b = await backup(runner, s, { appVersion: 'bench', log });
 
   const { app, base } = await stack.startApp(['LOG_LEVEL=warn']);
-  await until('/health 200', async () => ((await httpCall(`${base}/health`, { timeoutMs: 2000 })).status === 200 ? true : undefined), 60_000, 100);
+  await poll('/health 200', async () => ((await httpCall(`${base}/health`, { timeoutMs: 2000 })).status === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
   const startedAt = (await app.inspect()).State.StartedAt;
   const port = Number(new URL(base).port);
   log(`restore under ${rps} req/s of GET /items?limit=10`);

@@ -1,7 +1,10 @@
 import { loadConfig } from '../config/load.ts';
 import { ensureAppImages } from '../compose/image.ts';
 import { resolveEnvStack } from '../compose/environment.ts';
+import { assertOwnProject } from '../compose/ownership.ts';
 import { ComposeStack } from '../compose/stack.ts';
+import { exec } from '../util/exec.ts';
+import { dirname } from 'node:path';
 import { formatTable } from '../compose/status.ts';
 import { PierError, UsageError } from '../util/errors.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -12,7 +15,8 @@ import { commonOptions, parse } from './args.ts';
 export const help = `Usage: pier env <up|down|status|logs> <env> [options]
 
 Run an environment's Compose stack (environments/<env>.yaml: compose files, env file) over the
-real \`docker compose\`, as project pier-<env>.
+real \`docker compose\`, as project <app>-<env> (app.name in pier.yaml). up and down refuse to
+act on a project holding another app's containers (exit 2, naming them).
 
   up      validate the env file against requiredEnv (exit 2 naming the variable, before anything
           starts), build the app's production image if the stack selects one that is absent,
@@ -24,7 +28,7 @@ real \`docker compose\`, as project pier-<env>.
 
 Options:
   --env-file FILE   env file instead of the environment's envFile
-  --project NAME    compose project name (default pier-<env>)
+  --project NAME    compose project name (default <app>-<env>)
   --profile NAME    enable a compose profile (repeatable), e.g. grafana
   --build           up: rebuild images that have a build section
   --timeout SEC     up: seconds to wait for healthy (default 180)
@@ -69,6 +73,9 @@ export async function run(argv: string[]): Promise<number> {
   const env = resolveEnvStack(cfg, { project: values.project, envFile: values['env-file'], profiles: values.profile, validate: action === 'up' });
   const stack = new ComposeStack(env.target, { cwd: cfg.root });
   const progress = (line: string) => console.error(`  ${line}`);
+  // compose acts on every container of the project name; make sure they are this app's.
+  const own = { app: cfg.app.name, workingDir: dirname(env.target.files[0]!) };
+  if (action === 'up' || action === 'down') await assertOwnProject(exec, env.target.project, own, action);
 
   switch (action as Action) {
     case 'up': {

@@ -8,11 +8,12 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import { machineFile } from '../machine/machine-file.ts';
 import type { ComposeTarget } from './commands.ts';
 import { checkRequired, parseEnvFile, type EnvFile } from './env-file.ts';
 
 export interface EnvStackOptions {
-  /** Compose project name (default `pier-<env>`). Tests pass a unique one. */
+  /** Compose project name (default `<app>-<env>`). Tests pass a unique one. */
   project?: string;
   /** Env file instead of the environment's `envFile` (relative to cwd). */
   envFile?: string;
@@ -32,9 +33,13 @@ export interface EnvStack {
   envFile?: EnvFile;
 }
 
-/** `pier-staging`; compose project names allow lowercase letters, digits, `-` and `_`. */
-export function projectName(env: string): string {
-  return `pier-${env.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+/**
+ * `<app>-<env>` (`example-api-staging`): one project per app and environment, so two apps' stacks
+ * on one machine never share containers or networks. Compose project names allow lowercase
+ * letters, digits, `-` and `_`.
+ */
+export function projectName(app: string, env: string): string {
+  return `${app}-${env}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
 }
 
 /**
@@ -72,14 +77,17 @@ export function resolveEnvStack(cfg: Config, opts: EnvStackOptions = {}): EnvSta
   }
   if (issues.length) throw new ConfigError(issues);
 
-  const rootEnv = resolve(cfg.root, '.env'); // image stand-ins from `npm run setup`
+  // Image stand-ins: the machine file (`pier setup`) under the repo's .env under the environment's
+  // env file; compose lets later --env-files win and the process environment win over all.
+  const machine = machineFile();
+  const rootEnv = resolve(cfg.root, '.env');
   return {
     name: env.name,
     envFile,
     target: {
-      project: opts.project ?? projectName(env.name),
+      project: opts.project ?? projectName(cfg.app.name, env.name),
       files,
-      envFiles: [...(existsSync(rootEnv) ? [rootEnv] : []), ...(envFile && envPath ? [envPath] : [])],
+      envFiles: [...[machine, rootEnv].filter((f) => existsSync(f)), ...(envFile && envPath ? [envPath] : [])],
       profiles: opts.profiles ?? [],
     },
   };

@@ -13,8 +13,11 @@ export interface AppContainerSpec {
   envFile?: string;
   env?: Record<string, string>;
   network?: string;
+  /** `--volume` values (`name:/path[:ro]`): data that survives releases (app.volumes). */
+  volumes?: string[];
 }
 
+const volumeArgs = (spec: AppContainerSpec) => (spec.volumes ?? []).flatMap((v) => ['--volume', v]);
 const labelArgs = (labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
 /** Labels on every container pier starts on a host. */
@@ -34,6 +37,14 @@ export const repoDigest = (ref: string): string[] => ['docker', 'image', 'inspec
 export const networkCreate = (name = HOST_NETWORK): string[] => ['docker', 'network', 'create', '--label', 'pier.managed=true', name];
 export const networkExists = (name = HOST_NETWORK): string[] => ['docker', 'network', 'inspect', '--format', '{{.Name}}', name];
 
+/**
+ * app.volumes -> `--volume` values: a named volume becomes `<app>-<source>` (one per app on a
+ * host, shared by its releases), an absolute path is bound as is.
+ */
+export function appVolumes(app: string, volumes: readonly { source: string; target: string; readOnly?: boolean }[]): string[] {
+  return volumes.map((v) => `${v.source.startsWith('/') ? v.source : `${app}-${v.source}`}:${v.target}${v.readOnly ? ':ro' : ''}`);
+}
+
 /** Start a release's container beside whatever is serving; it only gets traffic once the proxy points at it. */
 export function runApp(spec: AppContainerSpec): string[] {
   return [
@@ -44,6 +55,7 @@ export function runApp(spec: AppContainerSpec): string[] {
     ...labelArgs(releaseLabels(spec.app, spec.version, spec.runId)),
     ...(spec.envFile ? ['--env-file', spec.envFile] : []),
     ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    ...volumeArgs(spec),
     spec.image,
   ];
 }
@@ -57,6 +69,7 @@ export function runOnce(spec: AppContainerSpec, command: readonly string[]): str
     ...labelArgs({ ...releaseLabels(spec.app, spec.version, spec.runId), 'pier.step': 'migrate' }),
     ...(spec.envFile ? ['--env-file', spec.envFile] : []),
     ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    ...volumeArgs(spec),
     spec.image,
     ...command,
   ];
@@ -106,3 +119,7 @@ export const listReleases = (app: string): string[] => [
   '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","created":"{{.CreatedAt}}"}',
 ];
 export const containerRunning = (name: string): string[] => ['docker', 'inspect', '--format', '{{.State.Running}}', name];
+/** Image ID (sha256:...) of a local image: what a digest comparison uses for streamed images. */
+export const imageId = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref];
+/** Image ID a container was created from. */
+export const containerImageId = (name: string): string[] => ['docker', 'inspect', '--format', '{{.Image}}', name];

@@ -12,11 +12,14 @@ mkdirSync(join(root, 'compose'));
 mkdirSync(join(root, 'environments'));
 writeFileSync(join(root, 'compose', 'staging.yaml'), 'services: {}\n');
 writeFileSync(join(root, '.env'), 'PIER_NODE_IMAGE=local/node\n');
+// The per-user machine file (pier setup) is looked up under XDG_CONFIG_HOME: a private one here.
+process.env.XDG_CONFIG_HOME = join(root, 'xdg');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function cfg(env: Partial<NonNullable<Config['env']>> = {}): Config {
   return {
     root,
+    app: { name: 'shop' },
     env: { name: 'staging', file: join(root, 'environments', 'staging.yaml'), compose: ['compose/staging.yaml'], envFile: 'environments/staging.env', requiredEnv: { POSTGRES_PASSWORD: '[a-z0-9]{16,}' }, ...env },
   } as unknown as Config;
 }
@@ -26,10 +29,24 @@ describe('resolveEnvStack', () => {
     const envFile = join(root, 'environments', 'staging.env');
     writeFileSync(envFile, 'POSTGRES_PASSWORD=abcdefghijklmnop99\n');
     const s = resolveEnvStack(cfg(), { cwd: root });
-    expect(s.target).toEqual({ project: 'pier-staging', files: [join(root, 'compose/staging.yaml')], envFiles: [join(root, '.env'), envFile], profiles: [] });
+    expect(s.target).toEqual({ project: 'shop-staging', files: [join(root, 'compose/staging.yaml')], envFiles: [join(root, '.env'), envFile], profiles: [] });
     // secret-looking variables from the env file are redacted from now on
     expect(redact('pw abcdefghijklmnop99')).toBe('pw ***');
     rmSync(envFile);
+  });
+
+  it('the machine file written by pier setup comes first, under the repo .env and the env file', () => {
+    const envFile = join(root, 'environments', 'staging.env');
+    writeFileSync(envFile, 'POSTGRES_PASSWORD=abcdefghijklmnop99\n');
+    const machine = join(root, 'xdg', 'pier', 'machine.env');
+    mkdirSync(join(root, 'xdg', 'pier'), { recursive: true });
+    writeFileSync(machine, 'PIER_REGISTRY_IMAGE=pier.local/registry:2\n');
+    try {
+      expect(resolveEnvStack(cfg(), { cwd: root }).target.envFiles).toEqual([machine, join(root, '.env'), envFile]);
+    } finally {
+      rmSync(join(root, 'xdg'), { recursive: true, force: true });
+      rmSync(envFile);
+    }
   });
 
   it('exit 2 before anything starts: missing env file names the file, the variables and the example', () => {
@@ -60,7 +77,8 @@ describe('resolveEnvStack', () => {
     expect(() => resolveEnvStack(cfg({ compose: ['compose/nope.yaml'], requiredEnv: {} }), { cwd: root })).toThrow(/compose: compose file not found: .*compose\/nope.yaml/);
   });
 
-  it('project names are valid compose names', () => {
-    expect(projectName('Staging.EU')).toBe('pier-staging-eu');
+  it('project names are <app>-<env>, valid compose names: two apps never share a project', () => {
+    expect(projectName('shop', 'Staging.EU')).toBe('shop-staging-eu');
+    expect(projectName('shop', 'dev')).not.toBe(projectName('blog', 'dev'));
   });
 });

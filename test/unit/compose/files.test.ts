@@ -33,10 +33,10 @@ describe('compose files', () => {
         for (const [svc, s] of Object.entries(c.services)) for (const p of s.ports ?? []) expect(p, `${name}.${svc}`).toMatch(/^127\.0\.0\.1:/);
       });
 
-      it('labels every service, network and volume with pier.run (and pier.pid/pier.host for reaping)', () => {
+      it('labels every service, network and volume with pier.app (env down refuses another app) and pier.run (and pier.pid/pier.host for reaping)', () => {
         const all = [...Object.entries(c.services), ...Object.entries(c.networks ?? {}), ...Object.entries(c.volumes ?? {})];
         expect(c.networks?.default).toBeDefined();
-        for (const [key, v] of all) expect(Object.keys(v.labels ?? {}).sort(), `${name}: ${key}`).toEqual(['pier.host', 'pier.pid', 'pier.run']);
+        for (const [key, v] of all) expect(Object.keys(v.labels ?? {}).sort(), `${name}: ${key}`).toEqual(['pier.app', 'pier.host', 'pier.pid', 'pier.run']);
       });
 
       it('every service has a healthcheck and waits for its dependencies to be healthy', () => {

@@ -19,10 +19,30 @@ export const Service = z
   })
   .describe('A sidecar service reachable from the app by its name');
 
+/**
+ * Data kept on a host across releases. Each host has its own copy: behind a multi-host proxy,
+ * state on local disk differs per host (docs/operations.md, "State on local disk").
+ */
+export const Volume = z
+  .strictObject({
+    source: z
+      .string()
+      .regex(/^(?:[a-zA-Z0-9][a-zA-Z0-9_.-]*|\/.*)$/, 'a volume name (letters, digits, _ . -) or an absolute host path')
+      .describe('A named volume (created on each host as <app.name>-<source>) or an absolute path on the host'),
+    target: z.string().startsWith('/').describe('Absolute path inside the container'),
+    readOnly: z.boolean().default(false),
+  })
+  .describe('A volume mounted into the app containers of a deploy');
+
 export const App = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Application name'),
     image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, 'an image repository name without a tag').describe('Image repository (tags are added by the build)'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semver version such as 1.0.0')
+      .optional()
+      .describe('Version when HEAD has no semver git tag and the build context no package.json / pyproject.toml version'),
     context: z.string().default('.').describe('Build context, relative to pier.yaml'),
     dockerfile: z.string().default('Dockerfile').describe('Dockerfile, relative to the build context'),
     targets: z
@@ -47,5 +67,6 @@ export const App = z
       .optional(),
     env: EnvMap.default({}).describe('Runtime environment for pipeline runs (not secret values)'),
     services: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), Service).default({}).describe('Sidecars by name'),
+    volumes: z.array(Volume).default([]).describe('Data that must survive releases on a host, mounted into every release container of the app'),
   })
   .describe('The application pier builds and ships');
