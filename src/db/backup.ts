@@ -74,8 +74,8 @@ export async function accessProblems(runner: DbRunner, user: string, db: string,
 }
 
 async function recreate(runner: DbRunner, user: string, db: string, owner?: string): Promise<void> {
-  await runner.exec(sql.psql(user, 'postgres', sql.dropDatabaseSql(db)));
-  await runner.exec(sql.psql(user, 'postgres', sql.createDatabaseSql(db, owner)));
+  // Two statements (each its own transaction: neither may run in a transaction block), one exec.
+  await runner.exec(sql.psqlEach(user, 'postgres', [sql.dropDatabaseSql(db), sql.createDatabaseSql(db, owner)]));
 }
 
 /** pg_restore `containerFile` into a fresh `scratch` database owned by `owner` and measure it. */

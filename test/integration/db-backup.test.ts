@@ -88,7 +88,7 @@ beforeAll(async () => {
      INSERT INTO "odd table" VALUES ('quote''s', E'tab\\there'), ('null', NULL);`,
   );
   before = await measure(runner, 'app', 'appdb');
-}, 120_000);
+}, 400_000);
 
 afterAll(async () => {
   await destroyPostgres();
@@ -96,7 +96,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${runId}`, '--quiet']);
   expect(left.stdout.trim()).toBe('');
-}, 60_000);
+}, 300_000);
 
 describe.sequential('backup drill', () => {
   it('pier db backup: custom-format dump, sha256 and metadata (app version, migration level, table sums); retention keeps 2', async () => {
@@ -118,7 +118,7 @@ describe.sequential('backup drill', () => {
     expect(meta.tables.map((t: { table: string; rows: number }) => `${t.table}=${t.rows}`)).toEqual(['public."odd table"=2', 'public.items=2000', 'public.schema_migrations=2']);
     // The scratch database of the test restore is gone.
     expect(await psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'appdb_pier_%'", 'postgres')).toBe('0');
-  }, 90_000);
+  }, 400_000);
 
   it('destroy the database volume, restore into an empty server: every row is back', async () => {
     await destroyPostgres();
@@ -132,7 +132,7 @@ describe.sequential('backup drill', () => {
     expect(after.migration).toEqual({ count: 2, latest: '002_notes' });
     expect(await psql("SELECT name || ' ' || price || ' ' || tags::text FROM items WHERE id = 1234")).toBe('item 1234 1542.50 {"n": 1234}');
     expect(await psql(`SELECT v FROM "odd table" WHERE k = 'quote''s'`)).toBe('tab\there');
-  }, 120_000);
+  }, 400_000);
 
   it('a corrupted file is refused by verify and restore; the live database is untouched', async () => {
     const bad = join(dir, 'corrupt.dump');
@@ -157,7 +157,7 @@ describe.sequential('backup drill', () => {
     // The good one still verifies.
     const ok = await pier('db', 'verify', file);
     expect(ok.code, ok.stderr).toBe(0);
-  }, 60_000);
+  }, 300_000);
 
   it('a restore whose data differs from the recorded checksums is not swapped in', async () => {
     const tampered = join(dir, 'tampered.dump');
@@ -170,7 +170,7 @@ describe.sequential('backup drill', () => {
     expect(await psql('SELECT count(*) FROM items')).toBe('2001'); // live untouched
     expect(await psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'appdb_pier_%'", 'postgres')).toBe('0');
     expect(existsSync(tampered)).toBe(true);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('via compose (the staging shape)', () => {
@@ -203,5 +203,5 @@ describe('via compose (the staging shape)', () => {
     const r = await pier('db', 'restore', stagingEnv, f);
     expect(r.code, r.stderr).toBe(0);
     expect((await svc.exec(sql.psql('app', 'api', 'SELECT count(*) FROM t'))).trim()).toBe('321');
-  }, 120_000);
+  }, 400_000);
 });
