@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpolationVars } from '../../src/config/load.ts';
+import { projectName } from '../../src/compose/environment.ts';
 import { measure, restore, RestoreMismatchError } from '../../src/db/backup.ts';
 import * as sql from '../../src/db/commands.ts';
 import { localContainer } from '../../src/db/runner.ts';
@@ -66,6 +67,7 @@ async function destroyPostgres(): Promise<void> {
 
 // The staging shape: the database is a service of the environment's compose stack.
 const stagingEnv = `stg${runId.replace(/-/g, '')}`;
+const project = projectName('drill-app', stagingEnv); // the project pier resolves for the environment
 let composeUp = false;
 
 let before: Awaited<ReturnType<typeof measure>>;
@@ -92,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await destroyPostgres();
-  if (composeUp) await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'down', '--volumes', '--timeout', '2'], { nothrow: true });
+  if (composeUp) await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'down', '--volumes', '--timeout', '2'], { nothrow: true });
   rmSync(dir, { recursive: true, force: true });
   const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${runId}`, '--quiet']);
   expect(left.stdout.trim()).toBe('');
@@ -186,8 +188,8 @@ describe('via compose (the staging shape)', () => {
     );
     writeFileSync(join(dir, 'environments', `${stagingEnv}.yaml`), stringify({ compose: ['compose.yaml'], backup: { via: 'compose', service: 'postgres', database: 'api', user: 'app', dir: backups } }));
     composeUp = true;
-    await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'up', '--detach']);
-    const id = (await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'ps', '--quiet', 'postgres'])).stdout.trim();
+    await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'up', '--detach']);
+    const id = (await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'ps', '--quiet', 'postgres'])).stdout.trim();
     for (let i = 0; i < 120; i++) {
       if ((await exec(['docker', 'exec', id, 'pg_isready', '--host', '127.0.0.1', '--username', 'app'], { nothrow: true })).code === 0) break;
       await sleep(500);
