@@ -13,6 +13,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { GateError, UsageError } from '../util/errors.ts';
+import { poll } from '../util/poll.ts';
 import * as sql from './commands.ts';
 import {
   BACKUP_FORMAT, backupFileName, compareTables, metaFileOf, metaProblems, parseMeasure, retentionVictims,
@@ -73,8 +74,8 @@ export async function accessProblems(runner: DbRunner, user: string, db: string,
 }
 
 async function recreate(runner: DbRunner, user: string, db: string, owner?: string): Promise<void> {
-  await runner.exec(sql.psql(user, 'postgres', sql.dropDatabaseSql(db)));
-  await runner.exec(sql.psql(user, 'postgres', sql.createDatabaseSql(db, owner)));
+  // Two statements (each its own transaction: neither may run in a transaction block), one exec.
+  await runner.exec(sql.psqlEach(user, 'postgres', [sql.dropDatabaseSql(db), sql.createDatabaseSql(db, owner)]));
 }
 
 /** pg_restore `containerFile` into a fresh `scratch` database owned by `owner` and measure it. */
@@ -295,17 +296,21 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
       log(`safety dump kept: ${safetyBackup}`);
       await run([sql.dropDatabaseSql(old)]);
     }
-    let windowMs = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        windowMs = swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
-        break;
-      } catch (e) {
-        // The renames are one transaction: a failure changed no name; accept connections again.
-        if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);
-        if (attempt >= 3 || !/being accessed by other users/.test((e as Error).message)) throw e;
-      }
-    }
+    // A backend that reconnected between the terminate and the rename makes it fail ("being
+    // accessed by other users"): retried a few times, every other error at once.
+    const windowMs = await poll(
+      `the swap of ${scratch} into ${s.database}`,
+      async () => {
+        try {
+          return swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+        } catch (e) {
+          // The renames are one transaction: a failure changed no name; accept connections again.
+          if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);
+          throw e;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, maxAttempts: 3, retry: (e) => /being accessed by other users/.test((e as Error).message) },
+    );
     swapped = true;
     log(`swapped into ${s.database}: ${windowMs} ms without a usable database`);
     // Check as the app's own role on what now serves, before the old database is gone.

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interpolationVars } from '../../src/config/load.ts';
+import { projectName } from '../../src/compose/environment.ts';
 import { measure, restore, RestoreMismatchError } from '../../src/db/backup.ts';
 import * as sql from '../../src/db/commands.ts';
 import { localContainer } from '../../src/db/runner.ts';
@@ -57,6 +58,7 @@ async function destroyPostgres(): Promise<void> {
 
 // The staging shape: the database is a service of the environment's compose stack.
 const stagingEnv = `stg${runId.replace(/-/g, '')}`;
+const project = projectName('drill-app', stagingEnv); // the project pier resolves for the environment
 let composeUp = false;
 
 let before: Awaited<ReturnType<typeof measure>>;
@@ -79,15 +81,15 @@ beforeAll(async () => {
      INSERT INTO "odd table" VALUES ('quote''s', E'tab\\there'), ('null', NULL);`,
   );
   before = await measure(runner, 'app', 'appdb');
-}, 120_000);
+}, 400_000);
 
 afterAll(async () => {
   await destroyPostgres();
-  if (composeUp) await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'down', '--volumes', '--timeout', '2'], { nothrow: true });
+  if (composeUp) await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'down', '--volumes', '--timeout', '2'], { nothrow: true });
   rmSync(dir, { recursive: true, force: true });
   const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${runId}`, '--quiet']);
   expect(left.stdout.trim()).toBe('');
-}, 60_000);
+}, 300_000);
 
 describe.sequential('backup drill', () => {
   it('pier db backup: custom-format dump, sha256 and metadata (app version, migration level, table sums); retention keeps 2', async () => {
@@ -109,7 +111,7 @@ describe.sequential('backup drill', () => {
     expect(meta.tables.map((t: { table: string; rows: number }) => `${t.table}=${t.rows}`)).toEqual(['public."odd table"=2', 'public.items=2000', 'public.schema_migrations=2']);
     // The scratch database of the test restore is gone.
     expect(await psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'appdb_pier_%'", 'postgres')).toBe('0');
-  }, 90_000);
+  }, 400_000);
 
   it('destroy the database volume, restore into an empty server: every row is back', async () => {
     await destroyPostgres();
@@ -123,7 +125,7 @@ describe.sequential('backup drill', () => {
     expect(after.migration).toEqual({ count: 2, latest: '002_notes' });
     expect(await psql("SELECT name || ' ' || price || ' ' || tags::text FROM items WHERE id = 1234")).toBe('item 1234 1542.50 {"n": 1234}');
     expect(await psql(`SELECT v FROM "odd table" WHERE k = 'quote''s'`)).toBe('tab\there');
-  }, 120_000);
+  }, 400_000);
 
   it('a corrupted file is refused by verify and restore; the live database is untouched', async () => {
     const bad = join(dir, 'corrupt.dump');
@@ -148,7 +150,7 @@ describe.sequential('backup drill', () => {
     // The good one still verifies.
     const ok = await pier('db', 'verify', file);
     expect(ok.code, ok.stderr).toBe(0);
-  }, 60_000);
+  }, 300_000);
 
   it('a restore whose data differs from the recorded checksums is not swapped in', async () => {
     const tampered = join(dir, 'tampered.dump');
@@ -161,7 +163,7 @@ describe.sequential('backup drill', () => {
     expect(await psql('SELECT count(*) FROM items')).toBe('2001'); // live untouched
     expect(await psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'appdb_pier_%'", 'postgres')).toBe('0');
     expect(existsSync(tampered)).toBe(true);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('via compose (the staging shape)', () => {
@@ -177,8 +179,8 @@ describe('via compose (the staging shape)', () => {
     );
     writeFileSync(join(dir, 'environments', `${stagingEnv}.yaml`), stringify({ compose: ['compose.yaml'], backup: { via: 'compose', service: 'postgres', database: 'api', user: 'app', dir: backups } }));
     composeUp = true;
-    await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'up', '--detach']);
-    const id = (await exec(['docker', 'compose', '-p', `pier-${stagingEnv}`, '-f', join(dir, 'compose.yaml'), 'ps', '--quiet', 'postgres'])).stdout.trim();
+    await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'up', '--detach']);
+    const id = (await exec(['docker', 'compose', '-p', project, '-f', join(dir, 'compose.yaml'), 'ps', '--quiet', 'postgres'])).stdout.trim();
     for (let i = 0; i < 120; i++) {
       if ((await exec(['docker', 'exec', id, 'pg_isready', '--host', '127.0.0.1', '--username', 'app'], { nothrow: true })).code === 0) break;
       await sleep(500);
@@ -194,5 +196,5 @@ describe('via compose (the staging shape)', () => {
     const r = await pier('db', 'restore', stagingEnv, f);
     expect(r.code, r.stderr).toBe(0);
     expect((await svc.exec(sql.psql('app', 'api', 'SELECT count(*) FROM t'))).trim()).toBe('321');
-  }, 120_000);
+  }, 400_000);
 });

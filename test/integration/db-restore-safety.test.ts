@@ -66,16 +66,21 @@ afterAll(async () => {
 const fileOf = (r: { stdout: string }) => (JSON.parse(r.stdout) as { file: string }).file;
 
 describe.sequential('restore safety (backup user postgres, app role app)', () => {
-  let appBackup: string;
-
-  it('defect 1: after backup + restore the app role still reads, writes and runs a migration', async () => {
+  let appBackup: string | undefined;
+  /** The staging backup of app that several tests restore (taken once, by whichever runs first: each test also runs alone with -t). */
+  async function stagingBackup(): Promise<string> {
+    if (appBackup) return appBackup;
     env('staging', 'app');
     const b = await pier('db', 'backup', 'staging', '--app-version', 'v1', '--json');
     expect(b.code, b.stderr).toBe(0);
-    appBackup = fileOf(b);
+    return (appBackup = fileOf(b));
+  }
+
+  it('defect 1: after backup + restore the app role still reads, writes and runs a migration', async () => {
+    const file = await stagingBackup();
     await asApp('app', "INSERT INTO items (name) VALUES ('after the backup')");
-    expect(JSON.parse(readFileSync(`${appBackup}.json`, 'utf8'))).toMatchObject({ database: 'app' });
-    const r = await pier('db', 'restore', 'staging', appBackup);
+    expect(JSON.parse(readFileSync(`${file}.json`, 'utf8'))).toMatchObject({ database: 'app' });
+    const r = await pier('db', 'restore', 'staging', file);
     expect(r.code, r.stderr).toBe(0);
     expect(await asApp('app', 'SELECT count(*) FROM items')).toBe('500');
     expect(await asApp('app', "INSERT INTO items (name) VALUES ('written by the app') RETURNING id")).toMatch(/^\d+$/);
@@ -88,14 +93,15 @@ describe.sequential('restore safety (backup user postgres, app role app)', () =>
   }, 300_000);
 
   it('defect 2: a staging backup of app is refused for production prod; --force says what it replaces and keeps a safety dump that restores', async () => {
+    const file = await stagingBackup();
     env('production', 'prod');
-    const refused = await pier('db', 'restore', 'production', appBackup);
+    const refused = await pier('db', 'restore', 'production', file);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/refusing to restore: the backup is of database app in environment staging; the target is database prod in environment production/);
     expect(await asApp('prod', 'SELECT count(*) FROM orders')).toBe('1000');
     expect(await asSuper('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'prod_pier_%'")).toBe('0');
 
-    const forced = await pier('db', 'restore', 'production', appBackup, '--force', '--json');
+    const forced = await pier('db', 'restore', 'production', file, '--force', '--json');
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toMatch(/--force: .*; replacing prod \(public\.orders 1000 rows\)/);
     const { safetyBackup } = JSON.parse(forced.stdout) as { safetyBackup: string };
@@ -109,12 +115,13 @@ describe.sequential('restore safety (backup user postgres, app role app)', () =>
   }, 400_000);
 
   it('defect 3: the swap leaves no moment without the database and reports the window', async () => {
+    const file = await stagingBackup();
     // A probe inside the container connects to app every few ms through the restore and logs each failure.
     const probe = `/tmp/probe-${runId}`;
     await exec(['docker', 'exec', '--detach', container, 'sh', '-c',
       `end=$(( $(date +%s) + 90 )); while [ ! -e ${probe}.stop ] && [ $(date +%s) -lt $end ]; do psql -U app -d app -XAtqc 'SELECT 1' >/dev/null 2>>${probe}.err && echo ok >> ${probe}.ok; sleep 0.005; done; touch ${probe}.done`]);
     await sleep(500);
-    const r = await pier('db', 'restore', 'staging', appBackup, '--json');
+    const r = await pier('db', 'restore', 'staging', file, '--json');
     await sleep(500);
     await runner.exec(['touch', `${probe}.stop`]);
     for (let i = 0; i < 40 && (await exec(['docker', 'exec', container, 'test', '-e', `${probe}.done`], { nothrow: true })).code !== 0; i++) await sleep(100);
