@@ -7,17 +7,14 @@
  *   - canary_bad_rolled_back: a canary of a release failing 30 % of requests was rolled back automatically
  *   - canary_failed_share: failed / all requests during that canary (a full cutover fails 0.30; goal <= 0.05)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse, stringify } from 'yaml';
-import { loadConfig } from '../src/config/load.ts';
 import { deploy } from '../src/deploy/deploy.ts';
 import { rollback } from '../src/deploy/rollback.ts';
 import { status } from '../src/deploy/queries.ts';
 import { Progress } from '../src/deploy/progress.ts';
-import { resolveTarget, type DeployTarget } from '../src/deploy/target.ts';
-import { buildTestApp, writeProject, type Fleet } from '../test/helpers/fleet.ts';
+import type { DeployTarget } from '../src/deploy/target.ts';
+import { buildTestApp, deployTarget, writeProject, type Fleet } from '../test/helpers/fleet.ts';
 import { startLoad } from '../test/helpers/load.ts';
 
 export interface StrategyFigures {
@@ -29,12 +26,7 @@ export interface StrategyFigures {
 }
 
 function target(fleet: Fleet, deploySettings: Record<string, unknown>): DeployTarget {
-  const config = writeProject(fleet, { bakeSeconds: 2, drainSeconds: 0.5 });
-  const envFile = join(dirname(config), 'environments', 'production.yaml');
-  const env = parse(readFileSync(envFile, 'utf8'));
-  Object.assign(env.deploy, deploySettings);
-  writeFileSync(envFile, stringify(env));
-  return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'bench' });
+  return deployTarget(writeProject(fleet, { bakeSeconds: 2, drainSeconds: 0.5, deploy: deploySettings }), 'bench');
 }
 
 /** Run the strategy scenarios on `fleet` (which serves some release already). */

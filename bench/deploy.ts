@@ -10,16 +10,15 @@
  * Prints one JSON line last: {"bench":"deploy","hosts":3,"rate_rps":..,"requests":..,"failed":..,"p99_ms":..,"deploy_s":..,"rollback_s":..,"deploy_1host_s":..}
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../src/config/load.ts';
 import { deploy } from '../src/deploy/deploy.ts';
 import { openHost } from '../src/deploy/executor.ts';
 import { HostOps } from '../src/deploy/host-ops.ts';
 import { rollback } from '../src/deploy/rollback.ts';
 import { Progress, type ProgressEvent } from '../src/deploy/progress.ts';
 import { upstreamOf } from '../src/deploy/strategies/types.ts';
-import { resolveTarget, type DeployTarget } from '../src/deploy/target.ts';
+import type { DeployTarget } from '../src/deploy/target.ts';
 import { newRunId } from '../src/util/run-id.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet } from '../test/helpers/fleet.ts';
+import { buildTestApp, deployTarget, startFleet, writeProject, type Fleet } from '../test/helpers/fleet.ts';
 import { startLoad } from '../test/helpers/load.ts';
 import { strategyFigures } from './deploy-strategies.ts';
 
@@ -72,7 +71,7 @@ try {
   for (const v of ['v1', 'v2']) await fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`);
   log(`fleet up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   const config = writeProject(fleet, { bakeSeconds: 2, drainSeconds: 1 });
-  const target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'bench' });
+  const target = deployTarget(config, 'bench');
 
   const first = await deploy(target, { version: 'v1', progress: quiet() });
   if (!first.ok) throw new Error(`initial deploy failed: ${first.error}`);

@@ -88,7 +88,10 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
   const root = mkdtempSync(join(tmpdir(), 'pier-src-'));
   await materialise(source, root, ['pier.yaml']);
   let config = loadConfig({ cwd: root, vars: { ...process.env } });
-  await materialise(source, root, [join(config.app.context, 'package.json'), config.pipeline.scan.ignoreFile]);
+  // What the stages read on the host side: the app's version manifests, its Dockerfile (stage plan), the ignore policy.
+  await materialise(source, root, [
+    join(config.app.context, 'package.json'), join(config.app.context, 'pyproject.toml'), join(config.app.context, config.app.dockerfile), config.pipeline.scan.ignoreFile,
+  ]);
   const knownSecrets = new Map<string, Secret>();
   config = await withRegistry(config, reg, knownSecrets);
   const selection = publishSelection(selectStages(pick.only, pick.skip), config.pipeline.registry.address);

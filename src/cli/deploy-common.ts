@@ -1,10 +1,9 @@
 /** Shared by the deploy-family verbs: load config + environment, resolve the target, write reports. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { resolveTarget, type DeployTarget } from '../deploy/target.ts';
 import { UsageError } from '../util/errors.ts';
-import { redactObject } from '../util/redact.ts';
+import { runDirFor, writeRunReport } from '../util/run-report.ts';
 
 /** Config for `env` resolved into a deploy target. */
 export function targetFor(env: string | undefined, configFile: string | undefined, verb: string): DeployTarget {
@@ -14,8 +13,6 @@ export function targetFor(env: string | undefined, configFile: string | undefine
 
 /** Write `.pier/runs/<id>/report.json` (secrets redacted) beside the project; returns its path relative to cwd. */
 export function writeReport(target: DeployTarget, runId: string, report: unknown): string {
-  const file = join(target.root, '.pier', 'runs', runId, 'report.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(redactObject(report), null, 2)}\n`);
+  const file = writeRunReport(runDirFor(target.root, runId), report);
   return relative(process.cwd(), file) || file;
 }

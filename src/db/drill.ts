@@ -5,14 +5,13 @@
  * into a scratch database (timed: the RTO), and per-table row counts and checksums compared with
  * both. Everything goes to the run report.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactObject } from '../util/redact.ts';
 import * as sql from './commands.ts';
 import { backup, databaseOwner, listBackups, restoreInto, tmpName, verifyBackup, type DbSettings, type Log } from './backup.ts';
 import { compareTables, metaFileOf, type BackupMeta } from './metadata.ts';
 import type { DbRunner } from './runner.ts';
+import { runDirFor, writeRunReport } from '../util/run-report.ts';
 
 export interface DrillReport {
   runId: string;
@@ -86,9 +85,5 @@ export async function drill(runner: DbRunner, s: DbSettings, o: { runId: string;
 
 /** Write the drill report under `<root>/.pier/runs/<runId>/` and return its path. */
 export function writeDrillReport(root: string, report: DrillReport): string {
-  const dir = join(root, '.pier', 'runs', report.runId);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'report.json');
-  writeFileSync(file, `${JSON.stringify(redactObject(report), null, 2)}\n`);
-  return file;
+  return writeRunReport(runDirFor(root, report.runId), report);
 }

@@ -122,8 +122,11 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     let result: DeployReport | undefined;
     // The lock is taken inside the try whose finally releases it: any error after this point
     // (a corrupt record on a host, a lost connection) leaves no lock behind.
+    let locked = false;
     try {
+      // Refused or failed part-way, acquireFleetLock has already released what it took.
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
+      locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
       // The audit line goes out while each host's previous release is read (independent).
       const [plans] = await Promise.all([
@@ -213,7 +216,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         }
       }
     } finally {
-      const lock = await releaseFleetLock(ops, runId);
+      const lock = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };
       if (result) result.lock = lock;
       else if (lock.held.length) progress.step(lock.held.map((h) => h.host).join(','), 'failed', 'deploy lock NOT released (host unreachable): pier lock release once it is back');
     }

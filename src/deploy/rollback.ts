@@ -44,9 +44,11 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
     await preflight(ops, target, progress, true);
     const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
     let result: RollbackReport | undefined;
+    let locked = false;
     try {
       // Inside the try: whatever fails from here on, the lock is released.
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
+      locked = true;
       const histories: HostHistory[] = await Promise.all(
         ops.map(async (o) => {
           const [current, records, retained] = await Promise.all([o.readCurrent(), o.readHistory(), o.listReleases()]);
@@ -86,7 +88,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       await Promise.all(ops.map((o) => o.audit(line).catch(() => undefined)));
       result = { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, lock: { released: [], held: [] } };
     } finally {
-      const lock = await releaseFleetLock(ops, runId);
+      const lock: LockRelease = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };
       if (result) result.lock = lock;
     }
     return result;

@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { interpolationVars } from '../config/load.ts';
 import { renderLoadBalancerConf } from '../deploy/commands/nginx.ts';
 import { imageFor } from '../machine/images.ts';
 import { exec } from '../util/exec.ts';
+import { poll } from '../util/poll.ts';
 import { newRunId, runLabels } from '../util/run-id.ts';
 
 export interface FleetImages {
@@ -66,21 +66,6 @@ async function publishedPort(container: string, port: string): Promise<number> {
   const m = /127\.0\.0\.1:(\d+)/.exec(out);
   if (!m) throw new Error(`no 127.0.0.1 port published for ${container} ${port}: ${out}`);
   return Number(m[1]);
-}
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
 /** Start a fleet of `count` hosts (in parallel). On any failure everything started is removed. */
@@ -138,7 +123,7 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
       const remote = `127.0.0.1:${registryPort}/${repoTag}`;
       await docker('tag', localRef, remote);
       localTags.push(remote);
-      await until(`registry on 127.0.0.1:${registryPort}`, 20_000, async () => ((await exec(['docker', 'push', '--quiet', remote], { nothrow: true })).code === 0 ? true : undefined));
+      await poll(`registry on 127.0.0.1:${registryPort}`, async () => ((await exec(['docker', 'push', '--quiet', remote], { nothrow: true })).code === 0 ? true : undefined), { timeoutMs: 20_000, intervalMs: 300 });
     };
     const proxyImage = `reg:5000/pier-test/nginx:proxy`;
     await push(images.nginx, 'pier-test/nginx:proxy');
@@ -151,8 +136,8 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
     await Promise.all(
       hosts.map(async (h) => {
         h.sshPort = await publishedPort(h.container, '22/tcp');
-        await until(`${h.name} dockerd`, 60_000, async () => ((await exec(['docker', 'exec', h.container, 'docker', 'info'], { nothrow: true })).code === 0 ? true : undefined));
-        h.fingerprint = await until(`${h.name} host key`, 10_000, async () => /SHA256:\S+/.exec(await hostExec(h.name, ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub']))?.[0]);
+        await poll(`${h.name} dockerd`, async () => ((await exec(['docker', 'exec', h.container, 'docker', 'info'], { nothrow: true })).code === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
+        h.fingerprint = await poll(`${h.name} host key`, async () => /SHA256:\S+/.exec(await hostExec(h.name, ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub']))?.[0], { timeoutMs: 10_000, intervalMs: 300 });
         // The proxy image is pre-loaded so deploy timings measure the app, not a 270 MB pull.
         await hostExec(h.name, ['docker', 'pull', '--quiet', proxyImage]);
         log(`${h.name} ready (ssh 127.0.0.1:${h.sshPort})`);
@@ -174,8 +159,8 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
       containers.push(pg);
       const rd = await docker('run', '--detach', ...labels, '--network', network, images.redis);
       containers.push(rd);
-      await until('postgres', 60_000, async () => ((await exec(['docker', 'exec', pg, 'pg_isready', '-U', 'api', '-d', 'api', '-h', '127.0.0.1'], { nothrow: true })).code === 0 ? true : undefined));
-      await until('redis', 30_000, async () => ((await exec(['docker', 'exec', rd, 'redis-cli', 'ping'], { nothrow: true })).stdout.includes('PONG') ? true : undefined));
+      await poll('postgres', async () => ((await exec(['docker', 'exec', pg, 'pg_isready', '-U', 'api', '-d', 'api', '-h', '127.0.0.1'], { nothrow: true })).code === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
+      await poll('redis', async () => ((await exec(['docker', 'exec', rd, 'redis-cli', 'ping'], { nothrow: true })).stdout.includes('PONG') ? true : undefined), { timeoutMs: 30_000, intervalMs: 300 });
       services.postgres = await ipOf(pg);
       services.redis = await ipOf(rd);
     }

@@ -70,8 +70,8 @@ export function mergedDockerignore(userRules: string | undefined, exclude: strin
   return `${base}# added by pier: never in an image, whatever the rules above say\n${exclude.join('\n')}\n`;
 }
 
-/** Tag pier gives a build: `<version>-<sha>[-dirty]` or `-nogit`, `-test` for the test image. */
-const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty)?)(-test)?$/;
+/** Tag pier gives a build: `<version>-<sha>[-dirty[-<hash>]]` or `-nogit`, `-test` for the test image. */
+const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty(-[0-9a-f]{4,})?)?)(-test)?$/;
 
 export interface ImageSummary {
   Id: string;

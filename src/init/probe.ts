@@ -5,9 +5,9 @@
  * `pier.run` and is removed before it returns, also on failure.
  */
 import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet } from '../util/http.ts';
 import { exec, type ExecResult } from '../util/exec.ts';
+import { PollError, poll } from '../util/poll.ts';
 import { newRunId, runLabels } from '../util/run-id.ts';
 import type { Detection } from './detect.ts';
 
@@ -103,8 +103,7 @@ export async function probeHealth(s: ProbeSpec, opts: ProbeOptions = {}): Promis
     if (!hostPort) return { status: 'failed', answers: [], reason: `port ${s.port} was not published (${portOut.trim() || 'no output'})`, seconds: seconds() };
     opts.onProgress?.(`probing ${s.candidates.join(' ')} on 127.0.0.1:${hostPort}`);
 
-    const deadline = Date.now() + (opts.answerTimeoutMs ?? 45_000);
-    for (let attempt = 0; Date.now() < deadline && attempt < 200; attempt++) {
+    const attempt = async (): Promise<ProbeResult | undefined> => {
       const answers: ProbeResult['answers'] = [];
       for (const path of s.candidates) {
         try {
@@ -122,9 +121,14 @@ export async function probeHealth(s: ProbeSpec, opts: ProbeOptions = {}): Promis
         const logs = await exec(['docker', 'logs', '--tail', '12', name], { nothrow: true });
         return { status: 'failed', answers, reason: `the app exited (code ${running.split(' ')[1] ?? '?'}) before answering:\n${tail(logs)}`, seconds: seconds() };
       }
-      await sleep(500);
+      return undefined;
+    };
+    try {
+      return await poll(`${s.candidates.join(' ')} on 127.0.0.1:${hostPort}`, attempt, { timeoutMs: opts.answerTimeoutMs ?? 45_000, intervalMs: 500, maxAttempts: 200, retry: () => false });
+    } catch (err) {
+      if (!(err instanceof PollError)) throw err;
+      return { status: 'failed', answers: [], reason: `the app did not answer on port ${s.port} within ${Math.round((opts.answerTimeoutMs ?? 45_000) / 1000)} s`, seconds: seconds() };
     }
-    return { status: 'failed', answers: [], reason: `the app did not answer on port ${s.port} within ${Math.round((opts.answerTimeoutMs ?? 45_000) / 1000)} s`, seconds: seconds() };
   } finally {
     await exec(['docker', 'rm', '--force', '--volumes', name], { nothrow: true }).catch(() => undefined);
     await exec(['docker', 'image', 'rm', '--force', tag], { nothrow: true }).catch(() => undefined);

@@ -1,11 +1,9 @@
 /**
  * The run report (`.pier/runs/<id>/report.json`) and the human summary printed from it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { redactObject } from '../util/redact.ts';
 
 import type { StageName } from './stages/index.ts';
+import { writeRunReport } from '../util/run-report.ts';
 
 export type { StageName };
 export type StageStatus = 'passed' | 'failed' | 'skipped';
@@ -35,10 +33,7 @@ export interface RunReport {
 
 /** Write the report (secrets redacted) and return its path. */
 export function writeReport(runDir: string, report: RunReport): string {
-  mkdirSync(runDir, { recursive: true });
-  const file = join(runDir, 'report.json');
-  writeFileSync(file, `${JSON.stringify(redactObject(report), null, 2)}\n`);
-  return file;
+  return writeRunReport(runDir, report);
 }
 
 const FILE_LABEL: Record<string, string> = { sarif: 'SARIF', trivy: 'trivy report', loadtestHtml: 'load-test report (HTML)' };

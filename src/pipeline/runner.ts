@@ -127,6 +127,4 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunReport> {
 }
 
 /** `.pier/runs/<id>` under the config's root. */
-export function runDirFor(root: string, runId: string): string {
-  return join(root, '.pier', 'runs', runId);
-}
+export { runDirFor } from '../util/run-report.ts';

@@ -17,6 +17,7 @@ import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
 import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 import { countFile, DIGEST, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
 import { GraphQLFailure, type Recorded, type Step } from './recording-server.ts';
 
@@ -262,9 +263,7 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
   });
 
   describe('pier ci --engine (CLI process)', () => {
-    const pier = join(repoRoot, 'bin', 'pier.js');
-    const runCli = (args: string[], env: Record<string, string | undefined>) =>
-      exec([process.execPath, pier, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, nothrow: true });
+    const runCli = (args: string[], env: Record<string, string | undefined>) => runPier(args, { env });
 
     it('--engine auto inside a Dagger session runs the stages on Dagger; the report records it', async () => {
       const mark = h.server.recorded.length;
@@ -309,8 +308,10 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
       const reads = rec.filter((q) => q.logical.at(-1)?.field === 'contents').map((q) => q.logical.at(-2)?.args.path);
       expect(reads).toEqual(expect.arrayContaining(['pier.yaml', 'examples/api/package.json']));
       const build = rec.find((q) => step(q, 'dockerBuild'))!;
-      expect(fields(build.logical).slice(0, 4)).toEqual(['host', 'directory', 'directory', 'dockerBuild']);
+      // pier's own files (.env, .pier/) are filtered out of the build context whatever .dockerignore says.
+      expect(fields(build.logical).slice(0, 5)).toEqual(['host', 'directory', 'directory', 'filter', 'dockerBuild']);
       expect(build.logical[2]!.args).toEqual({ path: 'examples/api' });
+      expect(build.logical[3]!.args).toMatchObject({ exclude: expect.arrayContaining(['.env', '.pier']) });
       expect(step(build, 'dockerBuild')!.args).toMatchObject({ target: 'runtime', dockerfile: 'Dockerfile', secrets: [] });
       // The returned Container is chainable like `dagger call build publish --address=...`.
       const ref = await connection(async () => void (await ctr.publish('ttl.sh/pier-contract:1h')));

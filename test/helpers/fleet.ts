@@ -6,7 +6,8 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { interpolationVars } from '../../src/config/load.ts';
+import { interpolationVars, loadConfig } from '../../src/config/load.ts';
+import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { fleetEnvironment, type FleetEnvironmentOptions } from '../../src/dev-hosts/environment.ts';
 import { downByRunId, fleetImages, startFleet as startDevFleet, type Fleet } from '../../src/dev-hosts/fleet.ts';
 import { exec } from '../../src/util/exec.ts';
@@ -27,6 +28,10 @@ export interface ProjectOptions extends Omit<FleetEnvironmentOptions, 'envFile'>
   image?: string;
   migrate?: string[];
   env?: Record<string, string>;
+  /** Merged over the `deploy:` section (strategy, blueGreen, canary...). */
+  deploy?: Record<string, unknown>;
+  /** Extra top-level keys of environments/production.yaml (e.g. `backup`). */
+  environment?: Record<string, unknown>;
 }
 
 /** Write a project (pier.yaml + environments/production.yaml + production.env) pointing at the fleet; returns its pier.yaml. */
@@ -47,8 +52,15 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
     }),
   );
   writeFileSync(join(root, 'environments', 'production.env'), Object.entries(o.env ?? { SECRET_TOKEN: 's3cr3t-value-never-printed' }).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
-  writeFileSync(join(root, 'environments', 'production.yaml'), stringify(fleetEnvironment(fleet, { ...o, envFile: 'environments/production.env' })));
+  const environment = fleetEnvironment(fleet, { ...o, envFile: 'environments/production.env' });
+  environment.deploy = { ...(environment.deploy as Record<string, unknown>), ...o.deploy };
+  writeFileSync(join(root, 'environments', 'production.yaml'), stringify({ ...environment, ...o.environment }));
   return join(root, 'pier.yaml');
+}
+
+/** The deploy target of a project written by `writeProject` (environment `production`). */
+export function deployTarget(configFile: string, by = 'tester@ci'): DeployTarget {
+  return resolveTarget(loadConfig({ configFile, env: 'production', vars: {} }), { by });
 }
 
 /** Build the test app image (cached after the first build); behaviour switches are build args. */

@@ -26,8 +26,10 @@ export async function measureIndependently(url: string, connections: number, dur
         res.on('end', () => {
           if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
           else failures++;
-          resolve();
         });
+        // 'close' follows 'end', and also comes alone when the body is cut short: never hang.
+        res.on('error', () => failures++);
+        res.on('close', () => resolve());
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => (failures++, resolve()));

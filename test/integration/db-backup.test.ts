@@ -4,7 +4,6 @@
  * restore through `pier db restore`, check every row is back; corrupted or tampered backups are
  * refused by `verify` and `restore` without touching the live database.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { localContainer } from '../../src/db/runner.ts';
 import { exec } from '../../src/util/exec.ts';
 import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 
 const image = interpolationVars(repoRoot).PIER_POSTGRES_IMAGE ?? 'postgres:16';
 const runId = newRunId();
@@ -30,16 +30,7 @@ const runner = localContainer(container);
 const settings = { env: 'drill', database: 'appdb', user: 'app', dir: join(backups, 'drill'), keep: 2 };
 
 /** `pier ...` as a user runs it; exit code and output. */
-function pier(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/pier.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const pier = (...args: string[]) => runPier(args, { cwd: dir, env: { NO_COLOR: '1' } });
 
 const psql = async (q: string, db = 'appdb') => (await runner.exec(sql.psql('app', db, q))).trim();
 

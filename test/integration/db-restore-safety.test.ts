@@ -6,7 +6,6 @@
  * refused (and --force keeps a safety dump that restores), one-transaction swap (no moment without
  * the database), retention by creation time per database, odd table names; then the drill.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { localContainer } from '../../src/db/runner.ts';
 import { exec } from '../../src/util/exec.ts';
 import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 
 const image = interpolationVars(repoRoot).PIER_POSTGRES_IMAGE ?? 'postgres:16';
 const runId = newRunId();
@@ -28,16 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pier-db-safety-'));
 const backups = join(dir, 'backups');
 const runner = localContainer(container);
 
-function pier(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/pier.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const pier = (...args: string[]) => runPier(args, { cwd: dir, env: { NO_COLOR: '1' } });
 
 /** psql as `role` (the container's local socket trusts it, as the app's own login would be). */
 const as = async (role: string, db: string, q: string) => (await runner.exec(sql.psql(role, db, q))).trim();

@@ -10,13 +10,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { deploy } from '../../src/deploy/deploy.ts';
 import { Progress } from '../../src/deploy/progress.ts';
 import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
-import { lockStatus, releases, status } from '../sim/verbs.ts';
+import { lockRelease, lockStatus, releases, status } from '../sim/verbs.ts';
 import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad, type Load } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
@@ -30,6 +30,8 @@ function target(strategy: 'rolling' | 'blue-green' = 'rolling'): DeployTarget {
   const envFile = join(config, '..', 'environments', 'production.yaml');
   const env = parse(readFileSync(envFile, 'utf8'));
   env.deploy.strategy = strategy;
+  // A loaded CI machine can take seconds to answer an SSH handshake.
+  env.ssh.connectTimeoutSeconds = 30;
   writeFileSync(envFile, stringify(env));
   return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'crash-test@ci' });
 }
@@ -96,6 +98,11 @@ afterAll(async () => {
 describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
   let load: Load | undefined;
 
+  // Each test checks the lock it leaves itself; a failed one must not leave the next one locked out.
+  beforeEach(async () => {
+    await lockRelease(target()).catch(() => undefined);
+  }, 120_000);
+
   it('SIGKILL after web1 switched: the holder is shown; lock release + rollback bring every host back to v2, no failed request', async () => {
     const t = target();
     load = startLoad(fleet.lbPort, 40);
@@ -114,7 +121,7 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
     expect(await lbVersions()).toEqual(new Set(['v2']));
     expect(l.sent).toBeGreaterThan(100);
     expect(l.failures).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it('SIGKILL after web1 switched, then the same deploy again: every host on v4, no failed request', async () => {
     const t = target();
@@ -129,7 +136,7 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
     expect(await serving(t)).toEqual(['v4', 'v4', 'v4']);
     expect(await lbVersions()).toEqual(new Set(['v4']));
     expect(l.failures).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it('SIGKILL mid blue-green before the switch: no host moved; after lock release the deploy switches all', async () => {
     const t = target('blue-green');
@@ -147,7 +154,7 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
     expect(again.code, again.err).toBe(0);
     expect(await serving(t)).toEqual(['v5', 'v5', 'v5']);
     expect(l.failures).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it('a host restarted mid-deploy: its app and proxy come back serving; a deploy afterwards converges', async () => {
     const t = target();
@@ -179,7 +186,7 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
     expect(again.code, again.err).toBe(0);
     expect(await serving(t)).toEqual(['v6', 'v6', 'v6']);
     expect(await lbVersions()).toEqual(new Set(['v6']));
-  }, 300_000);
+  }, 420_000);
 
   afterAll(async () => {
     await load?.stop();

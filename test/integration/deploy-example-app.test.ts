@@ -4,13 +4,13 @@
  * run once as the release step, then a rolling deploy under load drops nothing.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.ts';
 import { Progress } from '../../src/deploy/progress.ts';
-import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import type { DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
-import { images, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { deployTarget, images, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
@@ -18,12 +18,13 @@ let fleet: Fleet;
 let target: DeployTarget;
 const lines: string[] = [];
 
-beforeAll(async () => {
-  const build = exec([
+const build = () =>
+  exec([
     'docker', 'buildx', 'build', '--load', '--quiet', '--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt',
     '--build-arg', `NODE_IMAGE=${images.node}`, '--target', 'runtime', '-t', 'pier-test/example-api:deploy', join(repoRoot, 'examples/api'),
   ]);
-  [fleet] = await Promise.all([startFleet({ count: 2, services: true }), build]);
+useFleet({ count: 2, services: true, alongside: () => [build()] }, async (f) => {
+  fleet = f;
   for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/example-api:deploy', `pier-test/example-api:${v}`);
   const config = writeProject(fleet, {
     app: 'example-api',
@@ -36,12 +37,8 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
-  target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
-}, 300_000);
-
-afterAll(async () => {
-  await fleet?.down();
-}, 120_000);
+  target = deployTarget(config);
+});
 
 describe.sequential('pier deploy with the real example app', () => {
   it('first deploy runs migrations once and serves through the load balancer with a healthy database and cache', async () => {

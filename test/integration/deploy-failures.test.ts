@@ -5,10 +5,10 @@
  * One fleet for the whole file; scenarios in order, each starting from the state the last left.
  * The env file carries quotes, `export`, a comment and `DATABASE_URL=...50%off...` throughout.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../../src/util/exec.ts';
 import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { repoRoot } from '../helpers/paths.ts';
@@ -27,6 +27,8 @@ interface Run {
   err: string;
 }
 
+const running = new Set<ChildProcess>();
+
 /** Run the real CLI (bin/pier.js) against the fleet project. */
 function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) => void } = {}): Promise<Run> {
   const child = spawn(join(repoRoot, 'bin/pier.js'), [...args, '--config', config], { env: { ...process.env, PIER_DEPLOYER: 'failures-test' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,8 +39,20 @@ function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) =>
     err += d.toString();
     o.onStderr?.(err, () => child.kill('SIGKILL'));
   });
-  return new Promise((res) => child.on('close', (code) => res({ code, out, err })));
+  running.add(child);
+  return new Promise((res) =>
+    child.on('close', (code) => {
+      running.delete(child);
+      res({ code, out, err });
+    }),
+  );
 }
+
+// A test that timed out must not leave a deploy running into the next one.
+afterEach(() => {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+});
 
 const hostIds = () => fleet.hosts.map((h) => h.name);
 const current = async (host: string) => JSON.parse(await fleet.hostExec(host, ['cat', '/var/lib/pier/deploy-app/current.json'])) as { version: string; container: string };
@@ -73,7 +87,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(r2.err).toMatch(/rolled back to v1/);
     expect(await servingAll()).toEqual(['v1', 'v1', 'v1']);
     expect(await proxyVersion('web3')).toBe('v1');
-  }, 240_000);
+  }, 900_000);
 
   it('the env file reaches the app as pier env reads it: no quotes, no comment, export handled; one env file per app', async () => {
     const c = (await current('web1')).container;
@@ -81,7 +95,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(env).toEqual(expect.arrayContaining(['DATABASE_URL=postgres://api:50%off@db/api', 'FEATURE_X=1', 'GREETING=hello']));
     expect(await fleet.hostExec('web1', ['ls', '/var/lib/pier/deploy-app/env'])).toBe('deploy-app.env');
     expect(await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app.env'])).toBe('600');
-  });
+  }, 120_000);
 
   it('status, releases and lock release work with DATABASE_URL=...50%off... (no URIError)', async () => {
     const s = await pier(['status', 'production']);
@@ -92,7 +106,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
       expect(r.code, r.err).toBe(0);
       expect(r.err).not.toMatch(/URIError|\n\s+at /);
     }
-  }, 60_000);
+  }, 300_000);
 
   it('bad input refused before any host changes: multi-line env value (file:line), --lock-wait abc (exit 2)', async () => {
     const envFile = join(dirname(config), 'environments', 'production.env');
@@ -109,7 +123,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--lock-wait: expected a number of seconds/);
     expect(await servingAll()).toEqual(['v1', 'v1', 'v1']);
-  }, 60_000);
+  }, 300_000);
 
   it('a re-run deploy of the same version never removes the serving container; a re-published tag is not "unchanged"', async () => {
     expect((await pier(['deploy', 'production', '--version', 'v2'])).code).toBe(0);
@@ -130,7 +144,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(await fleet.hostExec('web1', ['docker', 'inspect', '--format', '{{.State.Running}}', served])).toBe('true');
     expect(await proxyVersion('web1')).toBe('v4');
     expect(await lockFree()).toBe(true);
-  }, 240_000);
+  }, 900_000);
 
   it('hosts disagree (web1 on v4, the rest on v2): rollback prints each host and converges on v2; web2, web3 stay', async () => {
     const r = await pier(['rollback', 'production']);
@@ -142,7 +156,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(r.err).toMatch(/web2\s+✓ v2 -> v2 {2}\(already serving\)/);
     expect(await servingAll()).toEqual(['v2', 'v2', 'v2']);
     expect(await proxyVersion('web1')).toBe('v2');
-  }, 60_000);
+  }, 300_000);
 
   it('a re-published tag with new content is deployed (compared by digest); the same content again is unchanged', async () => {
     await fleet.push('pier-test/deploy-app:alt', 'pier-test/deploy-app:v2');
@@ -154,7 +168,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     const same = await pier(['deploy', 'production', '--version', 'v2']);
     expect(same.code, same.err).toBe(0);
     expect(same.err).toMatch(/web1\s+unchanged\s+serving v2/);
-  }, 180_000);
+  }, 600_000);
 
   it('a truncated current.json on web2: clear error naming host and file, no stack trace, lock released', async () => {
     const file = '/var/lib/pier/deploy-app/current.json';
@@ -172,5 +186,5 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
       await fleet.hostExec('web2', ['sh', '-c', `printf '%s\\n' '${saved}' > ${file}`]);
     }
     expect(await servingAll()).toEqual(['v2', 'v2', 'v2']);
-  }, 120_000);
+  }, 600_000);
 });

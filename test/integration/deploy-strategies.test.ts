@@ -5,23 +5,24 @@
  * 30 % of requests (rolled back at its first step), a deploy refused because the pre-migration
  * backup failed.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interpolationVars, loadConfig } from '../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
+import { interpolationVars } from '../../src/config/load.ts';
 import { backup, restore, verifyBackup } from '../../src/db/backup.ts';
 import { sshContainer } from '../../src/db/runner.ts';
 import { openHost } from '../../src/deploy/executor.ts';
 import type { CanaryAnalysis } from '../../src/deploy/canary-analysis.ts';
-import { deploy } from '../../src/deploy/deploy.ts';
+import { deploy, type BeforeMigrateContext } from '../../src/deploy/deploy.ts';
+import { backupBeforeMigrate } from '../../src/db/deploy-hook.ts';
 import { rollback } from '../../src/deploy/rollback.ts';
 import { status } from '../../src/deploy/queries.ts';
 import { Progress } from '../../src/deploy/progress.ts';
-import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import type { DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { buildTestApp, deployTarget, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
@@ -31,40 +32,32 @@ let fleet: Fleet;
 
 /** A project on the fleet with `deploy` settings (and other top-level keys) merged into the environment file. */
 function target(deploySettings: Record<string, unknown>, o: ProjectOptions & { extra?: Record<string, unknown> } = {}): DeployTarget {
-  const config = writeProject(fleet, { drainSeconds: 0.5, bakeSeconds: 1, ...o });
-  const envFile = join(dirname(config), 'environments', 'production.yaml');
-  const env = parse(readFileSync(envFile, 'utf8'));
-  Object.assign(env.deploy, deploySettings);
-  Object.assign(env, o.extra ?? {});
-  writeFileSync(envFile, stringify(env));
-  return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
+  return deployTarget(writeProject(fleet, { drainSeconds: 0.5, bakeSeconds: 1, ...o, deploy: deploySettings, environment: o.extra }));
 }
 
 const recorder = (lines: string[]) => new Progress((l) => lines.push(l));
 const serving = async (t: DeployTarget) => (await status(t)).map((h) => h.serving);
-const running = async (host: string, container: string) =>
-  (await exec(['docker', 'exec', fleet.hosts.find((h) => h.name === host)!.container, 'docker', 'inspect', '--format', '{{.State.Running}}', container], { nothrow: true })).stdout.trim();
+/** Whether the (newest) container of `release` runs on `host`: 'true' / 'false' (each start has its own name). */
+const running = async (host: string, release: string) => {
+  const c = fleet.hosts.find((h) => h.name === host)!.container;
+  const names = (await exec(['docker', 'exec', c, 'docker', 'ps', '--all', '--filter', 'label=pier.app=deploy-app', '--filter', `label=pier.release=${release}`, '--format', '{{.Names}}'], { nothrow: true })).stdout.trim().split('\n');
+  return (await exec(['docker', 'exec', c, 'docker', 'inspect', '--format', '{{.State.Running}}', names[0]!], { nothrow: true })).stdout.trim();
+};
+/** The CLI's pre-migration backup hook, as `pier deploy` passes it. */
+const withBackup = { beforeMigrate: (c: BeforeMigrateContext) => backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions) };
 
 const canarySettings = { steps: [10, 50, 100], pauseSeconds: 2, minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02 };
 
-beforeAll(async () => {
-  const [f] = await Promise.all([
-    startFleet({ count: 3 }),
-    buildTestApp('pier-test/deploy-app:good'),
-    buildTestApp('pier-test/deploy-app:fails30', { failRate: 0.3 }),
-  ]);
-  fleet = f;
-  await Promise.all([
-    ...['s1', 's2', 's3'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
-    fleet.push('pier-test/deploy-app:fails30', 'pier-test/deploy-app:sbad'),
-  ]);
-}, 300_000);
-
-afterAll(async () => {
-  await fleet?.down();
-  const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${fleet?.runId}`, '--quiet']);
-  expect(left.stdout.trim()).toBe('');
-}, 120_000);
+useFleet(
+  { count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good'), buildTestApp('pier-test/deploy-app:fails30', { failRate: 0.3 })] },
+  async (f) => {
+    fleet = f;
+    await Promise.all([
+      ...['s1', 's2', 's3'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
+      fleet.push('pier-test/deploy-app:fails30', 'pier-test/deploy-app:sbad'),
+    ]);
+  },
+);
 
 describe.sequential('release strategies on 3 simulated hosts', () => {
   it('blue/green: first deploy, then s2 under load: every host healthy before any switch, zero failed requests', async () => {
@@ -90,7 +83,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     expect(lastHealthy).toBeLessThanOrEqual(firstSwitch);
     expect(await serving(t)).toEqual(['s2', 's2', 's2']);
     // Blue keeps running through the window.
-    for (const h of fleet.hosts) expect(await running(h.name, 'deploy-app-s1')).toBe('true');
+    for (const h of fleet.hosts) expect(await running(h.name, 's1')).toBe('true');
     expect(lines.filter((x) => /retiring .*s1 kept running 600s/.test(x))).toHaveLength(3);
   }, 180_000);
 
@@ -119,10 +112,10 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const t = target({ strategy: 'blue-green', blueGreen: { windowSeconds: 2 } });
     const r = await deploy(t, { version: 's3', progress: recorder([]) });
     expect(r.ok, r.error).toBe(true);
-    expect(await running('web1', 'deploy-app-s1')).toBe('true');
+    expect(await running('web1', 's1')).toBe('true');
     await sleep(4000);
-    for (const h of fleet.hosts) expect(await running(h.name, 'deploy-app-s1')).toBe('false');
-    expect(await running('web1', 'deploy-app-s3')).toBe('true');
+    for (const h of fleet.hosts) expect(await running(h.name, 's1')).toBe('false');
+    expect(await running('web1', 's3')).toBe('true');
   }, 120_000);
 
   it('canary: a healthy release goes 10 -> 50 -> 100 % under load with zero failed requests, analysis per step', async () => {
@@ -172,7 +165,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
       { migrate: ['node', 'migrate.cjs'], extra: { backup: { via: 'ssh', host: 'web1', container: 'no-such-postgres', database: 'app', dir: join(fleet.dir, 'backups') } } },
     );
     const lines: string[] = [];
-    const r = await deploy(t, { version: 's3', progress: recorder(lines) });
+    const r = await deploy(t, { version: 's3', progress: recorder(lines), ...withBackup });
     expect(r.exitCode).toBe(1);
     expect(r.error).toMatch(/pre-migration backup failed, refusing to migrate: .*no-such-postgres/);
     expect(lines.some((x) => /\sbackup\s/.test(x))).toBe(true);
@@ -195,7 +188,7 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const backups = join(fleet.dir, 'ssh-backups');
     const t = target({ strategy: 'rolling' }, { migrate: ['node', 'migrate.cjs'], extra: { backup: { via: 'ssh', host: 'web1', container: 'pier-pg', database: 'app', user: 'app', dir: backups } } });
     const lines: string[] = [];
-    const r = await deploy(t, { version: 's3', progress: recorder(lines) });
+    const r = await deploy(t, { version: 's3', progress: recorder(lines), ...withBackup });
     expect(r.ok, r.error).toBe(true);
     const order = lines.map((l) => /^\s+\S+\s+(backup|migrating)\s/.exec(l)?.[1]).filter(Boolean);
     expect(order).toEqual(['backup', 'backup', 'migrating']);

@@ -2,10 +2,7 @@
  * pier deploy on 3 simulated hosts (Docker-in-Docker + sshd), traffic through the front load
  * balancer on a 127.0.0.1 port this file published. One fleet, scenarios in order.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
 import { deploy, type DeployReport } from '../../src/deploy/deploy.ts';
 import { LockHeldError } from '../../src/deploy/lock.ts';
 import { lockStatus } from '../../src/deploy/lock-admin.ts';
@@ -13,11 +10,12 @@ import { releases, status } from '../../src/deploy/queries.ts';
 import { rollback } from '../../src/deploy/rollback.ts';
 import { Progress } from '../../src/deploy/progress.ts';
 import { HostKeyError } from '../../src/deploy/ssh.ts';
-import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import type { DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { buildTestApp, deployTarget, writeProject, type Fleet, type ProjectOptions } from '../helpers/fleet.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 
 let fleet: Fleet;
 let config: string;
@@ -25,7 +23,7 @@ const pinned: Record<string, string> = {};
 
 function target(o: ProjectOptions & { by?: string } = {}): DeployTarget {
   config = writeProject(fleet, { hostKeys: pinned, ...o });
-  return resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: o.by ?? 'tester@ci' });
+  return deployTarget(config, o.by);
 }
 
 const quiet = (lines: string[] = [], onLine?: (l: string) => void) =>
@@ -47,27 +45,25 @@ async function lbVersions(n = 9): Promise<Set<string>> {
   return seen;
 }
 
-beforeAll(async () => {
-  const [f] = await Promise.all([
-    startFleet({ count: 3 }),
-    buildTestApp('pier-test/deploy-app:good'),
-    buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }),
-    buildTestApp('pier-test/deploy-app:degrades', { failRate: 0.3, failAfterSeconds: 4 }),
-  ]);
-  fleet = f;
-  for (const h of fleet.hosts) pinned[h.name] = h.fingerprint;
-  await Promise.all([
-    ...['v1', 'v2', 'v5', 'v6', 'v7'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
-    fleet.push('pier-test/deploy-app:never', 'pier-test/deploy-app:v3'),
-    fleet.push('pier-test/deploy-app:degrades', 'pier-test/deploy-app:v4'),
-  ]);
-}, 300_000);
-
-afterAll(async () => {
-  await fleet?.down();
-  const left = await exec(['docker', 'ps', '-a', '--filter', `label=pier.run=${fleet?.runId}`, '--quiet']);
-  expect(left.stdout.trim()).toBe('');
-}, 120_000);
+useFleet(
+  {
+    count: 3,
+    alongside: () => [
+      buildTestApp('pier-test/deploy-app:good'),
+      buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }),
+      buildTestApp('pier-test/deploy-app:degrades', { failRate: 0.3, failAfterSeconds: 4 }),
+    ],
+  },
+  async (f) => {
+    fleet = f;
+    for (const h of fleet.hosts) pinned[h.name] = h.fingerprint;
+    await Promise.all([
+      ...['v1', 'v2', 'v5', 'v6', 'v7'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
+      fleet.push('pier-test/deploy-app:never', 'pier-test/deploy-app:v3'),
+      fleet.push('pier-test/deploy-app:degrades', 'pier-test/deploy-app:v4'),
+    ]);
+  },
+);
 
 describe.sequential('pier deploy on 3 simulated hosts', () => {
   it('deploys v1 to every host (first deploy creates each host proxy), with migrations once', async () => {
@@ -93,7 +89,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     expect(l.versions.v2).toBeGreaterThan(0);
     expect(await servingEverywhere(t)).toEqual(['v2', 'v2', 'v2']);
     // Env file uploaded 0600, secret value not in the report.
-    const mode = await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app-v2.env']);
+    const mode = await fleet.hostExec('web1', ['stat', '-c', '%a', '/var/lib/pier/deploy-app/env/deploy-app.env']);
     expect(mode).toBe('600');
     expect(JSON.stringify(r)).not.toContain('s3cr3t-value-never-printed');
   }, 120_000);
@@ -104,7 +100,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const r = await deploy(t, { version: 'v3', progress: quiet() });
     const l = await load.stop();
     expect(r.exitCode).toBe(1);
-    expect(r.error).toMatch(/web1: deploy-app-v3 did not become healthy within 4s/);
+    expect(r.error).toMatch(/web1: deploy-app v3 \(deploy-app-v3-[0-9a-f]{6}\) did not become healthy within 4s/);
     expect(r.logs).toContain('deploy-app v3 listening (never healthy)');
     expect(r.hosts.map((h) => `${h.host}:${h.status}:${h.serving}`)).toEqual(['web1:failed:v2', 'web2:not-changed:v2', 'web3:not-changed:v2']);
     expect(l.failures).toEqual([]);
@@ -173,20 +169,16 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
   it('SIGINT mid-deploy: every host serves the old or new release, never neither; lock released', async () => {
     target();
     const load = startLoad(fleet.lbPort, 40);
-    const child = spawn(join(repoRoot, 'bin/pier.js'), ['deploy', 'production', '--version', 'v6', '--config', config], {
-      env: { ...process.env, PIER_DEPLOYER: 'sigint-test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
     let sent = false;
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (!sent && /web1\s+switched/.test(err)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
+    const { code, stderr: err } = await runPier(['deploy', 'production', '--version', 'v6', '--config', config], {
+      env: { PIER_DEPLOYER: 'sigint-test' },
+      onStderr: (all, child) => {
+        if (!sent && /web1\s+switched/.test(all)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
     });
-    const code = await new Promise<number | null>((res) => child.on('close', res));
     const l = await load.stop();
     expect(sent).toBe(true);
     expect(code, err).toBe(1);

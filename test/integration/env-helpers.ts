@@ -1,11 +1,9 @@
 // Shared by the env-*.test.ts files: a unique, labelled compose project per test file, the CLI
 // as a child process, and a look at what Docker still holds for a run.
-import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { newRunId } from '../../src/util/run-id.ts';
 import { exec } from '../../src/util/exec.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { runPier } from '../helpers/pier.ts';
 
 export interface TestRun {
   runId: string;
@@ -23,15 +21,8 @@ export function testRun(kind: string, extra: Record<string, string> = {}): TestR
   };
 }
 
-/** Run `bin/pier.js ...args`; never throws, returns code and output. */
-export function pier(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'bin/pier.js'), ...args], { cwd: repoRoot, env, timeout: timeoutMs, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `pier ...args` with the run's env; never throws, returns code and output. */
+export const pier = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000) => runPier(args, { env, timeoutMs });
 
 /** Containers, networks and volumes Docker holds with this run's label. */
 export async function leftovers(runId: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {

@@ -27,7 +27,7 @@ const stack = new ComposeStack(
   { project: run.project, files: [join(repoRoot, 'compose/staging.yaml')], envFiles: [join(repoRoot, '.env'), goodEnv] },
   { env: run.env, cwd: repoRoot },
 );
-let up: { code: number; stdout: string; stderr: string };
+let up: { code: number | null; stdout: string; stderr: string };
 let nginx = '';
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 /**
- * Scan stage: trivy on the image tarball (`--input`) to JSON, as a local binary or the pinned
- * `aquasec/trivy` image through the engine; pier's policy on the findings; SARIF + table.
+ * Scan stage: the scanner (trivy) on the image tarball to JSON, as a local binary or its pinned
+ * image through the engine; pier's policy on the findings; SARIF + table. Nothing here is
+ * trivy's own: that is src/pipeline/scanners/trivy.ts behind the `Scanner` interface.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,20 +10,21 @@ import { ConfigError, EnvironmentError } from '../../util/errors.ts';
 import { exec } from '../../util/exec.ts';
 import { findOnPath } from '../../util/find-on-path.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
-import { applyPolicy, findingsTable, parseIgnoreFile, parseTrivyReport, toSarif, trivyArgs, type Severity } from '../trivy.ts';
+import { applyPolicy, findingsTable, parseIgnoreFile, toSarif, type Severity } from '../findings.ts';
+import { trivy } from '../scanners/trivy.ts';
+import type { Scanner } from '../scanners/types.ts';
 
-export const TRIVY_HINT =
-  'provide trivy: install a trivy binary on PATH (or set pipeline.scan.binary), or make the pinned image pipeline.scan.image loadable (docker load); or pass --allow-missing-scanner to skip the scan';
-
+/** The scanner the stage runs (pipeline.scan.binary / .image name its executable / image). */
+const scanner: Scanner = trivy;
 
 class ScannerMissing extends Error {}
 
 async function runBinary(ctx: StageContext, bin: string, tar: string, out: string): Promise<void> {
-  const r = await exec([bin, ...trivyArgs(tar, out)], { cwd: ctx.runDir, nothrow: true, signal: ctx.signal, timeoutMs: 15 * 60_000 });
+  const r = await exec([bin, ...scanner.args(tar, out)], { cwd: ctx.runDir, nothrow: true, signal: ctx.signal, timeoutMs: 15 * 60_000 });
   if (r.code !== 0) {
-    throw new EnvironmentError(`trivy failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
+    throw new EnvironmentError(`${scanner.name} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
   }
-  if (!existsSync(out)) throw new EnvironmentError(`trivy exited 0 but wrote no report at ${out}`);
+  if (!existsSync(out)) throw new EnvironmentError(`${scanner.name} exited 0 but wrote no report at ${out}`);
 }
 
 async function runImage(ctx: StageContext, image: string): Promise<string> {
@@ -30,20 +32,20 @@ async function runImage(ctx: StageContext, image: string): Promise<string> {
   try {
     const r = await ctx.engine.run({
       image,
-      command: trivyArgs('/scan/image.tar', '/scan/report.json', '/cache'),
+      command: scanner.args('/scan/image.tar', '/scan/report.json', '/cache'),
       mounts: [
         { imageTarball: runtime, target: '/scan/image.tar' },
-        { cache: 'trivy', target: '/cache' },
+        { cache: scanner.name, target: '/cache' },
       ],
       outputs: ['/scan/report.json'],
       timeoutMs: 15 * 60_000,
     });
-    if (r.exitCode !== 0) throw new EnvironmentError(`trivy (${image}) failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
+    if (r.exitCode !== 0) throw new EnvironmentError(`${scanner.name} (${image}) failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
     const report = r.files['/scan/report.json'];
-    if (!report) throw new EnvironmentError(`trivy (${image}) exited 0 but wrote no report`);
+    if (!report) throw new EnvironmentError(`${scanner.name} (${image}) exited 0 but wrote no report`);
     return report;
   } catch (err) {
-    if (err instanceof ImageUnavailableError) throw new ScannerMissing(`no trivy binary on PATH and ${err.message}`);
+    if (err instanceof ImageUnavailableError) throw new ScannerMissing(`no ${scanner.name} binary on PATH and ${err.message}`);
     throw err;
   }
 }
@@ -52,42 +54,42 @@ export async function scanStage(ctx: StageContext): Promise<StageOutcome> {
   const cfg = ctx.config.pipeline.scan;
   const runtime = ctx.state.runtime;
   if (!runtime) throw new Error('scan stage needs the runtime image: build first');
-  const reportFile = join(ctx.runDir, 'trivy.json');
-  let scanner: string;
+  const reportFile = join(ctx.runDir, `${scanner.name}.json`);
+  let used: string; // the binary or image that ran (figure `scanner`)
   let json: string;
   try {
-    const bin = cfg.binary ? resolve(ctx.config.root, cfg.binary) : findOnPath('trivy');
+    const bin = cfg.binary ? resolve(ctx.config.root, cfg.binary) : findOnPath(scanner.name);
     if (cfg.binary && !existsSync(bin!)) throw new ScannerMissing(`pipeline.scan.binary ${bin} does not exist`);
     if (bin) {
-      scanner = bin;
+      used = bin;
       const tar = join(ctx.runDir, 'image.tar');
       ctx.progress.live('exporting image tarball');
       await ctx.engine.exportTarball(runtime, tar);
       try {
-        ctx.progress.live(`trivy ${bin}`);
+        ctx.progress.live(`${scanner.name} ${bin}`);
         await runBinary(ctx, bin, tar, reportFile);
       } finally {
         rmSync(tar, { force: true });
       }
       json = readFileSync(reportFile, 'utf8');
     } else {
-      scanner = cfg.image;
-      ctx.progress.live(`trivy image ${cfg.image}`);
+      used = cfg.image;
+      ctx.progress.live(`${scanner.name} image ${cfg.image}`);
       json = await runImage(ctx, cfg.image);
       writeFileSync(reportFile, json);
     }
   } catch (err) {
     if (!(err instanceof ScannerMissing)) throw err;
-    const reason = `trivy unavailable: ${err.message}`;
+    const reason = `${scanner.name} unavailable: ${err.message}`;
     if (ctx.options.allowMissingScanner) return { status: 'skipped', reason: `${reason} (--allow-missing-scanner)`, figures: {} };
-    throw new EnvironmentError(reason, TRIVY_HINT);
+    throw new EnvironmentError(reason, scanner.hint);
   }
 
   let findings;
   try {
-    findings = parseTrivyReport(json);
+    findings = scanner.parse(json);
   } catch (err) {
-    throw new EnvironmentError(`trivy report ${reportFile}: ${(err as Error).message}`);
+    throw new EnvironmentError(`${scanner.name} report ${reportFile}: ${(err as Error).message}`);
   }
   const ignorePath = resolve(ctx.config.root, cfg.ignoreFile);
   const ignore = existsSync(ignorePath) ? parseIgnoreFile(readFileSync(ignorePath, 'utf8')) : { entries: [], problems: [] };
@@ -96,14 +98,14 @@ export async function scanStage(ctx: StageContext): Promise<StageOutcome> {
   }
   const today = ctx.options.today ?? new Date().toISOString().slice(0, 10);
   const policy = applyPolicy(findings, { failOn: cfg.failOn as Severity[], ignoreUnfixed: cfg.ignoreUnfixed, ignores: ignore.entries, today });
-  const sarifFile = join(ctx.runDir, 'trivy.sarif');
-  writeFileSync(sarifFile, `${JSON.stringify(toSarif(policy.findings, runtime.ref), null, 2)}\n`);
+  const sarifFile = join(ctx.runDir, `${scanner.name}.sarif`);
+  writeFileSync(sarifFile, `${JSON.stringify(toSarif(policy.findings, runtime.ref, scanner.sarif), null, 2)}\n`);
   ctx.files.sarif = sarifFile;
-  ctx.files.trivy = reportFile;
+  ctx.files[scanner.name] = reportFile;
   ctx.notes.push(`  findings (${runtime.ref}):\n${findingsTable(policy.findings)}`);
   for (const e of policy.expired) ctx.notes.push(`  expired ignore: ${e.id} (exp:${e.exp}, ${ignorePath}:${e.line}) no longer applies`);
   const figures = {
-    scanner,
+    scanner: used,
     findings: policy.counts,
     total: policy.findings.length,
     failing: policy.failing.length,

@@ -1,11 +1,10 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../../src/util/errors.ts';
-import { repoRoot } from '../../helpers/paths.ts';
+import { runPierSync } from '../../helpers/pier.ts';
 
 const valid = `app:
   name: demo
@@ -107,7 +106,7 @@ describe('config errors name file, line:col, key path and what was expected', ()
 
   it('the CLI exits 2 and prints file:line:col with the key path', () => {
     const dir = project(valid.replace('  port: 3000', '  prot: 3000'));
-    const r = spawnSync(process.execPath, [join(repoRoot, 'bin/pier.js'), 'config'], { cwd: dir, encoding: 'utf8' });
+    const r = runPierSync(['config'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('pier.yaml:4:3: app.prot: unknown key "prot"; did you mean "port"?');
     expect(r.stderr).toContain('app.port: required: expected number');
@@ -116,7 +115,7 @@ describe('config errors name file, line:col, key path and what was expected', ()
   it('finds pier.yaml in a parent directory and prints it with secrets redacted', () => {
     const dir = project(valid.replace('  port: 3000', '  port: 3000\n  env:\n    DB_PASSWORD: hunter22\n    DATABASE_URL: postgres://u:s3cretpw@db/x'));
     mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
-    const r = spawnSync(process.execPath, [join(repoRoot, 'bin/pier.js'), 'config', '--json'], { cwd: join(dir, 'sub', 'deeper'), encoding: 'utf8' });
+    const r = runPierSync(['config', '--json'], { cwd: join(dir, 'sub', 'deeper') });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.app.name).toBe('demo');

@@ -46,7 +46,7 @@ describe('image pruning', () => {
   it('keeps the newest N per kind; removes only pier version tags (also registry-prefixed) of older ones', () => {
     const images = [
       img('a', 1, 'runtime', ['acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa', 'acme/todo:latest']),
-      img('b', 2, 'runtime', ['acme/todo:1.0.0-bbbbbbb-dirty']),
+      img('b', 2, 'runtime', ['acme/todo:1.0.0-bbbbbbb-dirty-a1b2c3d4e5f6']),
       img('c', 3, 'runtime', ['acme/todo:1.0.0-ccccccc']),
       img('t1', 1, 'test', ['acme/todo:1.0.0-aaaaaaa-test']),
       img('t2', 2, 'test', ['acme/todo:1.0.0-bbbbbbb-dirty-test']),
@@ -54,6 +54,6 @@ describe('image pruning', () => {
       { Id: 'unlabelled', Created: 0, RepoTags: ['acme/todo:0.9.0-1234567'], Labels: { 'pier.app': 'todo' } },
     ];
     expect(pruneTags(images, 'todo', 2)).toEqual(['acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa']);
-    expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb-dirty', 'acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa', 'acme/todo:1.0.0-aaaaaaa-test']);
+    expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb-dirty-a1b2c3d4e5f6', 'acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa', 'acme/todo:1.0.0-aaaaaaa-test']);
   });
 });

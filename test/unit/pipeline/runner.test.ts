@@ -46,7 +46,7 @@ describe('runPipeline', () => {
     expect(r.status).toBe('failed');
     expect(r.stages.map((x) => `${x.name}:${x.status}`)).toEqual(['build:passed', 'test:failed', 'scan:skipped', 'loadtest:skipped', 'publish:skipped']);
     expect(r.stages[2]!.reason).toBe('not run: test failed');
-    expect(r.stages[1]!.figures).toEqual({ tests: 2, pass: 1, fail: 1, exitCode: 1 });
+    expect(r.stages[1]!.figures).toEqual({ tests: 2, pass: 1, fail: 1, runner: 'node:test', exitCode: 1 });
     expect(s.calls).toEqual(['build runtime', 'build test', 'run npm test']);
   });
 

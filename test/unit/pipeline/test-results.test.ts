@@ -26,8 +26,8 @@ describe('final counts from real runner output', () => {
     ['pytest.txt', 'pytest', { tests: 3, pass: 2, fail: 1 }],
     ['pytest-q-pass.txt', 'pytest', { tests: 3, pass: 2, fail: 0, skipped: 1 }],
     ['pytest-v.txt', 'pytest', { tests: 3, pass: 2, fail: 1 }],
-    ['go-test-v.txt', 'go', { tests: 6, pass: 4, fail: 1, skipped: 1 }],
-    ['go-test-json.txt', 'go', { tests: 6, pass: 4, fail: 1, skipped: 1 }],
+    ['go-test-v.txt', 'go', { tests: 7, pass: 5, fail: 1, skipped: 1 }],
+    ['go-test-json.txt', 'go', { tests: 7, pass: 5, fail: 1, skipped: 1 }],
   ])('%s -> %s', (file, runner, counts) => {
     expect(parseTestOutput(sample(file))).toEqual({ runner, counts });
   });
@@ -72,8 +72,8 @@ describe('live counts while tests run', () => {
     ['vitest-verbose.txt', '2 passed, 1 failed, 1 skipped'],
     ['pytest.txt', '2 passed, 1 failed'],
     ['pytest-v.txt', '2 passed, 1 failed'],
-    ['go-test-v.txt', '4 passed, 1 failed, 1 skipped'],
-    ['go-test-json.txt', '4 passed, 1 failed, 1 skipped'],
+    ['go-test-v.txt', '5 passed, 1 failed, 1 skipped'],
+    ['go-test-json.txt', '5 passed, 1 failed, 1 skipped'],
   ])('%s -> %s', (file, text) => {
     expect(live(sample(file)).c.text()).toBe(text);
   });

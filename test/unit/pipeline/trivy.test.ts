@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trivyReportsDir } from '../../helpers/paths.ts';
-import { applyPolicy, findingsTable, parseIgnoreFile, parseTrivyReport, toSarif, trivyArgs, type Finding } from '../../../src/pipeline/trivy.ts';
+import { applyPolicy, findingsTable, parseIgnoreFile, toSarif as toSarifFor, type Finding } from '../../../src/pipeline/findings.ts';
+import { parseTrivyReport, trivy, trivyArgs } from '../../../src/pipeline/scanners/trivy.ts';
+
+const toSarif = (f: Finding[], artifact: string) => toSarifFor(f, artifact, trivy.sarif);
 
 const dir = trivyReportsDir;
 const load = (f: string) => readFileSync(join(dir, f), 'utf8');

@@ -24,6 +24,11 @@ export interface StageDef<N extends string = string> {
 }
 
 const stage = <const N extends string>(def: StageDef<N>) => def;
+/** `load` of a stage that does not depend on the selection. */
+const plain = (load: () => Promise<Stage>) => async () => {
+  const fn = await load();
+  return () => fn;
+};
 
 export const STAGES = [
   stage({
@@ -42,40 +47,28 @@ export const STAGES = [
     summary: "build, then run the app's tests in its test target next to its sidecars",
     needs: ['build'],
     dagger: 'test',
-    load: async () => {
-      const { testStage } = await import('./test.ts');
-      return () => testStage;
-    },
+    load: plain(async () => (await import('./test.ts')).testStage),
   }),
   stage({
     name: 'scan',
     summary: 'build, then scan the image with trivy against the policy in pier.yaml',
     needs: ['build'],
     dagger: 'scan',
-    load: async () => {
-      const { scanStage } = await import('./scan.ts');
-      return () => scanStage;
-    },
+    load: plain(async () => (await import('./scan.ts')).scanStage),
   }),
   stage({
     name: 'loadtest',
     summary: 'build, then serve the image and load-test it against the SLOs in pier.yaml',
     needs: ['build'],
     dagger: 'loadTest',
-    load: async () => {
-      const { loadtestStage } = await import('./loadtest.ts');
-      return () => loadtestStage;
-    },
+    load: plain(async () => (await import('./loadtest.ts')).loadtestStage),
   }),
   stage({
     name: 'publish',
     summary: 'build, then push the image to the configured registry and record its digest',
     needs: ['build'],
     dagger: 'publish',
-    load: async () => {
-      const { publishStage } = await import('./publish.ts');
-      return () => publishStage;
-    },
+    load: plain(async () => (await import('./publish.ts')).publishStage),
   }),
 ];
 

@@ -1,7 +1,7 @@
 /**
- * trivy: the invocation (argv as data), its JSON report parsed into findings, pier's policy
- * (failing severities, ignore-unfixed, `.trivyignore` with `exp:` dates), SARIF and a findings
- * table. All pure; the scan stage runs the argv.
+ * Scanner-independent findings: the severity scale, pier's policy (failing severities,
+ * ignore-unfixed, an ignore file with `exp:` dates), SARIF 2.1.0 and the findings table. Pure.
+ * A scanner (src/pipeline/scanners/) only turns its own report into `Finding`s.
  */
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -19,55 +19,6 @@ export interface Finding {
   url?: string;
 }
 
-/** trivy arguments scanning an image tarball to a JSON report; pier applies the policy itself. */
-export function trivyArgs(input: string, output: string, cacheDir?: string): string[] {
-  const args = ['image', '--input', input, '--format', 'json', '--output', output, '--scanners', 'vuln', '--exit-code', '0', '--quiet'];
-  if (cacheDir) args.push('--cache-dir', cacheDir);
-  return args;
-}
-
-interface TrivyVuln {
-  VulnerabilityID?: string;
-  PkgName?: string;
-  InstalledVersion?: string;
-  FixedVersion?: string;
-  Status?: string;
-  Severity?: string;
-  Title?: string;
-  PrimaryURL?: string;
-}
-
-/** Findings of a trivy JSON report (SchemaVersion 2). Throws on something that is not one. */
-export function parseTrivyReport(json: string): Finding[] {
-  let doc: { SchemaVersion?: number; Results?: { Target?: string; Vulnerabilities?: TrivyVuln[] }[] };
-  try {
-    doc = JSON.parse(json);
-  } catch (err) {
-    throw new Error(`trivy report is not JSON: ${(err as Error).message}`);
-  }
-  if (!doc || typeof doc !== 'object' || doc.SchemaVersion !== 2) {
-    throw new Error(`not a trivy JSON report (expected SchemaVersion 2, got ${JSON.stringify(doc?.SchemaVersion)})`);
-  }
-  const out: Finding[] = [];
-  for (const r of doc.Results ?? []) {
-    for (const v of r.Vulnerabilities ?? []) {
-      const sev = (SEVERITIES as readonly string[]).includes(v.Severity ?? '') ? (v.Severity as Severity) : 'UNKNOWN';
-      out.push({
-        id: v.VulnerabilityID ?? 'UNKNOWN-ID',
-        severity: sev,
-        pkg: v.PkgName ?? '',
-        installed: v.InstalledVersion ?? '',
-        ...(v.FixedVersion ? { fixed: v.FixedVersion } : {}),
-        ...(v.Status ? { status: v.Status } : {}),
-        ...(v.Title ? { title: v.Title } : {}),
-        ...(v.PrimaryURL ? { url: v.PrimaryURL } : {}),
-        target: r.Target ?? '',
-      });
-    }
-  }
-  return out;
-}
-
 export interface IgnoreEntry {
   id: string;
   /** YYYY-MM-DD after which the entry no longer applies. */
@@ -75,7 +26,7 @@ export interface IgnoreEntry {
   line: number;
 }
 
-/** Parse a `.trivyignore`: one ID per line, `#` comments, optional `exp:YYYY-MM-DD`. */
+/** Parse an ignore file (`.trivyignore` format): one ID per line, `#` comments, optional `exp:YYYY-MM-DD`. */
 export function parseIgnoreFile(text: string): { entries: IgnoreEntry[]; problems: string[] } {
   const entries: IgnoreEntry[] = [];
   const problems: string[] = [];
@@ -140,14 +91,23 @@ const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   UNKNOWN: 'note',
 };
 
+/** Who produced the findings, as SARIF names the tool. */
+export interface SarifTool {
+  name: string;
+  informationUri: string;
+  /** `name` of every rule (e.g. trivy's `OsPackageVulnerability`). */
+  ruleName: string;
+  version?: string;
+}
+
 /** A SARIF 2.1.0 log of findings for code-scanning upload (levels as trivy maps them). */
-export function toSarif(findings: Finding[], artifact: string, toolVersion = 'unknown'): object {
+export function toSarif(findings: Finding[], artifact: string, tool: SarifTool): object {
   const rules = new Map<string, object>();
   for (const f of findings) {
     if (!rules.has(f.id)) {
       rules.set(f.id, {
         id: f.id,
-        name: 'OsPackageVulnerability',
+        name: tool.ruleName,
         shortDescription: { text: f.title ?? f.id },
         ...(f.url ? { helpUri: f.url } : {}),
         properties: { tags: ['vulnerability', 'security', f.severity] },
@@ -159,7 +119,7 @@ export function toSarif(findings: Finding[], artifact: string, toolVersion = 'un
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'Trivy', informationUri: 'https://github.com/aquasecurity/trivy', version: toolVersion, rules: [...rules.values()] } },
+        tool: { driver: { name: tool.name, informationUri: tool.informationUri, version: tool.version ?? 'unknown', rules: [...rules.values()] } },
         results: findings.map((f) => ({
           ruleId: f.id,
           ruleIndex: [...rules.keys()].indexOf(f.id),

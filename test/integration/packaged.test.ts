@@ -1,0 +1,159 @@
+/**
+ * pier as a user gets it: `npm pack`, installed into a fresh project outside this checkout, run
+ * through `npx pier` (compiled JavaScript, no tsx). Then, from that project, the per-user machine
+ * file written by `pier setup` decides the images: config interpolation (env > repo .env >
+ * machine file > default) and the local registry publish starts (issue 10, item 3).
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interpolationVars } from '../../src/config/load.ts';
+import { repoRoot } from '../helpers/paths.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'pier-packaged-'));
+const app = join(work, 'userapp');
+const xdg = join(work, 'xdg');
+const machineEnv = join(xdg, 'pier', 'machine.env');
+const registryImage = interpolationVars(repoRoot).PIER_REGISTRY_IMAGE ?? 'registry:2';
+const nodeImage = interpolationVars(repoRoot).PIER_NODE_IMAGE ?? 'node:22-bookworm-slim';
+const pkgVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const cleanup: (() => void)[] = [];
+
+/** Only the variables a user's shell would have: no PIER_* leaking in from this test run. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PIER_') && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS'));
+  return { ...env, XDG_CONFIG_HOME: xdg, ...extra };
+}
+
+const run = promisify(execFile);
+
+/** The installed bin (`npx pier` resolves to it; npx itself is checked once, for --version). */
+async function pier(args: string[], extra: Record<string, string> = {}, cmd = [join(app, 'node_modules', '.bin', 'pier')]) {
+  // Async: a synchronous child would block the test worker for the whole run.
+  try {
+    const r = await run(cmd[0]!, [...cmd.slice(1), ...args], { cwd: app, env: userEnv(extra), encoding: 'utf8', timeout: 150_000 });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+  }
+}
+
+beforeAll(async () => {
+  expect(work.startsWith(repoRoot)).toBe(false);
+  const packed = (await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: repoRoot, encoding: 'utf8' })).stdout.trim().split('\n').pop()!;
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), '{"name":"userapp","private":true}\n');
+  await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed)], { cwd: app });
+  // A tiny Python app: no package.json of its own (the one above is only the tool's).
+  writeFileSync(join(app, 'pyproject.toml'), '[project]\nname = "userapp"\nversion = "0.3.1"\n');
+  writeFileSync(join(app, 'app.py'), 'print("hello")\n');
+  writeFileSync(join(app, 'Dockerfile'), 'ARG BASE\nFROM ${BASE} AS test\nCOPY app.py /app/app.py\n\nFROM ${BASE} AS runtime\nCOPY app.py /app/app.py\nCMD ["sleep", "infinity"]\n');
+  writeFileSync(join(app, '.dockerignore'), 'node_modules\n.pier\n');
+  mkdirSync(join(xdg, 'pier'), { recursive: true });
+}, 300_000);
+
+afterAll(() => {
+  for (const c of cleanup) c();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function writePierYaml(registryPort = 5000): void {
+  writeFileSync(
+    join(app, 'pier.yaml'),
+    [
+      'app:',
+      '  name: userapp',
+      '  image: pier-packaged/userapp',
+      '  port: 8000',
+      '  buildArgs:',
+      '    BASE: ${PIER_NODE_IMAGE:-node:22-bookworm-slim}',
+      '  test:',
+      '    command: [python3, -c, "1"]',
+      'pipeline:',
+      '  registry:',
+      `    address: 127.0.0.1:${registryPort}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+describe('the packed and installed package', () => {
+  it('carries compiled JavaScript, schemas and the stand-in Dockerfiles; no sources, no tsx', () => {
+    const pkg = join(app, 'node_modules', 'pier');
+    expect(existsSync(join(pkg, 'dist', 'cli', 'main.js'))).toBe(true);
+    expect(existsSync(join(pkg, 'src'))).toBe(false);
+    expect(readdirSync(join(pkg, 'schema')).sort()).toEqual(['environment.schema.json', 'pier.schema.json']);
+    for (const img of ['node', 'postgres', 'redis', 'nginx', 'registry', 'prometheus', 'sshhost']) {
+      expect(existsSync(join(pkg, 'scripts', 'images', img, 'Dockerfile')), img).toBe(true);
+    }
+    expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules', '@dagger.io', 'dagger'))).toBe(false);
+  });
+
+  it('npx pier --version, --help, dev-hosts --help, setup --help', async () => {
+    const v = await pier(['--version'], {}, ['npx', '--no-install', 'pier']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout.trim()).toBe(pkgVersion);
+    const h = await pier(['--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/^\s+setup\s/m);
+    expect(h.stdout).toMatch(/^\s+dev-hosts\s/m);
+    const d = await pier(['dev-hosts', '--help']);
+    expect(d.status).toBe(0);
+    expect(d.stdout).toContain('pier dev-hosts up');
+    const s = await pier(['setup', '--help']);
+    expect(s.status).toBe(0);
+    expect(s.stdout).toContain('machine.env');
+  });
+
+  it('pier config in a non-Node project: variables from env > repo .env > machine file > default', async () => {
+    writePierYaml();
+    const base = async () => {
+      const r = await pier(['config', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { app: { buildArgs: { BASE: string } } }).app.buildArgs.BASE;
+    };
+    rmSync(machineEnv, { force: true });
+    expect(await base()).toBe('node:22-bookworm-slim');
+    writeFileSync(machineEnv, 'PIER_NODE_IMAGE=from-machine/node:1\n');
+    expect(await base()).toBe('from-machine/node:1');
+    writeFileSync(join(app, '.env'), 'PIER_NODE_IMAGE=from-dotenv/node:1\n');
+    expect(await base()).toBe('from-dotenv/node:1');
+    const r = await pier(['config', '--json'], { PIER_NODE_IMAGE: 'from-env/node:1' });
+    expect(JSON.parse(r.stdout).app.buildArgs.BASE).toBe('from-env/node:1');
+    rmSync(join(app, '.env'));
+  });
+
+  it('publish to a 127.0.0.1 registry starts the registry image the machine file names', async () => {
+    const port = await freePort();
+    writePierYaml(port);
+    writeFileSync(machineEnv, `PIER_NODE_IMAGE=${nodeImage}\nPIER_REGISTRY_IMAGE=${registryImage}\n`);
+    const container = `pier-registry-${port}`;
+    cleanup.push(() => void spawnSync('docker', ['rm', '--force', '--volumes', container]));
+    const r = await pier(['publish', '--engine', 'docker', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { stages: { name: string; status: string; figures: Record<string, unknown> }[] };
+    const build = report.stages.find((s) => s.name === 'build')!;
+    expect(build.figures).toMatchObject({ version: '0.3.1', versionSource: 'pyproject.toml', tag: '0.3.1-nogit' });
+    cleanup.push(() => void spawnSync('docker', ['image', 'rm', 'pier-packaged/userapp:0.3.1-nogit', `127.0.0.1:${port}/pier-packaged/userapp:0.3.1-nogit`]));
+    expect(report.stages.find((s) => s.name === 'publish')?.status).toBe('passed');
+    const image = execFileSync('docker', ['inspect', '--format', '{{.Config.Image}}', container], { encoding: 'utf8' }).trim();
+    expect(image).toBe(registryImage);
+  }, 180_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
