@@ -29,14 +29,18 @@ const notesOn = async (host: string) => (JSON.parse(await viaHost(host, ['http:/
 
 beforeAll(async () => {
   const build = exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${base}`, '-t', 'pier-test/notes:vol', join(repoRoot, 'test/fixtures/apps/python-flask')]);
-  [fleet] = await Promise.all([startFleet({ count: 2 }), build]);
+  // Settle both so a failed build never leaks a started fleet (afterAll takes it down).
+  const [f, b] = await Promise.allSettled([startFleet({ count: 2 }), build]);
+  if (f.status === 'fulfilled') fleet = f.value;
+  if (f.status === 'rejected') throw f.reason;
+  if (b.status === 'rejected') throw b.reason;
   for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/notes:vol', `pier-test/notes:${v}`);
   const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 40, env: { LOG_LEVEL: 'warn' } });
   const doc = parse(readFileSync(config, 'utf8'));
   Object.assign(doc.app, { port: 8000, health: { path: '/healthz', timeoutSeconds: 30 }, volumes: [{ source: 'data', target: '/data' }] });
   writeFileSync(config, stringify(doc));
   target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   await fleet?.down();
