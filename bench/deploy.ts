@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { deploy } from '../src/deploy/deploy.ts';
 import { openHost } from '../src/deploy/executor.ts';
 import { HostOps } from '../src/deploy/host-ops.ts';
-import { rollback } from '../src/deploy/ops.ts';
+import { rollback } from '../src/deploy/rollback.ts';
 import { Progress } from '../src/deploy/progress.ts';
 import { upstreamOf } from '../src/deploy/strategies/types.ts';
 import { resolveTarget, type DeployTarget } from '../src/deploy/target.ts';
@@ -34,9 +34,10 @@ async function naiveRecreate(t: DeployTarget, version: string): Promise<void> {
         const cur = (await ops.readCurrent())!;
         await ops.stop(cur.container, 10);
         await ops.remove(cur.container);
-        const envFile = `${ops.layout.envDir}/${cur.container}.env`;
-        const started = await ops.start(ops.release(version, cur.image), envFile);
+        const started = await ops.start(ops.release(version, cur.image), ops.layout.envFile);
         await ops.switchProxy([upstreamOf(started, t.appPort)]);
+        // Each start has its own container name: keep current.json true for the steps after.
+        await ops.setCurrent({ ...cur, container: started.container });
       } finally {
         session.close();
       }

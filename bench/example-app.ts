@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { newRunId } from '../src/util/run-id.ts';
-import { ExampleStack, DATABASE_URL, httpCall, until, waitExit } from '../test/helpers/example-stack.ts';
+import { ExampleStack, DATABASE_URL, httpCall, waitExit } from '../test/helpers/example-stack.ts';
+import { poll } from '../src/util/poll.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } } });
 const seconds = Math.min(Math.max(Number(values.seconds) || 5, 1), 60);
@@ -28,7 +29,7 @@ try {
 
   const [{ app, base }, startMs] = await timed(async () => {
     const started = await stack.startApp(['LOG_LEVEL=warn']);
-    await until('/health 200', async () => ((await httpCall(`${started.base}/health`, { timeoutMs: 2000 })).status === 200 ? true : undefined), 30_000, 100);
+    await poll('/health 200', async () => ((await httpCall(`${started.base}/health`, { timeoutMs: 2000 })).status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
     return started;
   });
 

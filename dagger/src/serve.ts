@@ -3,11 +3,7 @@
  * first, then the image's own command, in one process tree so the migrated sidecar is the one the
  * app uses.
  */
-
-/** POSIX single-quoting of one argument. */
-export function shQuote(arg: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
+import { toCommandLine } from './pier/util/shell.ts';
 
 /**
  * Service args: without a migration, the image's default args; with one,
@@ -16,7 +12,7 @@ export function shQuote(arg: string): string {
  */
 export function serveArgs(migrate: string[] | undefined, defaultArgs: string[]): string[] {
   if (!migrate?.length) return defaultArgs;
-  return ['sh', '-c', `${migrate.map(shQuote).join(' ')} && exec "$@"`, 'pier-serve', ...defaultArgs];
+  return ['sh', '-c', `${toCommandLine(migrate)} && exec "$@"`, 'pier-serve', ...defaultArgs];
 }
 
 /** A registry on a loopback address: inside a Dagger engine that is the engine itself, not the laptop. */

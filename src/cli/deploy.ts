@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { appVersion, gitState, imageTag } from '../pipeline/version.ts';
+import { imageVersion } from '../pipeline/version.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { deploy } from '../deploy/deploy.ts';
 import { renderTimeline } from '../deploy/progress.ts';
@@ -7,6 +7,7 @@ import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor, writeReport } from './deploy-common.ts';
+import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 
 export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
@@ -32,9 +33,8 @@ export async function run(argv: string[]): Promise<number> {
     'lock-wait': { type: 'string' },
   });
   if (values.help) return console.log(help), 0;
+  const lockWait = parseLockWait(values['lock-wait']);
   const target = targetFor(positionals[0], values.config, 'deploy');
-  const lockWait = values['lock-wait'] !== undefined ? Number(values['lock-wait']) : 0;
-  if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError(`--lock-wait: expected a number of seconds, got "${values['lock-wait']}"`);
   const version = values.version ?? (await publishedTag(target));
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
 
@@ -56,7 +56,11 @@ export async function run(argv: string[]): Promise<number> {
   const runId = newRunId();
   console.error(`deploy ${target.app} ${version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
   try {
-    const report = await deploy(target, { version, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId });
+    const report = await deploy(target, {
+      version, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
+      // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
+      beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
+    });
     const path = writeReport(target, runId, report);
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else {
@@ -76,6 +80,5 @@ export async function run(argv: string[]): Promise<number> {
 /** The tag the pipeline's build/publish gives the current tree, so deploy follows publish by default. */
 async function publishedTag(target: DeployTarget): Promise<string> {
   const context = join(target.root, target.config?.app.context ?? '.');
-  const git = await gitState(context);
-  return imageTag(appVersion(context), git.sha, git.dirty);
+  return (await imageVersion(context, target.config?.app.version)).tag;
 }

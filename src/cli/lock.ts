@@ -1,4 +1,4 @@
-import { lockRelease, lockStatus } from '../deploy/ops.ts';
+import { lockRelease, lockStatus } from '../deploy/lock-admin.ts';
 import { describeHolder } from '../deploy/records.ts';
 import { UsageError } from '../util/errors.ts';
 import { commonOptions, parse } from './args.ts';

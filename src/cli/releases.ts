@@ -1,4 +1,4 @@
-import { releases } from '../deploy/ops.ts';
+import { releases } from '../deploy/queries.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
 

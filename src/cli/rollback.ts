@@ -1,20 +1,26 @@
-import { rollback } from '../deploy/ops.ts';
+import { parseLockWait } from '../deploy/lock.ts';
+import { rollback } from '../deploy/rollback.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
 
 export const help = `Usage: pier rollback <env> [--to VERSION] [--lock-wait SECONDS] [--config FILE] [--json]
 
-Switch every host (in parallel) to a retained release without pulling anything: the previous
-one, or VERSION. Exit 0 when every host switched, 1 when any did not.`;
+Switch every host (in parallel) to a retained release without pulling anything. Without --to,
+each host goes back to the release that served on it before the current one (from its recorded
+history; never a release that never served, never forward to one just rolled back). When the
+hosts disagree, their state is printed and the fleet converges on the newest release that served
+on all of them; with none, pier asks for --to (exit 2).
+Exit 0 when every host switched, 1 when any did not, 2 when the target is ambiguous.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...commonOptions, to: { type: 'string' }, 'lock-wait': { type: 'string' } });
   if (values.help) return console.log(help), 0;
+  const lockWaitSeconds = parseLockWait(values['lock-wait']);
   const target = targetFor(positionals[0], values.config, 'rollback');
-  const report = await rollback(target, { to: values.to, lockWaitSeconds: Number(values['lock-wait'] ?? 0) });
+  const report = await rollback(target, { to: values.to, lockWaitSeconds });
   if (values.json) console.log(JSON.stringify(report, null, 2));
   for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.ok ? '✓' : '✗'} ${h.from ?? '?'} -> ${h.to ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
-  console.error(report.ok ? `✓ rolled back in ${report.seconds.toFixed(1)}s` : '✗ rollback incomplete');
+  console.error(report.ok ? `✓ rolled back to ${report.version} in ${report.seconds.toFixed(1)}s` : '✗ rollback incomplete');
   if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}`);
   return report.ok ? 0 : 1;
 }

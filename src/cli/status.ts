@@ -1,4 +1,4 @@
-import { status } from '../deploy/ops.ts';
+import { status } from '../deploy/queries.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
 

@@ -1,8 +1,11 @@
 /**
- * The command table. One file per verb under src/cli/; each exports `run(argv)` and `help`.
+ * The command table. One file per verb under src/cli/ (each exports `run(argv)` and `help`), except
+ * the single-stage verbs, which come from the stage registry through src/cli/stage.ts.
  * Only verbs that exist are listed: nothing here is a stub. Modules load on demand, so a command
  * pays only for its own dependencies (ssh2 for deploy, the Dagger SDK for --engine dagger, ...).
  */
+import { STAGES } from '../pipeline/stages/index.ts';
+
 type VerbModule = { run(argv: string[]): Promise<number> };
 
 export interface Verb {
@@ -15,11 +18,8 @@ const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summ
 export const verbs: Record<string, Verb> = {
   init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
-  build: lazy("build the app's runtime image (tagged semver + git sha)", () => import('./build.ts')),
-  test: lazy("build, then run the app's tests in its test target next to its sidecars", () => import('./test.ts')),
-  scan: lazy('build, then scan the image with trivy against the policy in pier.yaml', () => import('./scan.ts')),
-  loadtest: lazy('build, then serve the image and load-test it against the SLOs in pier.yaml', () => import('./loadtest.ts')),
-  publish: lazy('build, then push the image to the configured registry and record its digest', () => import('./publish.ts')),
+  // One verb per pipeline stage, from the stage registry (src/pipeline/stages/index.ts).
+  ...Object.fromEntries(STAGES.map((s): [string, Verb] => [s.name, { summary: s.summary, run: async (argv) => (await import('./stage.ts')).runStage(s.name, argv) }])),
   env: lazy("run an environment's Compose stack: up (wait healthy), down, status, logs", () => import('./env.ts')),
   deploy: lazy('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', () => import('./deploy.ts')),
   rollback: lazy('switch every host back to a retained release (no pull)', () => import('./rollback.ts')),
@@ -28,5 +28,7 @@ export const verbs: Record<string, Verb> = {
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env>', () => import('./db.ts')),
   config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),
+  setup: lazy('make this machine ready: Docker engine, compose v2, buildx, image stand-ins (recorded for every repo)', () => import('./setup.ts')),
+  'dev-hosts': lazy('a simulated production fleet on this machine (Docker-in-Docker hosts with sshd): up | down', () => import('./dev-hosts.ts')),
   reap: lazy('remove containers, networks and volumes left by crashed pier runs', () => import('./reap.ts')),
 };

@@ -8,6 +8,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import { machineFile } from '../machine/machine-file.ts';
 import type { ComposeTarget } from './commands.ts';
 import { checkRequired, parseEnvFile, type EnvFile } from './env-file.ts';
 
@@ -76,14 +77,17 @@ export function resolveEnvStack(cfg: Config, opts: EnvStackOptions = {}): EnvSta
   }
   if (issues.length) throw new ConfigError(issues);
 
-  const rootEnv = resolve(cfg.root, '.env'); // image stand-ins from `npm run setup`
+  // Image stand-ins: the machine file (`pier setup`) under the repo's .env under the environment's
+  // env file; compose lets later --env-files win and the process environment win over all.
+  const machine = machineFile();
+  const rootEnv = resolve(cfg.root, '.env');
   return {
     name: env.name,
     envFile,
     target: {
       project: opts.project ?? projectName(cfg.app.name, env.name),
       files,
-      envFiles: [...(existsSync(rootEnv) ? [rootEnv] : []), ...(envFile && envPath ? [envPath] : [])],
+      envFiles: [...[machine, rootEnv].filter((f) => existsSync(f)), ...(envFile && envPath ? [envPath] : [])],
       profiles: opts.profiles ?? [],
     },
   };

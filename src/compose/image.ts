@@ -6,19 +6,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { exec, type ExecOptions } from '../util/exec.ts';
+import { repositoryOf } from '../util/image-ref.ts';
 import { buildxArgv, configJsonArgv, imageInspectArgv, type ComposeTarget, type ImageBuild } from './commands.ts';
 import type { Runner } from './stack.ts';
 
 interface ComposeModel {
   services?: Record<string, { image?: string; build?: unknown }>;
-}
-
-/** `pier/example-api:1.2.3-abc` -> `pier/example-api` (a registry port is not a tag). */
-export function repositoryOf(ref: string): string {
-  const noDigest = ref.split('@')[0]!;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
 }
 
 /**

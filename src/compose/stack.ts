@@ -5,6 +5,7 @@
  */
 import { EnvironmentError } from '../util/errors.ts';
 import { exec, type ExecOptions, type ExecResult } from '../util/exec.ts';
+import { PollError, poll, realClock, type Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import {
   composeArgv,
@@ -22,13 +23,8 @@ import { assess, describeState, parsePs, type ServiceState } from './status.ts';
 
 export type Runner = (argv: string[], opts?: ExecOptions) => Promise<ExecResult>;
 
-/** Time source for the wait loop; tests inject a fake one. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+/** Time source for the wait loop (tests inject a fake one). */
+export type { Clock };
 
 export interface StackOptions {
   /** Environment of every compose process (interpolation: it wins over the env files). */
@@ -104,34 +100,38 @@ export class ComposeStack {
       (err: Error) => void (upRun = { argv: [], code: null, stdout: '', stderr: err.message }),
     );
     let lastPending = '';
-    try {
-      for (;;) {
-        const states = await this.status();
-        const verdict = assess(expected, states);
-        if (verdict.kind === 'failed') throw await this.failure(verdict.service, verdict.reason, opts.logLines);
-        const pending = verdict.kind === 'waiting' ? verdict.pending : [];
-        if (upRun && upRun.code === 0 && verdict.kind === 'ready') return { services: states, seconds: (this.clock.now() - start) / 1000 };
-        if (upRun && upRun.code !== 0) {
-          // compose gave up or ran out of time: name a container that is stuck if there is one,
-          // else (build failed, port taken...) report compose's own words.
-          const said = composeCulprit(upRun.stderr, states);
-          const stuck = said ?? pending.find((p) => states.some((s) => s.service === p && s.state !== 'created')) ?? pending.find((p) => states.some((s) => s.service === p));
-          if (stuck) {
-            const reason = `did not become healthy (${describeState(states.find((s) => s.service === stuck))})${said ? `; compose: ${lastLine(upRun.stderr)}` : ''}`;
-            throw await this.failure(stuck, reason, opts.logLines);
-          }
-          const why = upRun.code === null ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'failed';
-          throw new EnvironmentError(`docker compose up ${why} for project ${this.target.project}:\n${redact(upRun.stderr.trim().split('\n').slice(-15).join('\n'))}`);
+    let states: ServiceState[] = [];
+    let pending: string[] = [];
+    const check = async (): Promise<UpResult | undefined> => {
+      states = await this.status();
+      const verdict = assess(expected, states);
+      if (verdict.kind === 'failed') throw await this.failure(verdict.service, verdict.reason, opts.logLines);
+      pending = verdict.kind === 'waiting' ? verdict.pending : [];
+      if (upRun && upRun.code === 0 && verdict.kind === 'ready') return { services: states, seconds: (this.clock.now() - start) / 1000 };
+      if (upRun && upRun.code !== 0) {
+        // compose gave up or ran out of time: name a container that is stuck if there is one,
+        // else (build failed, port taken...) report compose's own words.
+        const said = composeCulprit(upRun.stderr, states);
+        const stuck = said ?? pending.find((p) => states.some((s) => s.service === p && s.state !== 'created')) ?? pending.find((p) => states.some((s) => s.service === p));
+        if (stuck) {
+          const reason = `did not become healthy (${describeState(states.find((s) => s.service === stuck))})${said ? `; compose: ${lastLine(upRun.stderr)}` : ''}`;
+          throw await this.failure(stuck, reason, opts.logLines);
         }
-        if (this.clock.now() - start > timeoutMs) {
-          const service = pending[0] ?? expected[0]!;
-          throw await this.failure(service, `is not healthy after ${Math.round(timeoutMs / 1000)} s (${describeState(states.find((s) => s.service === service))})`, opts.logLines);
-        }
-        const now = pending.join(', ');
-        if (now && now !== lastPending) opts.onProgress?.(`waiting for: ${now}`);
-        lastPending = now;
-        await this.clock.sleep(opts.pollMs ?? 1000);
+        const why = upRun.code === null ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : 'failed';
+        throw new EnvironmentError(`docker compose up ${why} for project ${this.target.project}:\n${redact(upRun.stderr.trim().split('\n').slice(-15).join('\n'))}`);
       }
+      const now = pending.join(', ');
+      if (now && now !== lastPending) opts.onProgress?.(`waiting for: ${now}`);
+      lastPending = now;
+      return undefined;
+    };
+    try {
+      // Every error of the check is final (a failed service, compose gave up); only time is waited out.
+      return await poll(`services of ${this.target.project}`, check, { timeoutMs: timeoutMs - (this.clock.now() - start), intervalMs: opts.pollMs ?? 1000, clock: this.clock, retry: () => false });
+    } catch (err) {
+      if (!(err instanceof PollError)) throw err;
+      const service = pending[0] ?? expected[0]!;
+      throw await this.failure(service, `is not healthy after ${Math.round(timeoutMs / 1000)} s (${describeState(states.find((s) => s.service === service))})`, opts.logLines);
     } finally {
       if (!upRun) abort.abort(); // stop compose's own wait; the containers stay for `down`
       await upDone;

@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import { machineFile, readMachineVars } from '../machine/machine-file.ts';
 import { interpolate } from './interpolate.ts';
 import { Environment, PierFile, type Config } from './schema.ts';
 import { nearest } from './suggest.ts';
@@ -28,11 +29,14 @@ export function findConfigFile(cwd: string): string | undefined {
   }
 }
 
-/** Interpolation variables: the root .env (written by `npm run setup`) under the process env. */
-export function interpolationVars(root: string): Record<string, string | undefined> {
+/**
+ * Interpolation variables, later sources winning: the per-user machine file (`pier setup`), the
+ * repository's root `.env`, the process environment. Public defaults are the `${VAR:-default}`s.
+ */
+export function interpolationVars(root: string, env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   const dotenvFile = join(root, '.env');
   const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile)) : {};
-  return { ...fromFile, ...process.env };
+  return { ...readMachineVars(machineFile(env)), ...fromFile, ...env };
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {

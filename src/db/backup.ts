@@ -1,21 +1,30 @@
 /**
  * Verified PostgreSQL backups. `backup`: pg_dump (custom format) inside the database container,
  * copied out, test-restored into a scratch database where per-table row counts and checksums and
- * the migration level are measured, then kept with a sha256 and that metadata; old ones pruned.
- * `verifyBackup`: the file matches its metadata. `restore`: verify, restore into a scratch
- * database, compare with the metadata, and only then swap it in place of the live database.
+ * the migration level are measured, then kept with a sha256 and that metadata; old ones pruned
+ * (per database, by creation time). `verifyBackup`: the file matches its metadata. `restore`:
+ * refuse a backup of another environment or database (unless forced), verify, restore into a
+ * scratch database with the live owner, compare with the metadata and the app role's access,
+ * take a safety dump of the live database, swap (one transaction), check as the app's role, and
+ * only then drop the old database.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GateError } from '../util/errors.ts';
+import { GateError, UsageError } from '../util/errors.ts';
 import * as sql from './commands.ts';
 import {
-  BACKUP_FORMAT, backupFileName, compareTables, metaFileOf, metaProblems, parseMigrationLevel, parseTableSums, retentionVictims,
-  type BackupMeta, type MigrationLevel, type TableSum,
+  BACKUP_FORMAT, backupFileName, compareTables, metaFileOf, metaProblems, parseMeasure, retentionVictims,
+  type BackupMeta, type KeptDump, type MigrationLevel, type TableSum,
 } from './metadata.ts';
 import type { DbRunner } from './runner.ts';
+
+/** A backup of another environment or database given to restore (exit 2 unless --force). */
+export class WrongTargetError extends UsageError {}
+
+/** The restored database would not give the app's role the access it has now. */
+export class AccessLostError extends GateError {}
 
 /** The backup file is damaged, incomplete or does not match its metadata. */
 export class CorruptBackupError extends GateError {}
@@ -30,6 +39,10 @@ export interface DbSettings {
   /** Local directory for this environment's backups. */
   dir: string;
   keep: number;
+  /** Role the app connects as; default: the database's owner. */
+  appRole?: string;
+  /** Recovery point objective: the newest verified backup may be at most this old (drill). */
+  rpoMinutes?: number;
 }
 
 export type Log = (line: string) => void;
@@ -41,34 +54,66 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Row counts + checksums of every user table, and the migration level, of `database`. */
-export async function measure(runner: DbRunner, user: string, database: string): Promise<{ tables: TableSum[]; migration: MigrationLevel | null }> {
-  const tables = (await runner.exec(sql.psql(user, database, sql.LIST_TABLES_SQL))).split('\n').map((l) => l.trim()).filter(Boolean);
-  const sums = parseTableSums(await runner.exec(sql.psql(user, database, sql.tableChecksumsSql(tables))));
-  const has = (await runner.exec(sql.psql(user, database, sql.HAS_MIGRATIONS_SQL))).trim() === 't';
-  const migration = has ? parseMigrationLevel(await runner.exec(sql.psql(user, database, sql.MIGRATION_LEVEL_SQL))) : null;
-  return { tables: sums, migration };
+export type Measured = { tables: TableSum[]; migration: MigrationLevel | null };
+
+/** Row counts + checksums of every user table, and the migration level, of `database` (one snapshot). */
+export async function measure(runner: DbRunner, user: string, database: string): Promise<Measured> {
+  return parseMeasure(await runner.exec(sql.psqlScript(user, database, sql.measureScript())));
 }
 
-async function recreate(runner: DbRunner, user: string, db: string): Promise<void> {
+/** The role owning `db`, or undefined when there is no such database. */
+export async function databaseOwner(runner: DbRunner, user: string, db: string): Promise<string | undefined> {
+  const v = JSON.parse((await runner.exec(sql.psql(user, 'postgres', sql.databaseOwnerSql(db)))).trim() || 'null') as string | null;
+  return v ?? undefined;
+}
+
+/** What `role` cannot do in `db` (see accessProblemsSql). */
+export async function accessProblems(runner: DbRunner, user: string, db: string, role: string): Promise<string[]> {
+  return JSON.parse((await runner.exec(sql.psql(user, db, sql.accessProblemsSql(role)))).trim() || '[]') as string[];
+}
+
+async function recreate(runner: DbRunner, user: string, db: string, owner?: string): Promise<void> {
   await runner.exec(sql.psql(user, 'postgres', sql.dropDatabaseSql(db)));
-  await runner.exec(sql.psql(user, 'postgres', sql.createDatabaseSql(db)));
+  await runner.exec(sql.psql(user, 'postgres', sql.createDatabaseSql(db, owner)));
 }
 
-/** pg_restore `containerFile` into a fresh `scratch` database and measure it. */
-async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string) {
-  await recreate(runner, user, scratch);
+/** pg_restore `containerFile` into a fresh `scratch` database owned by `owner` and measure it. */
+export async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string, owner?: string): Promise<Measured> {
+  await recreate(runner, user, scratch, owner);
   await runner.exec(sql.pgRestore(user, scratch, containerFile));
   return measure(runner, user, scratch);
 }
 
-const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()}.dump`;
+export const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()}.dump`;
+
+export interface BackupOptions {
+  appVersion: string;
+  now?: Date;
+  log?: Log;
+  reason?: BackupMeta['reason'];
+  /** Files retention must not delete (e.g. the backup being restored). */
+  protect?: readonly string[];
+  /** Also measure the live database at the dump's own snapshot (the drill). */
+  measureLive?: boolean;
+}
+
+export interface BackupResult {
+  file: string;
+  meta: BackupMeta;
+  removed: string[];
+  /** pg_dump + copy out (pier's dump step alone). */
+  dumpSeconds: number;
+  /** Test restore + measure. */
+  verifySeconds: number;
+  /** With measureLive: the live database at the dump's snapshot. */
+  live?: Measured;
+}
 
 /**
  * Take a verified backup. Returns the kept file, its metadata and the files retention removed.
  * A dump that cannot be restored is not kept (the error says why).
  */
-export async function backup(runner: DbRunner, s: DbSettings, o: { appVersion: string; now?: Date; log?: Log }): Promise<{ file: string; meta: BackupMeta; removed: string[] }> {
+export async function backup(runner: DbRunner, s: DbSettings, o: BackupOptions): Promise<BackupResult> {
   const log = o.log ?? (() => undefined);
   const at = o.now ?? new Date();
   await mkdir(s.dir, { recursive: true, mode: 0o700 }); // dumps hold the application's data: owner only
@@ -79,36 +124,66 @@ export async function backup(runner: DbRunner, s: DbSettings, o: { appVersion: s
   const scratch = `${s.database}_pier_verify`;
   try {
     log(`pg_dump ${s.database} (${runner.where})`);
-    await runner.exec(sql.pgDump(s.user, s.database, inContainer));
+    const t0 = Date.now();
+    const owner = await databaseOwner(runner, s.user, s.database);
+    let live: Measured | undefined;
+    if (o.measureLive) {
+      live = parseMeasure(await runner.exec(sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer))));
+      const rc = (await runner.exec(['cat', `${inContainer}.rc`])).trim();
+      if (rc !== '0') throw new Error(`pg_dump at the exported snapshot failed (exit ${rc})`);
+    } else {
+      await runner.exec(sql.pgDump(s.user, s.database, inContainer));
+    }
     await runner.copyOut(inContainer, partial);
     await chmod(partial, 0o600);
+    const dumpSeconds = (Date.now() - t0) / 1000;
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
     log(`test restore into ${scratch}`);
-    const measured = await restoreInto(runner, s.user, scratch, inContainer);
+    const t1 = Date.now();
+    const measured = await restoreInto(runner, s.user, scratch, inContainer, owner);
+    const verifySeconds = (Date.now() - t1) / 1000;
     const meta: BackupMeta = {
       format: BACKUP_FORMAT, env: s.env, database: s.database, file: name, bytes: (await stat(partial)).size, sha256: await sha256File(partial),
       createdAt: at.toISOString(), appVersion: o.appVersion, migration: measured.migration, tables: measured.tables,
+      ...(owner ? { owner } : {}), reason: o.reason ?? 'backup',
     };
     await rename(partial, file);
     await writeFile(metaFileOf(file), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
-    const removed = await prune(s.dir, s.keep);
-    return { file, meta, removed };
+    const removed = await prune(s.dir, s.keep, [file, ...(o.protect ?? [])]);
+    return { file, meta, removed, dumpSeconds, verifySeconds, ...(live ? { live } : {}) };
   } finally {
     await rm(partial, { force: true });
     await runner.exec(sql.psql(s.user, 'postgres', sql.dropDatabaseSql(scratch))).catch(() => undefined);
     await runner.exec(sql.removeFile(inContainer)).catch(() => undefined);
+    if (o.measureLive) await runner.exec(sql.removeFile(`${inContainer}.rc`)).catch(() => undefined);
   }
 }
 
-/** Delete dumps (and their metadata) beyond the newest `keep` in `dir`. */
-export async function prune(dir: string, keep: number): Promise<string[]> {
-  const dumps = (await readdir(dir)).filter((f) => f.endsWith('.dump') && existsSync(join(dir, metaFileOf(f))));
-  const victims = retentionVictims(dumps, keep);
-  for (const v of victims) {
-    await rm(join(dir, v), { force: true });
-    await rm(join(dir, metaFileOf(v)), { force: true });
+/** Finished dumps in `dir` (a dump with readable metadata), with what retention needs. */
+async function keptDumps(dir: string): Promise<KeptDump[]> {
+  const out: KeptDump[] = [];
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.dump'))) {
+    try {
+      const m = JSON.parse(await readFile(join(dir, metaFileOf(f)), 'utf8')) as Partial<BackupMeta>;
+      if (typeof m.database === 'string' && typeof m.createdAt === 'string' && !Number.isNaN(Date.parse(m.createdAt))) out.push({ file: join(dir, f), database: m.database, createdAt: m.createdAt });
+    } catch {
+      // No or unreadable metadata: not a finished backup of pier's, left alone.
+    }
   }
-  return victims;
+  return out;
+}
+
+/**
+ * Delete dumps (and their metadata) beyond the newest `keep` per database in `dir`, by the
+ * metadata's creation time; never one of `protect` (absolute paths). Returns the removed names.
+ */
+export async function prune(dir: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
+  const victims = retentionVictims(await keptDumps(dir), keep, protect);
+  for (const v of victims) {
+    await rm(v, { force: true });
+    await rm(metaFileOf(v), { force: true });
+  }
+  return victims.map((v) => basename(v));
 }
 
 /** Check a dump against its metadata (present, well-formed, size, sha256, custom-format header). Throws CorruptBackupError. */
@@ -146,65 +221,120 @@ export interface RestoreResult {
   /** The live database existed and was replaced (else it was created). */
   replaced: boolean;
   seconds: number;
+  /** The verified dump of the live database taken just before the swap. */
+  safetyBackup?: string;
+  /** Server-measured time with no usable live database (connections refused or none under the name). */
+  swapWindowMs: number;
+  /** Role whose access was checked after the swap. */
+  appRole: string;
+}
+
+export interface RestoreOptions {
+  log?: Log;
+  /** Restore a backup of another environment or database. */
+  force?: boolean;
+}
+
+/** The restore target differs from where the backup came from: the refusal, or (forced) what is replaced. */
+export function targetMismatch(meta: Pick<BackupMeta, 'env' | 'database'>, s: Pick<DbSettings, 'env' | 'database'>): string | undefined {
+  if (meta.env === s.env && meta.database === s.database) return undefined;
+  return `the backup is of database ${meta.database} in environment ${meta.env}; the target is database ${s.database} in environment ${s.env}`;
+}
+
+/** The two server clock readings around the swap -> window in ms. */
+export function swapWindowMs(out: string): number {
+  const stamps = out.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l) && l.includes('.'));
+  if (stamps.length < 2) throw new Error(`swap: expected two clock readings, got ${JSON.stringify(out.slice(0, 200))}`);
+  return Math.round((Number(stamps[stamps.length - 1]) - Number(stamps[0])) * 1000 * 10) / 10;
 }
 
 /**
- * Restore `file` into the live database: verify the file, restore into a scratch database,
- * compare row counts and checksums with the metadata, then swap. The live database is untouched
- * unless every table matches.
+ * Restore `file` into the live database: refuse a backup of another environment/database unless
+ * forced; verify the file, restore into a scratch database owned by the live owner, compare row
+ * counts and checksums with the metadata and the app role's privileges with the live database's;
+ * take a verified safety dump of the live database; swap (renames in one transaction); check as
+ * the app's role that it reads, writes and creates; only then drop the old database. The live
+ * database is untouched unless all of that passes, and put back if the post-swap check fails.
  */
-export async function restore(runner: DbRunner, s: DbSettings, file: string, o: { log?: Log } = {}): Promise<RestoreResult> {
+export async function restore(runner: DbRunner, s: DbSettings, file: string, o: RestoreOptions = {}): Promise<RestoreResult> {
   const log = o.log ?? (() => undefined);
   const t0 = Date.now();
   const meta = await verifyBackup(file);
   log(`verified ${basename(file)} (sha256 ${meta.sha256.slice(0, 12)}…, ${meta.tables.length} tables, app ${meta.appVersion})`);
+  const mismatch = targetMismatch(meta, s);
+  const liveOwner = await databaseOwner(runner, s.user, s.database);
+  const liveExists = liveOwner !== undefined;
+  if (mismatch && !o.force) throw new WrongTargetError(`refusing to restore: ${mismatch}`, `check the file; --force replaces ${s.database} of ${s.env} with it (a safety dump of ${s.database} is taken first)`);
+  if (mismatch) {
+    const now = liveExists ? await measure(runner, s.user, s.database) : undefined;
+    log(`--force: ${mismatch}; replacing ${s.database} (${now ? now.tables.map((t) => `${t.table} ${t.rows} rows`).join(', ') || 'no tables' : 'does not exist'})`);
+  }
+  const metaOwnerExists = meta.owner ? (await runner.exec(sql.psql(s.user, 'postgres', sql.roleExistsSql(meta.owner)))).trim() === '1' : false;
+  const owner = liveOwner ?? (metaOwnerExists ? meta.owner : undefined);
+  const appRole = s.appRole ?? owner ?? s.user;
   const scratch = `${s.database}_pier_restore`;
+  const old = `${s.database}_pier_old`;
   const inContainer = tmpName('restore');
   let swapped = false;
+  const run = (cmds: string[]) => runner.exec(sql.psqlEach(s.user, 'postgres', cmds));
   try {
     await runner.copyIn(file, inContainer);
-    log(`restore into scratch database ${scratch} (${runner.where})`);
-    const measured = await restoreInto(runner, s.user, scratch, inContainer);
+    log(`restore into scratch database ${scratch} owned by ${owner ?? s.user} (${runner.where})`);
+    const measured = await restoreInto(runner, s.user, scratch, inContainer, owner);
     const diffs = compareTables(meta.tables, measured.tables);
     if (diffs.length) throw new RestoreMismatchError(`restored data differs from the backup; ${s.database} was not touched:\n  ${diffs.join('\n  ')}`);
     log(`scratch matches the backup: ${measured.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`);
-    const liveExists = (await runner.exec(sql.psql(s.user, 'postgres', sql.databaseExistsSql(s.database)))).trim() === '1';
-    const old = `${s.database}_pier_old`;
-    if (liveExists) await runner.exec(sql.psql(s.user, 'postgres', sql.dropDatabaseSql(old)));
-    const run = (q: string) => runner.exec(sql.psql(s.user, 'postgres', q));
-    try {
-      for (const step of sql.swapSql(s.database, scratch, old, liveExists)) {
-        // A terminated backend can take a moment to go; the rename is retried briefly.
-        for (let i = 0; ; i++) {
-          try {
-            await run(step);
-            break;
-          } catch (e) {
-            if (i >= 20 || !/being accessed by other users/.test((e as Error).message)) throw e;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
+    // The app's role must keep every privilege it has on the live database.
+    const baseline = liveExists ? new Set(await accessProblems(runner, s.user, s.database, appRole)) : new Set<string>();
+    const lost = (await accessProblems(runner, s.user, scratch, appRole)).filter((p) => !baseline.has(p));
+    if (liveExists && lost.length) throw new AccessLostError(`the restored data would not give role ${appRole} what it has now; ${s.database} was not touched:\n  ${lost.join('\n  ')}`);
+    let safetyBackup: string | undefined;
+    if (liveExists) {
+      log(`safety dump of the live ${s.database} before the swap`);
+      safetyBackup = (await backup(runner, s, { appVersion: 'before-restore', reason: 'before-restore', protect: [file], log })).file;
+      log(`safety dump kept: ${safetyBackup}`);
+      await run([sql.dropDatabaseSql(old)]);
+    }
+    let windowMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        windowMs = swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+        break;
+      } catch (e) {
+        // The renames are one transaction: a failure changed no name; accept connections again.
+        if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);
+        if (attempt >= 3 || !/being accessed by other users/.test((e as Error).message)) throw e;
       }
-    } catch (e) {
-      // Put the live database back as it was before failing.
-      if (liveExists) {
-        await run(sql.renameBackSql(old, s.database)).catch(() => undefined);
-        await run(sql.allowConnectionsSql(s.database)).catch(() => undefined);
-      }
-      throw e;
     }
     swapped = true;
-    if (liveExists) await runner.exec(sql.psql(s.user, 'postgres', sql.dropDatabaseSql(old)));
-    log(`swapped into ${s.database}`);
-    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000 };
+    log(`swapped into ${s.database}: ${windowMs} ms without a usable database`);
+    // Check as the app's own role on what now serves, before the old database is gone.
+    const after = (await accessProblems(runner, s.user, s.database, appRole)).filter((p) => !baseline.has(p));
+    let acted: string | undefined;
+    if (!after.length) {
+      const schemas = (JSON.parse((await runner.exec(sql.psql(s.user, s.database, sql.USER_SCHEMAS_SQL))).trim() || '[]') as string[]).filter((n) => !baseline.has(`CREATE on schema ${n}`));
+      acted = await runner.exec(sql.psqlScript(s.user, s.database, sql.actAsRoleScript(appRole, schemas))).then(() => undefined, (e: Error) => e.message);
+    }
+    if (after.length || acted) {
+      const why = after.length ? after.join('\n  ') : acted!;
+      if (!liveExists) throw new AccessLostError(`restored into ${s.database}, but role ${appRole} cannot use it:\n  ${why}`);
+      const failed = `${s.database}_pier_failed`;
+      await run([sql.dropDatabaseSql(failed)]);
+      await run(sql.swapBackCommands(s.database, old, failed));
+      await run([sql.dropDatabaseSql(failed)]).catch(() => undefined);
+      throw new AccessLostError(`after the swap role ${appRole} could not use ${s.database}; the previous database is back:\n  ${why}`);
+    }
+    log(`role ${appRole} reads, writes and creates in ${s.database}`);
+    if (liveExists) await run([sql.dropDatabaseSql(old)]);
+    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
   } finally {
-    if (!swapped) await runner.exec(sql.psql(s.user, 'postgres', sql.dropDatabaseSql(scratch))).catch(() => undefined);
+    if (!swapped) await run([sql.dropDatabaseSql(scratch)]).catch(() => undefined);
     await runner.exec(sql.removeFile(inContainer)).catch(() => undefined);
   }
 }
 
-/** Backups in `dir`, newest first. */
+/** Finished backups in `dir`, newest first (by the metadata's creation time). */
 export async function listBackups(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => f.endsWith('.dump')).sort().reverse().map((f) => join(dir, f));
+  return (await keptDumps(dir)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).map((d) => d.file);
 }

@@ -1,21 +1,39 @@
 /**
  * PostgreSQL commands as data: argv run inside the database container (local socket, so no
  * password ever travels) and SQL text. Executed only by src/db/runner.ts.
+ *
+ * Catalog names are never split out of psql's text output: every query that returns names returns
+ * one JSON value per line (control characters escaped), and names go back into SQL only quoted.
  */
-
 /** `pg_dump` in custom format (compressed, selective restore) to a file inside the container. */
-export function pgDump(user: string, database: string, file: string): string[] {
-  return ['pg_dump', '--username', user, '--dbname', database, '--format', 'custom', '--file', file];
+export function pgDump(user: string, database: string, file: string, snapshot?: string): string[] {
+  return ['pg_dump', '--username', user, '--dbname', database, '--format', 'custom', ...(snapshot ? [`--snapshot=${snapshot}`] : []), '--file', file];
 }
 
-/** `pg_restore` of a custom-format file into `database` (objects owned by the restoring role). */
+/**
+ * `pg_restore` of a custom-format file into `database`. Ownership and grants are restored as
+ * recorded (no `--no-owner`/`--no-privileges`): a restore as a superuser must leave the app's
+ * tables owned by the app's role, or the app loses access to its own data.
+ */
 export function pgRestore(user: string, database: string, file: string): string[] {
-  return ['pg_restore', '--username', user, '--dbname', database, '--no-owner', '--exit-on-error', file];
+  return ['pg_restore', '--username', user, '--dbname', database, '--exit-on-error', file];
 }
+
+const PSQL_FLAGS = ['--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t'];
 
 /** `psql` running `sql` with errors fatal, unaligned tab-separated output without headers. */
 export function psql(user: string, database: string, sql: string): string[] {
-  return ['psql', '--username', user, '--dbname', database, '--no-psqlrc', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t', '--command', sql];
+  return ['psql', '--username', user, '--dbname', database, ...PSQL_FLAGS, '--command', sql];
+}
+
+/** `psql` running each of `commands` as its own statement (own transaction), in one session: one round trip from pier. */
+export function psqlEach(user: string, database: string, commands: readonly string[]): string[] {
+  return ['psql', '--username', user, '--dbname', database, ...PSQL_FLAGS, ...commands.flatMap((c) => ['--command', c])];
+}
+
+/** `psql` running a script (SQL and backslash commands such as \gexec) passed as an argument and fed on its stdin. */
+export function psqlScript(user: string, database: string, script: string): string[] {
+  return ['sh', '-c', 'script=$1; shift; printf "%s\\n" "$script" | psql "$@" --file -', 'sh', script, '--username', user, '--dbname', database, ...PSQL_FLAGS];
 }
 
 /** Remove a file inside the container. */
@@ -31,48 +49,122 @@ export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** User tables as `schema.table` (quoted), one per line, in a stable order. */
-export const LIST_TABLES_SQL =
-  "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1";
+const USER_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
 /**
- * Per table: name, row count and an order-independent checksum of its rows (md5 over the sorted
- * md5 of each row's text form), one tab-separated line per table.
+ * psql lines (to run inside one transaction) that print, one JSON object per line:
+ * `{"table": "schema.table" (quoted), "rows": n, "checksum": md5}` for every user table (an
+ * order-independent md5 over the sorted md5 of each row's text form), and
+ * `{"migration": {"count": n, "latest": v}}` when public.schema_migrations exists. Built inside the
+ * server with format(%s of quote_ident, %L) and run with \gexec, so no name is ever pasted by pier.
  */
-export function tableChecksumsSql(tables: readonly string[]): string {
-  if (tables.length === 0) return "SELECT '' WHERE false";
-  return tables
-    .map((t) => `SELECT ${literal(t)}, count(*), coalesce(md5(string_agg(md5(r::text), ',' ORDER BY md5(r::text))), '') FROM ${t} r`)
-    .join(' UNION ALL ');
+export const MEASURE_SCRIPT = [
+  `SELECT format('SELECT json_build_object(''table'', %L, ''rows'', count(*), ''checksum'', coalesce(md5(string_agg(md5(r::text), '','' ORDER BY md5(r::text))), '''')) FROM %s r', t, t) FROM (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${USER_SCHEMAS} ORDER BY 1) x \\gexec`,
+  `SELECT 'SELECT json_build_object(''migration'', json_build_object(''count'', count(*), ''latest'', coalesce(max(version)::text, ''''))) FROM public.schema_migrations' WHERE to_regclass('public.schema_migrations') IS NOT NULL \\gexec`,
+];
+
+/** Measure script: one repeatable-read snapshot for every table. */
+export const measureScript = (): string => ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;', ...MEASURE_SCRIPT, 'COMMIT;'].join('\n');
+
+/**
+ * Dump and measure the live database at the same snapshot (the drill): export the snapshot of a
+ * repeatable-read transaction, run pg_dump on it (its exit status written to `<file>.rc`, since
+ * psql's \! does not report it), then measure inside that same transaction.
+ */
+export function snapshotDumpScript(user: string, database: string, file: string): string {
+  const dump = `pg_dump --username ${shellQuote(user)} --dbname ${shellQuote(database)} --format custom --snapshot="$PIER_SNAPSHOT" --file ${shellQuote(file)}`;
+  return [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;',
+    'SELECT pg_export_snapshot() AS pier_snapshot \\gset',
+    '\\setenv PIER_SNAPSHOT :pier_snapshot',
+    `\\! ${dump}; echo $? > ${shellQuote(`${file}.rc`)}`,
+    ...MEASURE_SCRIPT,
+    'COMMIT;',
+  ].join('\n');
 }
 
-/** Whether schema_migrations exists ('t'/'f'). */
-export const HAS_MIGRATIONS_SQL = "SELECT to_regclass('public.schema_migrations') IS NOT NULL";
+/** POSIX shell single-quoting. */
+export const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** Migration level: number of applied migrations and the highest version. */
-export const MIGRATION_LEVEL_SQL = 'SELECT count(*), coalesce(max(version)::text, \'\') FROM public.schema_migrations';
+/** The role owning `db` (as JSON, "null" when there is no such database). */
+export const databaseOwnerSql = (db: string): string => `SELECT to_json((SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(db)}))`;
 
-export const createDatabaseSql = (db: string): string => `CREATE DATABASE ${ident(db)}`;
+export const roleExistsSql = (role: string): string => `SELECT count(*) FROM pg_roles WHERE rolname = ${literal(role)}`;
+
+/**
+ * What `role` cannot do in the current database, as one JSON array of strings: per user table
+ * SELECT/INSERT/UPDATE/DELETE, per user schema USAGE/CREATE. Compared before and after a restore:
+ * a privilege the app had on the live database must survive the restore.
+ */
+export function accessProblemsSql(role: string): string {
+  const r = literal(role);
+  return `SELECT coalesce(json_agg(p ORDER BY p), '[]') FROM (
+SELECT format('%s on table %s', priv, quote_ident(n.nspname) || '.' || quote_ident(c.relname)) AS p
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) priv
+  WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMAS} AND NOT has_table_privilege(${r}, c.oid, priv)
+UNION ALL
+SELECT format('%s on schema %s', priv, quote_ident(n.nspname))
+  FROM pg_namespace n CROSS JOIN unnest(ARRAY['USAGE', 'CREATE']) priv
+  WHERE ${USER_SCHEMAS} AND NOT has_schema_privilege(${r}, n.oid, priv)) x`;
+}
+
+/**
+ * As `role` itself (SET ROLE, inside a transaction that is rolled back): read every table, and
+ * create (then drop) a table in every schema where the baseline says it may (`schemas`, quoted):
+ * what the app and its migrations do first. Errors stop psql (ON_ERROR_STOP) with PostgreSQL's message.
+ */
+export function actAsRoleScript(role: string, schemas: readonly string[]): string {
+  return [
+    'BEGIN;',
+    `SET LOCAL ROLE ${ident(role)};`,
+    `SELECT format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) x', quote_ident(n.nspname) || '.' || quote_ident(c.relname)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMAS} \\gexec`,
+    ...schemas.map((s) => `CREATE TABLE ${s}.pier_access_check (id int); DROP TABLE ${s}.pier_access_check;`),
+    'ROLLBACK;',
+  ].join('\n');
+}
+
+/** User schemas of the current database, quoted, as one JSON array. */
+export const USER_SCHEMAS_SQL = `SELECT coalesce(json_agg(quote_ident(n.nspname) ORDER BY n.nspname), '[]') FROM pg_namespace n WHERE ${USER_SCHEMAS}`;
+
+export const createDatabaseSql = (db: string, owner?: string): string => `CREATE DATABASE ${ident(db)}${owner ? ` OWNER ${ident(owner)}` : ''}`;
 export const dropDatabaseSql = (db: string): string => `DROP DATABASE IF EXISTS ${ident(db)} WITH (FORCE)`;
 export const databaseExistsSql = (db: string): string => `SELECT count(*) FROM pg_database WHERE datname = ${literal(db)}`;
 
+const epoch = "SELECT extract(epoch FROM clock_timestamp())";
+
 /**
- * Swap a verified scratch database into the live name: refuse new connections to the live one,
- * end the open ones, rename live -> `old` and scratch -> live. The app reconnects to the restored
- * data; `old` is dropped by the caller once the swap is done.
+ * Swap a verified scratch database into the live name, as the statements of one psql session
+ * (one round trip): refuse new connections to live, end the open ones (waiting up to 5 s for
+ * each to exit), then both renames in ONE transaction, so there is never a moment without a
+ * database under the live name once the window closes. The first and last lines print the
+ * server's clock: their difference is the window with no usable database. `old` is kept until
+ * the caller's checks pass.
  */
-export function swapSql(live: string, scratch: string, old: string, liveExists: boolean): string[] {
-  const steps: string[] = [];
-  if (liveExists) {
-    steps.push(`ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`);
-    steps.push(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`);
-    steps.push(`ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}`);
-  }
-  steps.push(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`);
-  return steps;
+export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
+  if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
+  return [
+    // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
+    // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
+    `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
+    epoch,
+    `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
+    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`,
+    epoch,
+  ];
 }
 
-/** Undo of a half-done swap: the old database back under the live name. */
-export const renameBackSql = (old: string, live: string): string =>
-  `DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(old)}) AND NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = ${literal(live)}) THEN EXECUTE ${literal(`ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}`)}; END IF; END $$`;
+/**
+ * Undo a swap whose post-swap check failed: the restored database moves aside to `failed`, the
+ * old one back under the live name (one transaction), and accepts connections again.
+ */
+export function swapBackCommands(live: string, old: string, failed: string): string[] {
+  return [
+    `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
+    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`,
+    allowConnectionsSql(live),
+  ];
+}
+
 export const allowConnectionsSql = (db: string): string => `ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`;

@@ -26,7 +26,7 @@ export async function backupBeforeMigrate(target: DeployTarget, serving: string 
   try {
     const { runner, close } = await openRunner(cfg, b, sessions);
     try {
-      const r = await backup(runner, dbSettings(target.envName, b, target.root), { appVersion: serving ?? 'none' });
+      const r = await backup(runner, dbSettings(target.envName, b, target.root), { appVersion: serving ?? 'none', reason: 'before-migrate' });
       progress.step(label, 'backup', `${r.file} (${r.meta.bytes} bytes, ${r.meta.tables.length} tables, sha256 ${r.meta.sha256.slice(0, 12)}…)`);
       return r.file;
     } finally {

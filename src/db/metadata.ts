@@ -30,6 +30,10 @@ export interface BackupMeta {
   migration: MigrationLevel | null;
   /** Row counts and checksums measured on a test restore of this very dump. */
   tables: TableSum[];
+  /** Role owning the database when it was dumped: the owner a restore into an empty server gives the new database. */
+  owner?: string;
+  /** Why it was taken: a `pier db backup`, the one before a migration, the safety dump before a restore, a drill. */
+  reason?: 'backup' | 'before-migrate' | 'before-restore' | 'drill';
 }
 
 /** `<env>-<db>-<UTC stamp>.dump`: names sort by time. */
@@ -41,22 +45,36 @@ export function backupFileName(env: string, database: string, at: Date): string 
 /** The metadata file of a dump. */
 export const metaFileOf = (dumpFile: string): string => `${dumpFile}.json`;
 
-/** Parse `psql` tab-separated `table rows checksum` lines. */
-export function parseTableSums(out: string): TableSum[] {
-  return out
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => {
-      const [table = '', rows = '0', checksum = ''] = l.split('\t');
-      return { table, rows: Number(rows), checksum };
-    })
-    .sort((a, b) => a.table.localeCompare(b.table));
+/**
+ * Parse the measure script's output: one JSON object per line, `{"table","rows","checksum"}` or
+ * `{"migration": {"count","latest"}}`. A count that is not a non-negative integer, or a line that
+ * is not one of those, is an error rather than a silently wrong backup.
+ */
+export function parseMeasure(out: string): { tables: TableSum[]; migration: MigrationLevel | null } {
+  const tables: TableSum[] = [];
+  let migration: MigrationLevel | null = null;
+  for (const line of out.split('\n')) {
+    if (!line.trim()) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new Error(`unexpected psql output line: ${JSON.stringify(line.slice(0, 200))}`);
+    }
+    const o = v as Record<string, unknown>;
+    if (o && typeof o.table === 'string') {
+      tables.push({ table: o.table, rows: count(o.rows, `${o.table}: rows`), checksum: typeof o.checksum === 'string' ? o.checksum : '' });
+    } else if (o && o.migration && typeof o.migration === 'object') {
+      const m = o.migration as Record<string, unknown>;
+      migration = { count: count(m.count, 'schema_migrations: count'), latest: String(m.latest ?? '') };
+    } else throw new Error(`unexpected psql output line: ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  return { tables: tables.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0)), migration };
 }
 
-/** Parse the migration-level query (`count \t latest`). */
-export function parseMigrationLevel(out: string): MigrationLevel {
-  const [count = '0', latest = ''] = out.trim().split('\t');
-  return { count: Number(count), latest };
+function count(v: unknown, what: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  throw new Error(`${what}: expected a non-negative integer count, got ${JSON.stringify(v)}`);
 }
 
 /** Differences between what a backup recorded and what a restore produced (empty: identical). */
@@ -74,9 +92,28 @@ export function compareTables(expected: readonly TableSum[], actual: readonly Ta
   return diffs;
 }
 
-/** Dumps to delete so that the newest `keep` remain (names sort by time). */
-export function retentionVictims(files: readonly string[], keep: number): string[] {
-  return [...files].sort().reverse().slice(keep);
+/** What retention needs to know of a kept dump. */
+export interface KeptDump {
+  file: string;
+  database: string;
+  createdAt: string;
+}
+
+/**
+ * Dumps to delete so that the newest `keep` of each database remain. Ordered by the metadata's
+ * creation time (file names start with the database name, so they do not sort by time across a
+ * `backup.database` change); files in `protect` (the one just written, the one being restored)
+ * are never deleted.
+ */
+export function retentionVictims(dumps: readonly KeptDump[], keep: number, protect: readonly string[] = []): string[] {
+  const byDb = new Map<string, KeptDump[]>();
+  for (const d of dumps) byDb.set(d.database, [...(byDb.get(d.database) ?? []), d]);
+  const victims: string[] = [];
+  for (const list of byDb.values()) {
+    const newest = [...list].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.file < b.file ? 1 : -1));
+    victims.push(...newest.slice(keep).map((d) => d.file).filter((f) => !protect.includes(f)));
+  }
+  return victims;
 }
 
 /** Problems with a parsed metadata object (empty: well-formed). */
@@ -89,5 +126,7 @@ export function metaProblems(m: unknown): string[] {
   if (typeof o.bytes !== 'number') p.push('bytes: expected a number');
   if (typeof o.database !== 'string') p.push('database: expected a string');
   if (!Array.isArray(o.tables)) p.push('tables: expected a list');
+  if (typeof o.env !== 'string') p.push('env: expected a string');
+  if (typeof o.createdAt !== 'string' || Number.isNaN(Date.parse(o.createdAt))) p.push('createdAt: expected an ISO time');
   return p;
 }

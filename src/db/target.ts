@@ -17,7 +17,7 @@ export type BackupConfig = NonNullable<EnvironmentConfig['backup']>;
 /** Settings of `env`'s backups; `dir` is made absolute under the project root, per environment. */
 export function dbSettings(envName: string, b: BackupConfig, root: string): DbSettings {
   const base = isAbsolute(b.dir) ? b.dir : join(root, b.dir);
-  return { env: envName, database: b.database, user: b.user, dir: join(base, envName), keep: b.keep };
+  return { env: envName, database: b.database, user: b.user, dir: join(base, envName), keep: b.keep, rpoMinutes: b.rpoMinutes, ...(b.appRole ? { appRole: b.appRole } : {}) };
 }
 
 /** The environment's backup section, or a config error naming the file. */

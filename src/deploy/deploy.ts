@@ -9,22 +9,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../util/exec.ts';
-import { EnvironmentError, ExitCode, PierError } from '../util/errors.ts';
+import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
-import * as docker from './commands/docker.ts';
-import { freeKb } from './commands/host.ts';
-import { releaseContainer } from './commands/layout.ts';
-import { mapLimit, openHost, type HostSession } from './executor.ts';
+import type { HostSession } from './executor.ts';
+import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
 import { strategyFor } from './strategies/index.ts';
-import { backupBeforeMigrate } from '../db/deploy-hook.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
 import type { DeployTarget } from './target.ts';
+
+/** What a pre-migration hook gets: the release serving now (the data's level) and the sessions. */
+export interface BeforeMigrateContext {
+  target: DeployTarget;
+  serving?: string;
+  progress: Progress;
+  sessions: readonly HostSession[];
+}
 
 export interface DeployOptions {
   version: string;
@@ -35,6 +40,12 @@ export interface DeployOptions {
   progress?: Progress;
   runId?: string;
   strategy?: Strategy;
+  /**
+   * Runs before the migration (when the app has one); throwing refuses the migration and the
+   * deploy. The CLI passes the pre-migration backup (src/db/deploy-hook.ts) here, so the deploy
+   * code does not depend on the database code.
+   */
+  beforeMigrate?: (ctx: BeforeMigrateContext) => Promise<unknown>;
 }
 
 export type HostStatus = 'deployed' | 'rolled-back' | 'unchanged' | 'failed' | 'not-changed' | 'rollback-failed' | 'unreachable';
@@ -64,41 +75,6 @@ export interface DeployReport {
   strategy?: { name: string } & Record<string, unknown>;
 }
 
-/** Connect to every host (parallel, limited); closes what was opened if any fails. */
-export async function connectAll(target: DeployTarget): Promise<HostSession[]> {
-  const results = await mapLimit(target.hosts, target.parallel, (h) => openHost(h, target.auth));
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length) {
-    for (const r of results) if (r.status === 'fulfilled') r.value.close();
-    const first = failed[0]!.reason as Error;
-    if (failed.length === 1 && first instanceof PierError) throw first;
-    throw new EnvironmentError(failed.map((f) => (f.reason as Error).message).join('\n'), first instanceof PierError ? first.hint : undefined);
-  }
-  return results.map((r) => (r as PromiseFulfilledResult<HostSession>).value);
-}
-
-/** Reachable, Docker up, enough disk: checked on every host before anything changes. */
-export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress, light = false): Promise<void> {
-  const results = await mapLimit(ops, target.parallel, async (o) => {
-    if (light) {
-      // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
-      await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 });
-      return progress.step(o.name, 'preflight');
-    }
-    const version = (await o.h.run(docker.dockerInfo(), { timeoutMs: 15_000 }).catch((e: Error) => {
-      throw new EnvironmentError(`${o.name}: Docker is not usable: ${e.message}`);
-    })).trim();
-    const kb = Number((await o.h.run(freeKb(target.settings.dir))).trim());
-    if (Number.isFinite(kb) && kb < target.settings.minFreeMb * 1024) {
-      throw new EnvironmentError(`${o.name}: only ${Math.round(kb / 1024)} MB free under ${target.settings.dir}; need ${target.settings.minFreeMb} MB (deploy.minFreeMb)`);
-    }
-    await o.ensureBase();
-    progress.step(o.name, 'preflight', `docker ${version}, ${Math.round(kb / 1024)} MB free`);
-  });
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length) throw new EnvironmentError(`preflight failed, nothing was changed:\n${failed.map((f) => `  ${(f.reason as Error).message}`).join('\n')}`);
-}
-
 /** What the host served before, from current.json, if its container still exists. */
 async function previousOf(o: HostOps): Promise<Release | undefined> {
   const cur = await o.readCurrent();
@@ -106,8 +82,20 @@ async function previousOf(o: HostOps): Promise<Release | undefined> {
   return { version: cur.version, image: cur.image, container: cur.container };
 }
 
-/** Deploy `opts.version` to every host of `target`. Throws before the lock (exit 2/3); after it, returns a report. */
+/** Every host already serves `version` from the very image `imageId` (compared by content, not by tag). */
+async function servingAlready(plans: HostPlan[], version: string, imageId: string | undefined): Promise<boolean> {
+  if (!imageId) return false;
+  const ids = await Promise.all(plans.map((p) => (p.previous?.version === version ? p.ops.containerImageId(p.previous.container) : undefined)));
+  return ids.every((id) => id === imageId);
+}
+
+/**
+ * Deploy `opts.version` to every host of `target`. Throws before the lock (exit 2/3) and when
+ * the hosts' records cannot be read (lock released first); otherwise returns a report.
+ */
 export async function deploy(target: DeployTarget, opts: DeployOptions): Promise<DeployReport> {
+  // The env file is checked before anything remote happens (exit 2, file:line).
+  if (target.envIssues.length) throw new ConfigError(target.envIssues);
   const runId = opts.runId ?? newRunId();
   const progress = opts.progress ?? new Progress();
   const signal = opts.signal ?? new AbortController().signal;
@@ -115,10 +103,12 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const started = Date.now();
   const streamed = opts.stream || !target.registry;
   // A streamed image must exist locally: checked before anything remote happens.
+  let localImageId: string | undefined;
   if (streamed) {
     const local = `${target.imageRepo}:${opts.version}`;
     const r = await exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', local], { nothrow: true });
     if (r.code !== 0) throw new EnvironmentError(`cannot stream ${local}: no such image on this machine`, 'build it first (pier build), or deploy from a registry (deploy.registry)');
+    localImageId = r.stdout.trim();
   }
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
@@ -126,43 +116,53 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   try {
     await preflight(ops, target, progress);
     const info: LockInfo = { by: target.by, run: runId, version: opts.version, at: new Date().toISOString(), pid: process.pid, command: 'deploy' };
-    await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
-    for (const o of ops) progress.step(o.name, 'locked');
-    const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
-    const findings: Record<string, unknown> = {};
-    const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
-      run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
-    });
     let result: DeployReport | undefined;
+    // The lock is taken inside the try whose finally releases it: any error after this point
+    // (a corrupt record on a host, a lost connection) leaves no lock behind.
     try {
+      await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
+      for (const o of ops) progress.step(o.name, 'locked');
+      const plans: HostPlan[] = await Promise.all(ops.map(async (o) => ({ ops: o, previous: await previousOf(o), switched: false })));
+      const findings: Record<string, unknown> = {};
+      const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
+        run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
+      });
       await audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`);
-      const container = releaseContainer(target.app, opts.version);
-      if (plans.every((p) => p.previous?.container === container)) {
-        for (const p of plans) progress.step(p.ops.name, 'unchanged');
-        result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })));
+      // Image: resolved to a digest on the first host (the rest pull the same bytes), or streamed.
+      // "Unchanged" is decided on the image's content (its ID), so a re-published tag deploys.
+      let image: string;
+      let imageId: string | undefined;
+      if (streamed) {
+        image = `${target.imageRepo}:${opts.version}`;
+        imageId = localImageId;
       } else {
-        // Image: pulled by digest (the first host resolves the tag; the rest pull the same bytes) or streamed.
-        let image: string;
+        progress.step(plans[0]!.ops.name, 'pulling');
+        image = await plans[0]!.ops.pull(`${target.registry}/${target.imageRepo}:${opts.version}`);
+        imageId = await plans[0]!.ops.imageId(image);
+      }
+      if (await servingAlready(plans, opts.version, imageId)) {
+        for (const p of plans) progress.step(p.ops.name, 'unchanged');
+        result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })), { image });
+      } else {
         let imageFile: string | undefined;
-        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         if (streamed) {
-          image = `${target.imageRepo}:${opts.version}`;
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
           imageFile = join(tmpDir, 'image.tar');
           await exec(['docker', 'save', '--output', imageFile, image]).catch((e: Error) => {
             throw new EnvironmentError(`cannot stream ${image}: ${e.message}`, 'build or pull the image locally first');
           });
-        } else image = `${target.registry}/${target.imageRepo}:${opts.version}`;
+        }
+        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         const prepare = (plan: HostPlan) => {
           let p = prepared.get(plan);
           if (!p) {
             p = (async () => {
               const o = plan.ops;
-              if (imageFile) {
-                await o.h.run(docker.load(), { input: createReadStream(imageFile), timeoutMs: target.auth.commandTimeoutMs });
-              } else if (plan === plans[0]) image = await o.pull(image);
-              else await o.h.run(docker.pull(image));
-              const envFile = target.envFileContent !== undefined ? await o.uploadEnv(opts.version, target.envFileContent) : undefined;
+              if (imageFile) await o.loadImage(createReadStream(imageFile));
+              else if (plan !== plans[0]) await o.pullOnly(image);
+              let envFile: string | undefined;
+              if (target.envFileContent !== undefined) envFile = await o.uploadEnv(target.envFileContent);
+              else await o.removeEnv();
               return { release: o.release(opts.version, image), envFile };
             })();
             prepared.set(plan, p);
@@ -173,11 +173,10 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         try {
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
-            progress.step(plans[0]!.ops.name, 'pulling');
             const { release, envFile } = await prepare(plans[0]!);
             signal.throwIfAborted();
-            // Data safety: no migration without a verified backup first (when backup.beforeMigrate is on).
-            await backupBeforeMigrate(target, plans[0]!.previous?.version, progress, sessions);
+            // Data safety: the hook (the CLI's pre-migration backup) runs first and can refuse.
+            await opts.beforeMigrate?.({ target, serving: plans[0]!.previous?.version, progress, sessions });
             progress.step(plans[0]!.ops.name, 'migrating', target.migrate.join(' '));
             await plans[0]!.ops.migrate(release, target.migrate, envFile).catch((e: Error) => {
               throw new HealthError(plans[0]!.ops.name, `migration failed: ${e.message}`);
@@ -195,6 +194,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     } finally {
       const lock = await releaseFleetLock(ops, runId);
       if (result) result.lock = lock;
+      else if (lock.held.length) progress.step(lock.held.map((h) => h.host).join(','), 'failed', 'deploy lock NOT released (host unreachable): pier lock release once it is back');
     }
     return result;
   } finally {

@@ -1,17 +1,21 @@
 /**
  * Operations on one host, each a short sequence of commands/* run through the executor: get the
  * image, start a release beside the serving one, health-check it, switch the proxy, read the
- * access log, stop and prune old releases.
+ * access log, stop and prune old releases, read and write pier's records, take the lock.
+ * The only module that talks to a host session: everything else in src/deploy/ calls these.
  */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GateError } from '../util/errors.ts';
-import { errorStats, parseAccessLog, type ErrorStats } from './access-log.ts';
+import { EnvironmentError, GateError } from '../util/errors.ts';
+import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
 import { hostLayout, PROXY_CONTAINER, releaseContainer, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
 import type { HostSession } from './executor.ts';
-import { parseReleases, type CurrentRelease, type ReleaseRecord } from './records.ts';
+import { scheduleStop } from './commands/retire.ts';
+import { parseCurrent, parseLock, parseReleaseLog, parseReleases, type CurrentRelease, type LockInfo, type ReleaseRecord } from './records.ts';
 import type { DeployTarget } from './target.ts';
 
 /** A release as it runs on a host. */
@@ -33,6 +37,16 @@ export class HealthError extends GateError {
   }
 }
 
+/** A record pier keeps on a host is unreadable: names the host and the file; exit 3. */
+export class HostStateError extends EnvironmentError {
+  constructor(host: string, file: string, problem: string) {
+    super(`${host}: ${file}: ${problem}`, `inspect the file on ${host}; fix it by hand, or remove it (pier then treats the host as having no record)`);
+  }
+}
+
+/** Outcome of one attempt at a host's lock. */
+export type LockAttempt = { taken: true } | { taken: false; holder: LockInfo };
+
 /** A release on a host: started, with its network address. */
 export interface StartedRelease extends Release {
   ip: string;
@@ -53,9 +67,19 @@ export class HostOps {
     return this.h.name;
   }
 
-  /** Build a release description for `version` with image `image`. */
+  /** A new start of `version` with image `image`: a container name no other start has used. */
   release(version: string, image: string): Release {
-    return { version, image, container: releaseContainer(this.t.app, version) };
+    return { version, image, container: releaseContainer(this.t.app, version, randomBytes(3).toString('hex')) };
+  }
+
+  /** Docker's server version (preflight); throws when Docker does not answer. */
+  async dockerVersion(): Promise<string> {
+    return (await this.h.run(docker.dockerInfo(), { timeoutMs: 15_000 })).trim();
+  }
+
+  /** Free KiB under pier's host directory (NaN when unknown). */
+  async freeKb(): Promise<number> {
+    return Number((await this.h.run(host.freeKb(this.t.settings.dir))).trim());
   }
 
   async ensureBase(): Promise<void> {
@@ -68,13 +92,26 @@ export class HostOps {
     }
   }
 
+  /** current.json; a corrupt file is a HostStateError naming host and file. */
   async readCurrent(): Promise<CurrentRelease | undefined> {
-    const text = (await this.h.run(host.readFile(this.layout.currentFile))).trim();
-    return text ? (JSON.parse(text) as CurrentRelease) : undefined;
+    const text = await this.h.run(host.readFile(this.layout.currentFile));
+    try {
+      return parseCurrent(text);
+    } catch (e) {
+      throw new HostStateError(this.name, this.layout.currentFile, (e as Error).message);
+    }
   }
 
+  /** The release history, malformed lines skipped (listings). */
   async readReleases(): Promise<ReleaseRecord[]> {
     return parseReleases(await this.h.run(host.readFile(this.layout.releasesLog)));
+  }
+
+  /** The release history for decisions (rollback): a malformed line is a HostStateError naming it. */
+  async readHistory(): Promise<ReleaseRecord[]> {
+    const { records, bad } = parseReleaseLog(await this.h.run(host.readFile(this.layout.releasesLog)));
+    if (bad.length) throw new HostStateError(this.name, `${this.layout.releasesLog}:${bad[0]}`, `not a release record (JSON line)${bad.length > 1 ? `; also lines ${bad.slice(1).join(', ')}` : ''}`);
+    return records;
   }
 
   /** Pull `ref` and return the digest reference it resolved to (repo@sha256:...). */
@@ -84,15 +121,45 @@ export class HostOps {
     return digest || ref;
   }
 
+  /** Pull `ref` (already a digest reference) without resolving it. */
+  async pullOnly(ref: string): Promise<void> {
+    await this.h.run(docker.pull(ref));
+  }
+
+  /** `docker load` an image archive streamed from this machine. */
+  async loadImage(archive: Readable): Promise<void> {
+    await this.h.run(docker.load(), { input: archive, timeoutMs: this.t.auth.commandTimeoutMs });
+  }
+
+  /** Image ID of an image on the host (undefined when absent). */
+  async imageId(ref: string): Promise<string | undefined> {
+    const r = await this.h.probe(docker.imageId(ref));
+    return r.code === 0 ? r.stdout.trim() || undefined : undefined;
+  }
+
+  /** Image ID a container runs (undefined when the container is gone). */
+  async containerImageId(container: string): Promise<string | undefined> {
+    const r = await this.h.probe(docker.containerImageId(container));
+    return r.code === 0 ? r.stdout.trim() || undefined : undefined;
+  }
+
   async hasImage(ref: string): Promise<boolean> {
     return (await this.h.probe(docker.imageExists(ref))).code === 0;
   }
 
-  /** Upload the app's runtime env file (mode 0600); returns its path on the host. */
-  async uploadEnv(version: string, content: string): Promise<string> {
-    const file = `${this.layout.envDir}/${releaseContainer(this.t.app, version)}.env`;
-    await this.h.run(host.writeFile(file, '0600'), { input: content });
-    return file;
+  /**
+   * Upload the app's runtime env file (normalised docker --env-file content, mode 0600) as the
+   * app's one env file, removing older per-release files; returns its path on the host. Docker
+   * reads it when a container is created, so retained releases do not need it afterwards.
+   */
+  async uploadEnv(content: string): Promise<string> {
+    await this.h.run(host.writeEnvFile(this.layout.envFile), { input: content });
+    return this.layout.envFile;
+  }
+
+  /** The app has no env file any more: remove what an earlier deploy uploaded. */
+  async removeEnv(): Promise<void> {
+    await this.h.run(host.removeFile(this.layout.envFile));
   }
 
   private spec(rel: Release, envFile?: string): docker.AppContainerSpec {
@@ -104,9 +171,11 @@ export class HostOps {
     return this.h.run(docker.runOnce(this.spec(rel, envFile), command));
   }
 
-  /** Start `rel` beside the serving release (a stale container of the same name is replaced). */
+  /**
+   * Start `rel` beside the serving release. Its name is new (see release()): nothing running is
+   * removed or replaced here, whatever the proxy points at keeps serving.
+   */
   async start(rel: Release, envFile?: string): Promise<StartedRelease> {
-    await this.h.probe(docker.remove(rel.container));
     await this.h.run(docker.runApp(this.spec(rel, envFile)));
     return { ...rel, ip: await this.ip(rel.container) };
   }
@@ -146,7 +215,7 @@ export class HostOps {
       await sleep(250);
     }
     const logs = (await this.h.probe(docker.logsTail(rel.container, 15))).stdout + '';
-    throw new HealthError(this.name, `${rel.container} did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
+    throw new HealthError(this.name, `${this.t.app} ${rel.version} (${rel.container}) did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
   }
 
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
@@ -177,10 +246,47 @@ export class HostOps {
     throw new HealthError(this.name, `smoke test through the proxy failed: GET ${url} -> ${last || 'no response'}`);
   }
 
+  /** Access-log entries the proxy wrote since `offset`. */
+  async accessEntriesSince(offset: number): Promise<AccessEntry[]> {
+    return parseAccessLog(await this.h.run(host.readFrom(this.layout.accessLog, offset), { timeoutMs: 10_000 }));
+  }
+
   /** Requests and 5xx of `version` logged by this host's proxy since `offset`. */
   async errorStatsSince(offset: number, version: string): Promise<ErrorStats> {
-    const text = await this.h.run(host.readFrom(this.layout.accessLog, offset), { timeoutMs: 10_000 });
-    return errorStats(parseAccessLog(text), version);
+    return errorStats(await this.accessEntriesSince(offset), version);
+  }
+
+  /** HTTP status of the health path through the host's proxy ('' when nothing answered). */
+  async proxyHealthStatus(): Promise<string> {
+    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
+  }
+
+  /** Blue/green: a host-side timer stops `container` after `seconds` unless it serves again by then. */
+  async scheduleStop(container: string, seconds: number): Promise<void> {
+    await this.h.run(scheduleStop(container, this.layout.currentFile, seconds));
+  }
+
+  /** One attempt at this host's deploy lock (atomic mkdir); other failures throw. */
+  async tryLock(info: LockInfo): Promise<LockAttempt> {
+    const r = await this.h.probe(host.acquireLock(this.layout.lockDir, JSON.stringify(info)));
+    if (r.code === 0) return { taken: true };
+    if (r.code === host.LOCK_HELD_EXIT) return { taken: false, holder: parseLock(r.stdout) ?? parseLock('?')! };
+    throw new EnvironmentError(`${this.name}: could not take the deploy lock: ${r.stderr.trim()}`);
+  }
+
+  /** Release the lock if run `runId` holds it. */
+  async unlock(runId: string): Promise<void> {
+    await this.h.run(host.releaseLock(this.layout.lockDir, runId), { timeoutMs: 10_000 });
+  }
+
+  /** The lock holder's record (undefined when free). */
+  async lockHolder(): Promise<LockInfo | undefined> {
+    return parseLock(await this.h.run(host.readLock(this.layout.lockDir)));
+  }
+
+  /** Remove the lock whoever holds it. */
+  async forceUnlock(): Promise<void> {
+    await this.h.run(host.forceReleaseLock(this.layout.lockDir));
   }
 
   async stop(container: string, timeoutS = 10): Promise<void> {

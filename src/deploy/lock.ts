@@ -4,10 +4,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../util/errors.ts';
-import * as host from './commands/host.ts';
-import { LOCK_HELD_EXIT } from './commands/host.ts';
 import type { HostOps } from './host-ops.ts';
-import { describeHolder, parseLock, type LockInfo } from './records.ts';
+import { describeHolder, type LockInfo } from './records.ts';
+import { UsageError } from '../util/errors.ts';
+
+/** `--lock-wait SECONDS` for every verb that takes the lock (deploy, rollback): a number >= 0. */
+export function parseLockWait(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--lock-wait: expected a number of seconds (0 or more), got "${value}"`);
+  return n;
+}
 
 /** Someone else is deploying: exit 3, naming who. */
 export class LockHeldError extends EnvironmentError {
@@ -26,17 +33,22 @@ export class LockHeldError extends EnvironmentError {
 /** Take the lock on every host, waiting up to `waitSeconds` for a holder to finish. */
 export async function acquireFleetLock(hosts: HostOps[], info: LockInfo, env: string, waitSeconds = 0, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + waitSeconds * 1000;
-  const json = JSON.stringify(info);
+  if (!Number.isFinite(deadline)) throw new UsageError(`--lock-wait: expected a number of seconds, got "${waitSeconds}"`);
   for (;;) {
     const taken: HostOps[] = [];
     let refused: { host: string; holder?: LockInfo } | undefined;
-    for (const h of hosts) {
-      const r = await h.h.probe(host.acquireLock(h.layout.lockDir, json));
-      if (r.code === 0) taken.push(h);
-      else if (r.code === LOCK_HELD_EXIT) {
-        refused = { host: h.name, holder: parseLock(r.stdout) ?? parseLock('?') };
-        break;
-      } else throw new EnvironmentError(`${h.name}: could not take the deploy lock: ${r.stderr.trim()}`);
+    try {
+      for (const h of hosts) {
+        const r = await h.tryLock(info);
+        if (r.taken) taken.push(h);
+        else {
+          refused = { host: h.name, holder: r.holder };
+          break;
+        }
+      }
+    } catch (e) {
+      await releaseFleetLock(taken, info.run);
+      throw e;
     }
     if (!refused) return;
     await releaseFleetLock(taken, info.run);
@@ -57,7 +69,7 @@ export async function releaseFleetLock(hosts: HostOps[], runId: string): Promise
   await Promise.all(
     hosts.map(async (h) => {
       try {
-        await h.h.run(host.releaseLock(h.layout.lockDir, runId), { timeoutMs: 10_000 });
+        await h.unlock(runId);
         out.released.push(h.name);
       } catch (err) {
         out.held.push({ host: h.name, error: (err as Error).message });
@@ -69,10 +81,10 @@ export async function releaseFleetLock(hosts: HostOps[], runId: string): Promise
 
 /** Lock record per host (undefined when free). */
 export async function readFleetLock(hosts: HostOps[]): Promise<{ host: string; holder?: LockInfo }[]> {
-  return Promise.all(hosts.map(async (h) => ({ host: h.name, holder: parseLock(await h.h.run(host.readLock(h.layout.lockDir))) })));
+  return Promise.all(hosts.map(async (h) => ({ host: h.name, holder: await h.lockHolder() })));
 }
 
 /** Remove the lock whoever holds it. */
 export async function forceReleaseFleetLock(hosts: HostOps[]): Promise<void> {
-  await Promise.all(hosts.map((h) => h.h.run(host.forceReleaseLock(h.layout.lockDir))));
+  await Promise.all(hosts.map((h) => h.forceUnlock()));
 }

@@ -3,7 +3,7 @@
 export type Phase =
   | 'preflight' | 'locked' | 'pulling' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'drained'
   | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged'
-  | 'canary' | 'analysis' | 'retiring' | 'backup';
+  | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan';
 
 export interface ProgressEvent {
   host: string;

@@ -42,18 +42,43 @@ export function parseLock(text: string): LockInfo | undefined {
   }
 }
 
-/** Parse releases.jsonl (malformed lines skipped). */
+/** Parse releases.jsonl (malformed lines skipped: for listings). */
 export function parseReleases(text: string): ReleaseRecord[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as ReleaseRecord];
-      } catch {
-        return [];
-      }
-    });
+  return parseReleaseLog(text).records;
+}
+
+/** Parse releases.jsonl, keeping the 1-based numbers of malformed lines (a rollback refuses to guess). */
+export function parseReleaseLog(text: string): { records: ReleaseRecord[]; bad: number[] } {
+  const records: ReleaseRecord[] = [];
+  const bad: number[] = [];
+  text.split('\n').forEach((l, i) => {
+    if (!l.trim()) return;
+    try {
+      const r = JSON.parse(l) as ReleaseRecord;
+      if (typeof r !== 'object' || r === null || typeof r.version !== 'string') throw new Error('not a release record');
+      records.push(r);
+    } catch {
+      bad.push(i + 1);
+    }
+  });
+  return { records, bad };
+}
+
+/** Parse current.json: undefined when empty; throws a plain Error saying what is wrong otherwise. */
+export function parseCurrent(text: string): CurrentRelease | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    throw new Error(`not valid JSON (${t.length} bytes; truncated?)`);
+  }
+  const c = v as Partial<CurrentRelease> | null;
+  if (!c || typeof c !== 'object' || typeof c.version !== 'string' || typeof c.container !== 'string' || typeof c.image !== 'string') {
+    throw new Error('expected an object with version, image and container');
+  }
+  return c as CurrentRelease;
 }
 
 /** One audit line: timestamp, who, run, what happened. */

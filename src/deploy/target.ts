@@ -5,10 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo, hostname } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import type { Config, EnvironmentConfig } from '../config/schema.ts';
-import { ConfigError, UsageError } from '../util/errors.ts';
+import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret } from '../util/redact.ts';
+import { runtimeEnv, secretsOf } from './runtime-env.ts';
 import { appVolumes } from './commands/docker.ts';
 import type { SshAuth, SshTarget } from './ssh.ts';
 
@@ -29,8 +29,13 @@ export interface DeployTarget {
   auth: SshAuth;
   settings: EnvironmentConfig['deploy'];
   parallel: number;
-  /** Runtime env file content for the app (secret: uploaded 0600, never printed). */
+  /**
+   * The app's runtime env file, parsed and normalised for `docker run --env-file` (secret:
+   * uploaded 0600, never printed).
+   */
   envFileContent?: string;
+  /** What is wrong with the env file for a deploy (syntax, multi-line values, requiredEnv); deploy refuses, other verbs ignore. */
+  envIssues: ConfigIssue[];
   /** Who is deploying (`user@machine`). */
   by: string;
   /** The loaded configuration, for hooks that need more than the above (the pre-migration backup). */
@@ -39,7 +44,11 @@ export interface DeployTarget {
 
 const expand = (p: string, root: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : join(root, p));
 
-/** Build the deploy target for `cfg` (loaded with an environment). */
+/**
+ * Build the deploy target for `cfg` (loaded with an environment). The env file is parsed here
+ * once; its problems are kept in `envIssues`: `deploy` refuses them (exit 2, before any host is
+ * contacted), the emergency verbs (rollback, status, lock) do not need the file and ignore them.
+ */
 export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTarget {
   const env = cfg.env;
   if (!env) throw new UsageError('an environment is required, e.g. pier deploy production');
@@ -63,16 +72,16 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     jump = { name: `jump(${m[2]})`, user: m[1] ?? 'root', address: m[2]!, port: Number(m[3] ?? 22), hostKey: ssh.jumpHostKey };
   }
   let envFileContent: string | undefined;
+  const envIssues: ConfigIssue[] = [];
   if (env.envFile) {
     const f = expand(env.envFile, root);
     if (!existsSync(f)) throw new ConfigError([{ file: envFileLabel, path: 'envFile', message: `${env.envFile} does not exist (copy ${env.envFile}.example and fill it in)` }]);
-    envFileContent = readFileSync(f, 'utf8');
-    for (const v of Object.values(parseDotenv(envFileContent))) {
-      registerSecret(v);
-      // A password inside a URL may also appear on its own (e.g. in an app's error message).
-      const pw = /^[a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:([^@\s/]+)@/i.exec(v)?.[1];
-      if (pw) registerSecret(decodeURIComponent(pw));
-    }
+    const parsed = runtimeEnv(readFileSync(f, 'utf8'), env.envFile, env.requiredEnv);
+    for (const s of secretsOf(parsed.vars)) registerSecret(s);
+    envIssues.push(...parsed.issues);
+    envFileContent = parsed.dockerEnvFile;
+  } else if (Object.keys(env.requiredEnv).length) {
+    envIssues.push({ file: envFileLabel, path: 'envFile', message: `expected an env file setting ${Object.keys(env.requiredEnv).join(', ')} (requiredEnv)` });
   }
   return {
     envName: env.name,
@@ -97,6 +106,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     settings: env.deploy,
     parallel: ssh.parallel,
     envFileContent,
+    envIssues,
     by: opts.by ?? `${safeUser()}@${hostname()}`,
     config: cfg,
   };

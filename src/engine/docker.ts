@@ -6,21 +6,26 @@
  *
  * Commands are built as data by the exported pure functions below and executed in one place.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { docker } from '../docker/client.ts';
-import { httpGet } from '../pipeline/http.ts';
 import { reap } from '../docker/reap.ts';
+import { collect, firstFileFromTar, lineSplitter, readAll } from '../docker/streams.ts';
 import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
+import { repoAndTag } from '../util/image-ref.ts';
+import { notYet, poll } from '../util/poll.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
+import { demuxDockerStream, formatStreams } from './streams.ts';
 import {
+  AppFailedError,
   BuildFailedError,
   ImageUnavailableError,
+  type AppExit,
   type BuildSpec,
   type BuiltImage,
   type Engine,
@@ -45,7 +50,7 @@ export interface DockerEngineOptions {
 /** argv of the `docker buildx build` for a spec (pure; compared exactly in unit tests). */
 export function buildxArgv(spec: BuildSpec, iidFile: string, opts: { noCache?: boolean } = {}): string[] {
   const argv = ['docker', 'buildx', 'build', '--progress=plain', '--load', '--iidfile', iidFile];
-  argv.push('-f', join(spec.context, spec.dockerfile));
+  argv.push('-f', resolve(spec.context, spec.dockerfile));
   if (spec.target) argv.push('--target', spec.target);
   for (const [k, v] of Object.entries(spec.buildArgs)) argv.push('--build-arg', `${k}=${v}`);
   for (const s of spec.secrets) argv.push('--secret', `id=${s.id},src=${s.file}`);
@@ -56,19 +61,44 @@ export function buildxArgv(spec: BuildSpec, iidFile: string, opts: { noCache?: b
   return argv;
 }
 
+/**
+ * The ignore file that keeps `exclude` out of the context (pure): the app's own rules (its
+ * `<Dockerfile>.dockerignore`, else `.dockerignore`) with pier's excludes appended, so they win.
+ */
+export function mergedDockerignore(userRules: string | undefined, exclude: string[]): string {
+  const base = userRules ? `${userRules.replace(/\s*$/, '')}\n` : '';
+  return `${base}# added by pier: never in an image, whatever the rules above say\n${exclude.join('\n')}\n`;
+}
+
+/** Tag pier gives a build: `<version>-<sha>[-dirty]` or `-nogit`, `-test` for the test image. */
+const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty)?)(-test)?$/;
+
+export interface ImageSummary {
+  Id: string;
+  Created: number;
+  RepoTags?: string[] | null;
+  Labels?: Record<string, string> | null;
+}
+
+/**
+ * Which tags to remove so only the newest `keep` images of each kind stay (pure). Only images
+ * pier built for the app (`pier.app`, `pier.image`) and only tags pier gave them (the version-sha
+ * pattern, also under a registry prefix) are touched; `latest` or a user's own tags never are.
+ */
+export function pruneTags(images: ImageSummary[], app: string, keep: number): string[] {
+  const out: string[] = [];
+  for (const kind of ['runtime', 'test']) {
+    const mine = images
+      .filter((i) => i.Labels?.['pier.app'] === app && i.Labels?.['pier.image'] === kind)
+      .sort((a, b) => b.Created - a.Created);
+    for (const img of mine.slice(keep)) out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
+  }
+  return out;
+}
+
 /** `docker save` argv writing an image tarball. */
 export function saveArgv(ref: string, file: string): string[] {
   return ['docker', 'save', '-o', file, ref];
-}
-
-/** Split `host:port/repo/name:tag` into repo and tag (a port colon is not a tag separator). */
-export function splitRef(ref: string): { repo: string; tag: string } {
-  const at = ref.indexOf('@');
-  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  if (colon > slash) return { repo: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) };
-  return { repo: noDigest, tag: 'latest' };
 }
 
 /** The Docker container config of a sidecar (pure). */
@@ -81,38 +111,6 @@ export function sidecarContainerConfig(s: SidecarSpec, network: string, labels: 
     NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [s.name] } } },
   };
 }
-
-/**
- * Read the first regular file out of a tar archive (what the Docker archive API returns for one
- * path). Handles ustar headers; returns undefined when the archive holds no file.
- */
-export function firstFileFromTar(tar: Buffer): Buffer | undefined {
-  let off = 0;
-  while (off + 512 <= tar.length) {
-    const header = tar.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) return undefined;
-    const size = parseInt(header.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim() || '0', 8);
-    const type = String.fromCharCode(header[156] ?? 0);
-    const body = off + 512;
-    if (type === '0' || type === '\0') return tar.subarray(body, body + size);
-    off = body + Math.ceil(size / 512) * 512;
-  }
-  return undefined;
-}
-
-/** Split a stream of text into lines for a line callback (keeps the partial tail). */
-function lineSplitter(onLine?: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    if (!onLine) return;
-    buf += chunk;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) onLine(redact(l));
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RunNetwork {
   name: string;
@@ -141,7 +139,7 @@ export class DockerEngine implements Engine {
   /** Build one target with buildx; the first tag is the image's ref. */
   async build(spec: BuildSpec): Promise<BuiltImage> {
     const iid = join(this.tmp, `iid-${++this.seq}`);
-    const argv = buildxArgv(spec, iid, { noCache: this.opts.noCache });
+    const argv = buildxArgv(this.withExcludes(spec), iid, { noCache: this.opts.noCache });
     const split = lineSplitter(spec.onLog);
     const r = await exec(argv, { signal: this.abort.signal, onOutput: (c) => split(c), nothrow: true });
     if (r.code !== 0) {
@@ -149,6 +147,34 @@ export class DockerEngine implements Engine {
       throw new BuildFailedError(`docker buildx build${spec.target ? ` --target ${spec.target}` : ''} failed (exit ${r.code})\n${tail}`);
     }
     return { ref: spec.tags[0] ?? readFileSync(iid, 'utf8').trim(), id: readFileSync(iid, 'utf8').trim(), target: spec.target };
+  }
+
+  /**
+   * BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile before the context's
+   * `.dockerignore`: a copy of the Dockerfile in this run's temp dir with the merged rules beside
+   * it keeps `spec.exclude` out without touching the app's files.
+   */
+  private withExcludes(spec: BuildSpec): BuildSpec {
+    if (!spec.exclude?.length) return spec;
+    const dockerfile = resolve(spec.context, spec.dockerfile);
+    const own = [`${dockerfile}.dockerignore`, join(spec.context, '.dockerignore')].find((f) => existsSync(f));
+    const dir = join(this.tmp, `dockerfile-${++this.seq}`);
+    mkdirSync(dir);
+    const copy = join(dir, basename(dockerfile));
+    writeFileSync(copy, readFileSync(dockerfile));
+    writeFileSync(`${copy}.dockerignore`, mergedDockerignore(own ? readFileSync(own, 'utf8') : undefined, spec.exclude));
+    return { ...spec, dockerfile: copy };
+  }
+
+  /** Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay). */
+  async pruneImages(app: string, keep: number): Promise<string[]> {
+    const images = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
+    const removed: string[] = [];
+    for (const tag of pruneTags(images, app, keep)) {
+      const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);
+      if (ok) removed.push(tag);
+    }
+    return removed;
   }
 
   /** Make sure an image is present locally, pulling it if not; ImageUnavailableError otherwise. */
@@ -201,9 +227,7 @@ export class DockerEngine implements Engine {
   /** Run the sidecar's healthcheck inside it until it exits 0 (bounded in time). */
   private async waitHealthy(s: SidecarSpec, c: Docker.Container): Promise<void> {
     if (!s.healthcheck?.length) return;
-    const deadline = Date.now() + (this.opts.sidecarTimeoutMs ?? 60_000);
-    let last = '';
-    while (Date.now() < deadline) {
+    const check = async () => {
       this.throwIfClosed();
       const info = await c.inspect();
       if (!info.State.Running) throw new EnvironmentError(`sidecar ${s.name} (${s.image}) exited with ${info.State.ExitCode}`);
@@ -211,11 +235,14 @@ export class DockerEngine implements Engine {
       const stream = await ex.start({ hijack: true, stdin: false });
       const out = await collect(this.d, stream);
       const { ExitCode } = await ex.inspect();
-      if (ExitCode === 0) return;
-      last = (out.stdout + out.stderr).trim();
-      await sleep(300);
-    }
-    throw new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck.join(' ')}${last ? `: ${last}` : ''}`);
+      return ExitCode === 0 ? true : notYet((out.stdout + out.stderr).trim());
+    };
+    await poll(`sidecar ${s.name}`, check, {
+      timeoutMs: this.opts.sidecarTimeoutMs ?? 60_000,
+      intervalMs: 300,
+      retry: () => false, // an exited sidecar or a lost engine is final
+      onGiveUp: (e) => new EnvironmentError(`sidecar ${s.name} did not become healthy: ${s.healthcheck!.join(' ')}${e.last ? `: ${e.last}` : ''}`),
+    });
   }
 
   private throwIfClosed(): void {
@@ -263,9 +290,11 @@ export class DockerEngine implements Engine {
       const stderr = new PassThrough();
       let out = '';
       let err = '';
-      const split = lineSplitter(spec.onLog);
-      stdout.on('data', (b: Buffer) => ((out += b.toString()), split(b.toString())));
-      stderr.on('data', (b: Buffer) => ((err += b.toString()), split(b.toString())));
+      // One splitter per stream: interleaved chunks must not glue a stdout and a stderr line together.
+      const splitOut = lineSplitter(spec.onLog);
+      const splitErr = lineSplitter(spec.onLog);
+      stdout.on('data', (b: Buffer) => ((out += b.toString()), splitOut(b.toString())));
+      stderr.on('data', (b: Buffer) => ((err += b.toString()), splitErr(b.toString())));
       const attach = await c.attach({ stream: true, stdout: true, stderr: true });
       this.d.modem.demuxStream(attach, stdout, stderr);
       const ended = new Promise<void>((r) => attach.on('end', r));
@@ -286,9 +315,11 @@ export class DockerEngine implements Engine {
       await Promise.race([ended, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
       clearTimeout(drainTimer);
       const files: Record<string, string> = {};
+      const workdir = spec.outputs?.some((p) => !p.startsWith('/')) ? ((await c.inspect()).Config.WorkingDir || '/') : '/';
       for (const path of spec.outputs ?? []) {
         try {
-          const stream = await c.getArchive({ path });
+          // A relative output is relative to the container's working directory (as in the command).
+          const stream = await c.getArchive({ path: path.startsWith('/') ? path : `${workdir.replace(/\/$/, '')}/${path}` });
           const file = firstFileFromTar(await readAll(stream));
           if (file) files[path] = file.toString('utf8');
         } catch {
@@ -321,10 +352,24 @@ export class DockerEngine implements Engine {
       const info = await c.inspect();
       const hostPort = info.NetworkSettings.Ports[port]?.[0]?.HostPort;
       if (!hostPort) throw new EnvironmentError(`port ${spec.port} of ${spec.image.ref} was not published`);
-      const stop = () => this.teardown(net);
+      let stopping = false;
+      const streams = async () => {
+        const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 50 }));
+        return { stdout: redact(s.stdout), stderr: redact(s.stderr) };
+      };
+      // Settles only when the app ends by itself: the health wait reports a crash at once.
+      const exited = new Promise<AppExit>((resolve) => {
+        (c.wait() as Promise<{ StatusCode: number }>)
+          .then(async ({ StatusCode }) => {
+            if (!stopping && !this.closed) resolve({ exitCode: StatusCode, ...(await streams()) });
+          })
+          .catch(() => undefined);
+      });
+      const stop = () => ((stopping = true), this.teardown(net));
       return {
         url: `http://127.0.0.1:${hostPort}`,
-        logs: async () => redact((await c.logs({ stdout: true, stderr: true, tail: 50 })).toString('utf8')),
+        logs: async () => formatStreams(await streams()),
+        exited,
         stop,
         [Symbol.asyncDispose]: stop,
       };
@@ -347,8 +392,9 @@ export class DockerEngine implements Engine {
     await c.start();
     const { StatusCode } = (await c.wait()) as { StatusCode: number };
     if (StatusCode !== 0) {
-      const logs = redact((await c.logs({ stdout: true, stderr: true, tail: 30 })).toString('utf8'));
-      throw new EnvironmentError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
+      const s = demuxDockerStream(await c.logs({ stdout: true, stderr: true, tail: 30 }));
+      const logs = formatStreams({ stdout: redact(s.stdout), stderr: redact(s.stderr) });
+      throw new AppFailedError(`${spec.init!.join(' ')} exited ${StatusCode} before the app started:\n${logs}`);
     }
   }
 
@@ -360,7 +406,7 @@ export class DockerEngine implements Engine {
   /** Tag and push with dockerode; auth goes in the API header, never on argv or disk. */
   async publish(spec: PublishSpec): Promise<Published> {
     if (spec.auth) registerSecret(spec.auth.password);
-    const { repo, tag } = splitRef(spec.address);
+    const { repo, tag } = repoAndTag(spec.address);
     await this.d.getImage(spec.image.ref).tag({ repo, tag });
     const authconfig = spec.auth ? { username: spec.auth.username, password: spec.auth.password, serveraddress: repo.split('/')[0] } : undefined;
     const stream = await this.d.getImage(spec.address).push({ tag, authconfig } as Docker.ImagePushOptions);
@@ -394,72 +440,4 @@ export class DockerEngine implements Engine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
-}
-
-async function collect(d: Docker, stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
-  const so = new PassThrough();
-  const se = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  so.on('data', (b: Buffer) => (stdout += b.toString()));
-  se.on('data', (b: Buffer) => (stderr += b.toString()));
-  d.modem.demuxStream(stream, so, se);
-  await new Promise<void>((r) => {
-    stream.on('end', r);
-    stream.on('close', r);
-  });
-  return { stdout, stderr };
-}
-
-/**
- * Make sure a registry answers at `address` (127.0.0.1:PORT): start a Distribution registry
- * container there if none does. It outlives runs on purpose (it holds what was published), so it
- * carries `pier.registry`, not `pier.run`; another process starting it at the same time is fine.
- */
-export async function ensureLocalRegistry(address: string, image: string): Promise<'running' | 'started'> {
-  const url = `http://${address}/v2/`;
-  const answers = async () => {
-    try {
-      const r = await httpGet(url, 2000);
-      return r.status === 200 || r.status === 401;
-    } catch {
-      return false;
-    }
-  };
-  if (await answers()) return 'running';
-  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(address);
-  if (!m) throw new EnvironmentError(`registry ${address} does not answer`, 'start it, or set pipeline.registry.address');
-  const d = docker();
-  const name = `pier-registry-${m[2]}`;
-  const existing = d.getContainer(name);
-  const info = await existing.inspect().catch(() => undefined);
-  if (info && !info.State.Running) await existing.start().catch(() => undefined);
-  if (!info) {
-    try {
-      const c = await d.createContainer({
-        name,
-        Image: image,
-        Labels: { 'pier.registry': address },
-        ExposedPorts: { '5000/tcp': {} },
-        HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: m[2] }] }, RestartPolicy: { Name: 'unless-stopped' } },
-      });
-      await c.start();
-    } catch (err) {
-      // 409: someone else created it meanwhile; fall through to waiting for it.
-      if ((err as { statusCode?: number }).statusCode !== 409) {
-        throw new EnvironmentError(`could not start a local registry on ${address}: ${(err as Error).message}`);
-      }
-    }
-  }
-  for (let i = 0; i < 50; i++) {
-    if (await answers()) return 'started';
-    await sleep(200);
-  }
-  throw new EnvironmentError(`local registry on ${address} did not answer within 10 s`);
 }

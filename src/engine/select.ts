@@ -3,7 +3,7 @@
  * request, the environment and whether a `dagger` CLI is on PATH (tested by exact comparison);
  * `openEngine` is the one place that turns the decision into a live engine.
  */
-import { UsageError } from '../util/errors.ts';
+import { EnvironmentError, UsageError } from '../util/errors.ts';
 import type { Engine } from './types.ts';
 
 export const ENGINE_CHOICES = ['auto', 'docker', 'dagger'] as const;
@@ -63,6 +63,12 @@ export async function openEngine(decision: EngineDecision, opts: OpenEngineOptio
     const { DockerEngine } = await import('./docker.ts');
     return new DockerEngine({ runId: opts.runId, noCache: opts.noCache });
   }
-  const { openDaggerEngine } = await import('./dagger.ts');
+  // The Dagger SDK is an optional peer dependency: most users never need its ~130 MB.
+  const { openDaggerEngine } = await import('./dagger.ts').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && /@dagger\.io\/dagger/.test(err.message)) {
+      throw new EnvironmentError(`${decision.reason}: the Dagger SDK (@dagger.io/dagger) is not installed`, 'npm install --save-dev @dagger.io/dagger@0.21.8, or run with --engine docker');
+    }
+    throw err;
+  });
   return openDaggerEngine({ runId: opts.runId, env: opts.env, cliPath: decision.cliPath });
 }

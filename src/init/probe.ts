@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { httpGet } from '../pipeline/http.ts';
+import { httpGet } from '../util/http.ts';
 import { exec, type ExecResult } from '../util/exec.ts';
 import { newRunId, runLabels } from '../util/run-id.ts';
 import type { Detection } from './detect.ts';

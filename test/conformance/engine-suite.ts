@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BuiltImage, Engine, SidecarSpec } from '../../src/engine/types.ts';
-import { httpGet } from '../../src/pipeline/http.ts';
+import { httpGet } from '../../src/util/http.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
 export interface ConformanceOptions {

@@ -17,7 +17,7 @@ import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
 import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { countFile, DIGEST, hasSchema, schemaMissingReason, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
+import { countFile, DIGEST, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
 import { GraphQLFailure, type Recorded, type Step } from './recording-server.ts';
 
 const apiDir = join(repoRoot, 'examples', 'api');
@@ -39,7 +39,7 @@ interface PierModule {
 const step = (r: Recorded | undefined, field: string): Step | undefined => r?.logical.find((s) => s.field === field);
 const fields = (steps: Step[]) => steps.map((s) => s.field);
 
-describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)', () => {
+describe('Dagger contract (recording server, schema v0.21.8)', () => {
   let h: Harness;
   const tmp = mkdtempSync(join(tmpdir(), 'pier-dagger-contract-'));
   const since = (mark: number) => h.server.recorded.slice(mark);
@@ -532,9 +532,3 @@ describe.skipIf(!hasSchema)('Dagger contract (recording server, schema v0.21.8)'
     expect(h.server.invalid().map((r) => `${r.query.trim()}\n  ${r.errors.join('\n  ')}`)).toEqual([]);
   });
 });
-
-if (!hasSchema) {
-  describe('Dagger contract', () => {
-    it.skip(schemaMissingReason, () => {});
-  });
-}

@@ -7,12 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/paths.ts';
+import { daggerSchemaFile, repoRoot } from '../helpers/paths.ts';
 import { loadSchema, RecordingServer, type Step } from './recording-server.ts';
 
-export const schemaFile = join(repoRoot, '..', 'shared', 'dagger', 'schema-v0.21.8.graphqls');
-export const hasSchema = existsSync(schemaFile);
-export const schemaMissingReason = `../shared/dagger/schema-v0.21.8.graphqls is absent (looked in ${schemaFile}): Dagger contract tests skipped`;
+export const schemaFile = daggerSchemaFile;
 /** Where test:dagger finds the count of validated queries to print. */
 export const countFile = join(repoRoot, '.pier', 'dagger-contract.json');
 

@@ -9,6 +9,7 @@ import { exec } from '../../src/util/exec.ts';
 import { runLabels } from '../../src/util/run-id.ts';
 import { interpolationVars } from '../../src/config/load.ts';
 import { repoRoot } from './paths.ts';
+import { poll } from '../../src/util/poll.ts';
 
 export const DATABASE_URL = 'postgres://api:api@postgres:5432/api';
 export const REDIS_URL = 'redis://redis:6379';
@@ -34,22 +35,6 @@ export function buildArgv(target: 'runtime' | 'test', tag: string, nodeImage: st
     '--target', target, '-t', tag,
     join(repoRoot, 'examples/api'),
   ];
-}
-
-/** Poll `check` every `everyMs` until it returns a value, failing after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 /**
@@ -134,8 +119,8 @@ export class ExampleStack {
       HostConfig: { Tmpfs: { '/data': 'rw' } },
       Healthcheck: { Test: ['CMD', 'redis-cli', 'ping'], Interval: 500 * NS, Timeout: 3000 * NS, Retries: 120 },
     });
-    await until('postgres healthy', async () => ((await healthStatus(postgres)) === 'healthy' ? true : undefined), 60_000);
-    await until('redis healthy', async () => ((await healthStatus(redis)) === 'healthy' ? true : undefined), 30_000);
+    await poll('postgres healthy', async () => ((await healthStatus(postgres)) === 'healthy' ? true : undefined), { timeoutMs: 60_000 });
+    await poll('redis healthy', async () => ((await healthStatus(redis)) === 'healthy' ? true : undefined), { timeoutMs: 30_000 });
     return { postgres, redis };
   }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { deploy } from '../../src/deploy/deploy.ts';
-import { rollback } from '../../src/deploy/ops.ts';
+import { rollback } from '../../src/deploy/rollback.ts';
 import { Progress } from '../../src/deploy/progress.ts';
 import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';

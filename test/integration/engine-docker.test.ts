@@ -1,7 +1,8 @@
 import { afterAll } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { interpolationVars } from '../../src/config/load.ts';
-import { DockerEngine, ensureLocalRegistry } from '../../src/engine/docker.ts';
+import { ensureLocalRegistry } from '../../src/docker/registry.ts';
+import { DockerEngine } from '../../src/engine/docker.ts';
 import { newRunId } from '../../src/util/run-id.ts';
 import { engineConformance } from '../conformance/engine-suite.ts';
 import { repoRoot } from '../helpers/paths.ts';

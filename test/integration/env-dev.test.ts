@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComposeStack } from '../../src/compose/stack.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { eventually, getJson, leftovers, pier, testRun } from './env-helpers.ts';
+import { getJson, leftovers, pier, testRun } from './env-helpers.ts';
+import { poll } from '../../src/util/poll.ts';
 
 // The source is copied so the live-reload edit never touches examples/api itself.
 const work = mkdtempSync(join(tmpdir(), 'pier-env-dev-'));
@@ -74,10 +75,10 @@ describe('dev stack (docker compose up in the repo root)', () => {
     const server = join(work, 'src', 'server.js');
     const original = readFileSync(server, 'utf8');
     const served = (marker: string) =>
-      eventually(async () => {
+      poll(`api serving ${marker}`, async () => {
         const h = await getJson(api, '/health');
         return h.body.version === marker && h.body.database === 'ok' && h.body.cache === 'ok' ? marker : undefined;
-      }, 40, 500).catch(async (err: Error) => {
+      }, { timeoutMs: 20_000, intervalMs: 500, maxAttempts: 40 }).catch(async (err: Error) => {
         const logs = await stack.compose(['logs', '--no-color', '--tail', '40', 'api'], { nothrow: true });
         throw new Error(`${err.message}\n--- api logs ---\n${logs.stdout}${logs.stderr}`);
       });

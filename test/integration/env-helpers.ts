@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { newRunId } from '../../src/util/run-id.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { until } from '../helpers/example-stack.ts';
 
 export interface TestRun {
   runId: string;
@@ -58,7 +57,3 @@ export async function getJson(addr: string, path: string): Promise<{ status: num
   return { status: res.status, body };
 }
 
-/** Poll `check` until it returns a value (not undefined), at most `tries` times `everyMs` apart. */
-export function eventually<T>(check: () => Promise<T | undefined>, tries = 30, everyMs = 1000): Promise<T> {
-  return until(`a condition (${tries} tries)`, check, tries * everyMs, everyMs);
-}

@@ -11,7 +11,8 @@ import { interpolationVars } from '../../src/config/load.ts';
 import { ComposeStack } from '../../src/compose/stack.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { eventually, getJson, leftovers, pier, testRun } from './env-helpers.ts';
+import { getJson, leftovers, pier, testRun } from './env-helpers.ts';
+import { poll } from '../../src/util/poll.ts';
 
 const run = testRun('stg');
 const work = mkdtempSync(join(tmpdir(), 'pier-env-staging-'));
@@ -78,20 +79,20 @@ describe('staging stack (pier env up staging)', () => {
   });
 
   it('Prometheus scrapes the app and has the SLO alert rules loaded', async () => {
-    const up = await eventually(async () => {
+    const up = await poll('prometheus scraping api', async () => {
       const r = await stack.compose(['exec', '-T', 'prometheus', 'promtool', 'query', 'instant', 'http://127.0.0.1:9090', 'up{job="api"}'], { nothrow: true });
       return /instance="app:3000".*=> 1 @/.test(r.stdout) ? r.stdout : undefined;
-    }, 20, 1000);
+    }, { timeoutMs: 20_000, intervalMs: 1000, maxAttempts: 20 });
     expect(up).toContain('job="api"');
     const requests = await stack.compose(['exec', '-T', 'prometheus', 'promtool', 'query', 'instant', 'http://127.0.0.1:9090', 'sum(http_requests_total{job="api"}) > 0']);
     expect(requests.stdout).toMatch(/=> \d+/);
     // The rules API, asked from a container on the stack's network (Prometheus is not published).
     // Health turns from "unknown" to "ok" at the first evaluation (evaluation_interval 15 s).
-    const rules = await eventually(async () => {
+    const rules = await poll('alert rules evaluated', async () => {
       const r = await stack.compose(['exec', '-T', 'app', 'node', '-e', "fetch('http://prometheus:9090/api/v1/rules').then(r=>r.json()).then(j=>console.log(JSON.stringify(j.data.groups.flatMap(g=>g.rules.map(r=>[r.name,r.duration,r.health])))))"]);
       const list = JSON.parse(r.stdout) as [string, number, string][];
       return list.length && list.every(([, , health]) => health !== 'unknown') ? list : undefined;
-    }, 30, 1000);
+    }, { timeoutMs: 30_000, intervalMs: 1000, maxAttempts: 30 });
     expect(rules).toEqual([
       ['ApiHighErrorRate', 120, 'ok'],
       ['ApiHighLatencyP95', 300, 'ok'],

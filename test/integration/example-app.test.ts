@@ -6,7 +6,8 @@ import http from 'node:http';
 import type Docker from 'dockerode';
 import { docker } from '../../src/docker/client.ts';
 import { newRunId } from '../../src/util/run-id.ts';
-import { DATABASE_URL, ExampleStack, REDIS_URL, healthStatus, logsOf, until, waitExit } from '../helpers/example-stack.ts';
+import { DATABASE_URL, ExampleStack, REDIS_URL, healthStatus, logsOf, waitExit } from '../helpers/example-stack.ts';
+import { poll } from '../../src/util/poll.ts';
 
 const runId = newRunId();
 const stack = new ExampleStack(runId, 'example-app');
@@ -93,10 +94,10 @@ describe('example app (examples/api) in real containers', () => {
       'MIGRATE_ON_START=1', // as the dev stack runs it: finds the schema up to date
     ]));
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const health = await until('app /health 200', async () => {
+    const health = await poll('app /health 200', async () => {
       const r = await call('/health');
       return r.status === 200 ? r : undefined;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     expect(health.body).toEqual({ status: 'ok', version: `itest-${runId}`, database: 'ok', cache: 'ok' });
     expect((await call('/version')).body).toEqual({ version: `itest-${runId}` });
     expect(await logsOf(app)).toMatch(/"msg":"migrate: up to date \(2 migrations already applied\)"/);
@@ -149,10 +150,10 @@ describe('example app (examples/api) in real containers', () => {
 
   it('/health is 503 with `cache` in error while Redis is stopped, and ok again once it is back', async () => {
     await redis.stop({ t: 2 });
-    const down = await until('/health 503', async () => {
+    const down = await poll('/health 503', async () => {
       const r = await call('/health');
       return r.status === 503 ? r : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     expect(down.body.status).toBe('degraded');
     expect(down.body.database).toBe('ok');
     expect(down.body.cache).not.toBe('ok');
@@ -162,16 +163,16 @@ describe('example app (examples/api) in real containers', () => {
     expect((await call('/items')).status).toBe(200);
 
     await redis.start();
-    const up = await until('/health 200 again', async () => {
+    const up = await poll('/health 200 again', async () => {
       const r = await call('/health');
       return r.status === 200 ? r : undefined;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     expect(up.body).toMatchObject({ status: 'ok', database: 'ok', cache: 'ok' });
   });
 
   it("the image's HEALTHCHECK reports the container healthy", async () => {
     // Interval 10 s, start period 10 s: by now the first probes have run.
-    await until('docker health "healthy"', async () => ((await healthStatus(app)) === 'healthy' ? true : undefined), 40_000, 500);
+    await poll('docker health "healthy"', async () => ((await healthStatus(app)) === 'healthy' ? true : undefined), { timeoutMs: 40_000, intervalMs: 500 });
   });
 
   it('SIGTERM mid-burst: every request the app accepted completes 2xx, later ones are refused, exit 0', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { interpolationVars } from '../../src/config/load.ts';
-import { hasShared, repoRoot, sharedMissingReason } from '../helpers/paths.ts';
+import { repoRoot } from '../helpers/paths.ts';
 import { leftoversOfPid, pier, stage, testConfig, trivyFixture, trivyStandIn, useFixtureApp } from '../fixtures/pipeline-run.ts';
 import { DockerEngine } from '../../src/engine/docker.ts';
 import { newRunId } from '../../src/util/run-id.ts';
@@ -36,7 +36,7 @@ describe('pipeline gates (fixture app)', () => {
     expect(stage(r, 'scan').reason).toBe('not run: test failed');
   }, 180_000);
 
-  it.skipIf(!hasShared)(`a CRITICAL finding fails the scan with exit 1 ${hasShared ? '' : sharedMissingReason}`, async () => {
+  it('a CRITICAL finding fails the scan with exit 1', async () => {
     const argvFile = join(tmpdir(), `pier-trivy-argv-${process.pid}.json`);
     const config = testConfig(useFixtureApp);
     const run = await pier(['scan', '--config', config, '--json'], { PIER_TRIVY_FIXTURE: trivyFixture('alpine-39.json.golden'), PIER_TRIVY_ARGV_FILE: argvFile });
@@ -125,7 +125,7 @@ describe('pipeline gates (fixture app)', () => {
     }
   }, 120_000);
 
-  it.skipIf(!hasShared)('the trivy IMAGE route: tarball mounted, report read back from the container, gate applied', async () => {
+  it('the trivy IMAGE route: tarball mounted, report read back from the container, gate applied', async () => {
     // A stand-in trivy image (the stand-in script + a real report) in place of aquasec/trivy.
     const ctx = mkdtempSync(join(tmpdir(), 'pier-trivy-img-'));
     copyFileSync(trivyStandIn, join(ctx, 'trivy'));

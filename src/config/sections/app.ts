@@ -37,6 +37,11 @@ export const App = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Application name'),
     image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, 'an image repository name without a tag').describe('Image repository (tags are added by the build)'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semver version such as 1.0.0')
+      .optional()
+      .describe('Version when HEAD has no semver git tag and the build context no package.json / pyproject.toml version'),
     context: z.string().default('.').describe('Build context, relative to pier.yaml'),
     dockerfile: z.string().default('Dockerfile').describe('Dockerfile, relative to the build context'),
     targets: z
@@ -54,7 +59,13 @@ export const App = z
       })
       .default({ path: '/health', timeoutSeconds: 60 }),
     test: z
-      .strictObject({ command: Command.describe('Test command run in the test target') })
+      .strictObject({
+        command: Command.describe('Test command, run in the test target (or in the runtime image when the Dockerfile has no test stage)'),
+        reports: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('JUnit XML files the test command writes (paths in the test container; relative to its working directory), read into the report'),
+      })
       .describe('How the app is tested'),
     migrate: z
       .strictObject({ command: Command.describe('Migration command, run once per deploy as a release step') })

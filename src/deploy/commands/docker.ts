@@ -119,3 +119,7 @@ export const listReleases = (app: string): string[] => [
   '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","created":"{{.CreatedAt}}"}',
 ];
 export const containerRunning = (name: string): string[] => ['docker', 'inspect', '--format', '{{.State.Running}}', name];
+/** Image ID (sha256:...) of a local image: what a digest comparison uses for streamed images. */
+export const imageId = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref];
+/** Image ID a container was created from. */
+export const containerImageId = (name: string): string[] => ['docker', 'inspect', '--format', '{{.Image}}', name];

@@ -64,3 +64,17 @@ export const mkdirs = (...dirs: string[]): string[] => ['mkdir', '-p', ...dirs];
 export const httpStatus = (url: string, timeoutSeconds = 3): string[] => [
   'curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', String(timeoutSeconds), url,
 ];
+
+/**
+ * Write stdin as the app's one env file (0600, atomic) and delete every other `*.env` in its
+ * directory: the per-release files older pier versions left behind.
+ */
+export function writeEnvFile(file: string): string[] {
+  return shScript(
+    `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0600 "$1.tmp" && mv "$1.tmp" "$1" && find "$(dirname "$1")" -maxdepth 1 -name '*.env' ! -path "$1" -exec rm -f {} +`,
+    file,
+  );
+}
+
+/** Remove a file if present. */
+export const removeFile = (file: string): string[] => ['rm', '-f', file];

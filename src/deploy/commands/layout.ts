@@ -7,6 +7,8 @@ export interface HostLayout {
   releasesLog: string;
   currentFile: string;
   envDir: string;
+  /** The app's one runtime env file (docker --env-file format); per-release files are gone. */
+  envFile: string;
   nginxDir: string;
   upstreamConf: string;
   logDir: string;
@@ -24,6 +26,7 @@ export function hostLayout(dir: string, app: string): HostLayout {
     releasesLog: `${d}/${app}/releases.jsonl`,
     currentFile: `${d}/${app}/current.json`,
     envDir: `${d}/${app}/env`,
+    envFile: `${d}/${app}/env/${app}.env`,
     nginxDir: `${d}/nginx`,
     upstreamConf: `${d}/nginx/pier.conf`,
     logDir: `${d}/logs`,
@@ -35,7 +38,11 @@ export function hostLayout(dir: string, app: string): HostLayout {
 export const PROXY_CONTAINER = 'pier-proxy';
 export const HOST_NETWORK = 'pier';
 
-/** Container name of one release: `<app>-<version>` with anything unsafe replaced. */
-export function releaseContainer(app: string, version: string): string {
-  return `${app}-${version.replace(/[^a-zA-Z0-9_.-]/g, '_')}`;
+/**
+ * Container name of one start of a release: `<app>-<version>-<suffix>` with anything unsafe
+ * replaced. Every start gets a fresh suffix, so starting a release again (a re-run deploy of the
+ * same version) never has to remove or replace the container a proxy may be pointing at.
+ */
+export function releaseContainer(app: string, version: string, suffix?: string): string {
+  return `${app}-${version.replace(/[^a-zA-Z0-9_.-]/g, '_')}${suffix ? `-${suffix}` : ''}`;
 }

@@ -3,7 +3,6 @@
  * every proxy together, watch the whole fleet for the bake window, and keep the previous release
  * running for `deploy.blueGreen.windowSeconds` so `pier rollback` within it is only a proxy switch.
  */
-import { scheduleStop } from '../commands/retire.ts';
 import { mapLimit } from '../executor.ts';
 import { bake, retire, startBeside, switchOver } from './steps.ts';
 import type { HostPlan, RolloutContext, Strategy } from './types.ts';
@@ -18,7 +17,7 @@ async function keepWarm(ctx: RolloutContext, plan: HostPlan, windowSeconds: numb
   const { ops } = plan;
   await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]);
   if (plan.previous && plan.previous.container !== plan.started?.container) {
-    await ops.h.run(scheduleStop(plan.previous.container, ops.layout.currentFile, windowSeconds));
+    await ops.scheduleStop(plan.previous.container, windowSeconds);
     ctx.progress.step(ops.name, 'retiring', `${plan.previous.version} kept running ${windowSeconds}s for an instant rollback`);
   }
 }

@@ -7,9 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GateError } from '../../util/errors.ts';
-import { parseAccessLog, type AccessEntry } from '../access-log.ts';
+import type { AccessEntry } from '../access-log.ts';
 import { analyseCanary, formatAnalysis, stepWeights, type CanaryAnalysis } from '../canary-analysis.ts';
-import * as host from '../commands/host.ts';
 import { mapLimit } from '../executor.ts';
 import type { StartedRelease } from '../host-ops.ts';
 import { blueGreen } from './blue-green.ts';
@@ -39,7 +38,7 @@ async function weigh(ctx: RolloutContext, plan: HostPlan, old: StartedRelease, p
 }
 
 async function entriesSince(plan: HostPlan): Promise<AccessEntry[]> {
-  return parseAccessLog(await plan.ops.h.run(host.readFrom(plan.ops.layout.accessLog, plan.logOffset ?? 0), { timeoutMs: 10_000 }));
+  return plan.ops.accessEntriesSince(plan.logOffset ?? 0);
 }
 
 /**

@@ -1,64 +1,74 @@
-/** Test stage: the app's test command in its test target, next to real sidecars. */
+/**
+ * Test stage: the app's test command in its test target (or the runtime image when the Dockerfile
+ * has none), next to real sidecars; counts from the runner's output or its JUnit XML reports.
+ */
 import type { SidecarSpec } from '../../engine/types.ts';
 import type { AppConfig } from '../../config/schema.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
+import { LiveCounter, parseJUnit, parseTestOutput, sumCounts, type TestCounts } from '../test-results.ts';
+
+/**
+ * Counts for the report (pure): the JUnit reports when the app wrote any (exact, per test case),
+ * else the runner's own summary in its output. A report that is missing or unreadable is said.
+ */
+export function testFigures(out: string, reportPaths: string[], files: Record<string, string>): Record<string, unknown> {
+  const fromOutput = parseTestOutput(out);
+  const reports: Record<string, TestCounts> = {};
+  const problems: string[] = [];
+  const failures: string[] = [];
+  for (const path of reportPaths) {
+    const xml = files[path];
+    if (xml === undefined) {
+      problems.push(`${path}: not written by the test command`);
+      continue;
+    }
+    try {
+      const { failures: f, ...c } = parseJUnit(xml);
+      reports[path] = c;
+      failures.push(...f);
+    } catch (err) {
+      problems.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  const junit = Object.values(reports);
+  const counts = junit.length ? sumCounts(junit) : fromOutput?.counts;
+  return {
+    ...(counts ?? {}),
+    ...(junit.length ? { runner: 'junit', reports } : fromOutput ? { runner: fromOutput.runner } : {}),
+    ...(failures.length ? { failures: failures.slice(0, 20) } : {}),
+    ...(problems.length ? { reportProblems: problems } : {}),
+  };
+}
 
 /** Sidecars of the app's services (pure). */
 export function sidecars(app: AppConfig): SidecarSpec[] {
   return Object.entries(app.services).map(([name, s]) => ({ name, image: s.image, env: s.env, port: s.port, ...(s.healthcheck ? { healthcheck: s.healthcheck } : {}) }));
 }
 
-export interface TestCounts {
-  tests: number;
-  pass: number;
-  fail: number;
-  skipped?: number;
-}
-
-/**
- * Test counts from a runner's output (pure): node:test / TAP (`# tests N`, `# pass N`,
- * `# fail N`), vitest (`Tests  2 failed | 5 passed (7)`) and jest (`Tests: 1 failed, 4 passed, 5 total`).
- */
-export function parseTestCounts(out: string): TestCounts | undefined {
-  const tap = (k: string) => {
-    const all = [...out.matchAll(new RegExp(`^#\\s*${k}\\s+(\\d+)\\s*$`, 'gm'))];
-    return all.length ? Number(all[all.length - 1]![1]) : undefined;
-  };
-  const t = tap('tests');
-  if (t !== undefined) {
-    const skipped = (tap('skipped') ?? 0) + (tap('todo') ?? 0);
-    return { tests: t, pass: tap('pass') ?? 0, fail: tap('fail') ?? 0, ...(skipped ? { skipped } : {}) };
-  }
-  const vit = /^\s*Tests\s+(?:(\d+) failed\s*\|\s*)?(?:(\d+) passed)?.*?\((\d+)\)\s*$/m.exec(out);
-  if (vit) return { tests: Number(vit[3]), pass: Number(vit[2] ?? 0), fail: Number(vit[1] ?? 0) };
-  const jest = /^Tests:\s+(?:(\d+) failed, )?(?:\d+ skipped, )?(?:(\d+) passed, )?(\d+) total/m.exec(out);
-  if (jest) return { tests: Number(jest[3]), pass: Number(jest[2] ?? 0), fail: Number(jest[1] ?? 0) };
-  return undefined;
-}
+export { parseTestCounts, type TestCounts } from '../test-results.ts';
 
 export async function testStage(ctx: StageContext): Promise<StageOutcome> {
   const { app } = ctx.config;
   const image = ctx.state.testImage;
   if (!image) throw new Error('test stage needs the test image: build first');
-  let passes = 0;
-  let fails = 0;
+  const live = new LiveCounter();
   const r = await ctx.engine.run({
     image,
     command: app.test.command,
     env: { ...app.env, CI: 'true' },
     sidecars: sidecars(app),
     timeoutMs: 15 * 60_000,
+    outputs: app.test.reports,
     onLog: (line) => {
-      if (/^\s*ok \d+/.test(line)) passes++;
-      if (/^\s*not ok \d+/.test(line)) fails++;
-      ctx.progress.live(`${passes} passed, ${fails} failed`);
+      if (live.line(line)) ctx.progress.live(live.text());
     },
   });
-  const counts = parseTestCounts(`${r.stdout}\n${r.stderr}`);
-  const figures = { ...(counts ?? {}), exitCode: r.exitCode };
+  const figures: Record<string, unknown> = { ...testFigures(`${r.stdout}\n${r.stderr}`, app.test.reports, r.files), exitCode: r.exitCode };
+  for (const p of (figures.reportProblems as string[] | undefined) ?? []) ctx.progress.note(`test report ${p}`);
   if (r.exitCode !== 0) {
     const tail = (r.stdout + r.stderr).trim().split('\n').slice(-12).join('\n');
-    return { status: 'failed', reason: `${app.test.command.join(' ')} exited ${r.exitCode}${counts ? ` (${counts.fail} of ${counts.tests} failed)` : ''}\n${tail}`, figures };
+    const c = figures as Partial<TestCounts>;
+    return { status: 'failed', reason: `${app.test.command.join(' ')} exited ${r.exitCode}${c.tests !== undefined ? ` (${c.fail} of ${c.tests} failed)` : ''}\n${tail}`, figures };
   }
   return { status: 'passed', figures };
 }

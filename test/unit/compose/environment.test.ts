@@ -12,6 +12,8 @@ mkdirSync(join(root, 'compose'));
 mkdirSync(join(root, 'environments'));
 writeFileSync(join(root, 'compose', 'staging.yaml'), 'services: {}\n');
 writeFileSync(join(root, '.env'), 'PIER_NODE_IMAGE=local/node\n');
+// The per-user machine file (pier setup) is looked up under XDG_CONFIG_HOME: a private one here.
+process.env.XDG_CONFIG_HOME = join(root, 'xdg');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function cfg(env: Partial<NonNullable<Config['env']>> = {}): Config {
@@ -31,6 +33,20 @@ describe('resolveEnvStack', () => {
     // secret-looking variables from the env file are redacted from now on
     expect(redact('pw abcdefghijklmnop99')).toBe('pw ***');
     rmSync(envFile);
+  });
+
+  it('the machine file written by pier setup comes first, under the repo .env and the env file', () => {
+    const envFile = join(root, 'environments', 'staging.env');
+    writeFileSync(envFile, 'POSTGRES_PASSWORD=abcdefghijklmnop99\n');
+    const machine = join(root, 'xdg', 'pier', 'machine.env');
+    mkdirSync(join(root, 'xdg', 'pier'), { recursive: true });
+    writeFileSync(machine, 'PIER_REGISTRY_IMAGE=pier.local/registry:2\n');
+    try {
+      expect(resolveEnvStack(cfg(), { cwd: root }).target.envFiles).toEqual([machine, join(root, '.env'), envFile]);
+    } finally {
+      rmSync(join(root, 'xdg'), { recursive: true, force: true });
+      rmSync(envFile);
+    }
   });
 
   it('exit 2 before anything starts: missing env file names the file, the variables and the example', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.ts';
-import { appImagesIn, repositoryOf, runtimeBuild } from '../../../src/compose/image.ts';
+import { appImagesIn, runtimeBuild } from '../../../src/compose/image.ts';
+import { parseImageRef, repositoryOf } from '../../../src/util/image-ref.ts';
 
 describe('repositoryOf', () => {
   it('strips tag and digest, not a registry port', () => {
@@ -8,6 +9,11 @@ describe('repositoryOf', () => {
     expect(repositoryOf('127.0.0.1:5000/pier/example-api:latest')).toBe('127.0.0.1:5000/pier/example-api');
     expect(repositoryOf('127.0.0.1:5000/pier/example-api')).toBe('127.0.0.1:5000/pier/example-api');
     expect(repositoryOf('pier/example-api@sha256:abcd')).toBe('pier/example-api');
+  });
+  it('parseImageRef splits repository, tag and digest', () => {
+    expect(parseImageRef('127.0.0.1:5000/pier/api:1.0@sha256:ab')).toEqual({ repository: '127.0.0.1:5000/pier/api', tag: '1.0', digest: 'sha256:ab' });
+    expect(parseImageRef('reg:5000/app@sha256:cd')).toEqual({ repository: 'reg:5000/app', digest: 'sha256:cd' });
+    expect(parseImageRef('redis')).toEqual({ repository: 'redis' });
   });
 });
 

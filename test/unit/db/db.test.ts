@@ -2,17 +2,20 @@ import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prune } from '../../../src/db/backup.ts';
+import { prune, swapWindowMs, targetMismatch } from '../../../src/db/backup.ts';
+import { ageMinutes } from '../../../src/db/drill.ts';
 import * as sql from '../../../src/db/commands.ts';
-import { backupFileName, compareTables, metaProblems, parseMigrationLevel, parseTableSums, retentionVictims } from '../../../src/db/metadata.ts';
+import { backupFileName, compareTables, metaProblems, parseMeasure, retentionVictims } from '../../../src/db/metadata.ts';
 import { dockerExec, readChunk } from '../../../src/db/runner.ts';
 import { separateHost } from '../../../src/db/target.ts';
 
 describe('db commands as data', () => {
-  it('pg_dump custom format, pg_restore without owners, psql strict and unaligned', () => {
+  it('pg_dump custom format, pg_restore keeping owners and grants, psql strict and unaligned', () => {
     expect(sql.pgDump('app', 'appdb', '/tmp/x.dump')).toEqual(['pg_dump', '--username', 'app', '--dbname', 'appdb', '--format', 'custom', '--file', '/tmp/x.dump']);
-    expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--no-owner', '--exit-on-error', '/tmp/x.dump']);
-    expect(sql.psql('app', 'postgres', 'SELECT 1')).toEqual(['psql', '--username', 'app', '--dbname', 'postgres', '--no-psqlrc', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t', '--command', 'SELECT 1']);
+    expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--exit-on-error', '/tmp/x.dump']);
+    expect(sql.pgRestore('postgres', 'd', '/f')).not.toContain('--no-owner'); // defect 1: the app's tables stay the app's
+    expect(sql.pgDump('u', 'd', '/f', '00000003-1')).toContain('--snapshot=00000003-1');
+    expect(sql.psql('app', 'postgres', 'SELECT 1')).toEqual(['psql', '--username', 'app', '--dbname', 'postgres', '--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t', '--command', 'SELECT 1']);
     expect(dockerExec('pg', ['psql'])).toEqual(['docker', 'exec', 'pg', 'psql']);
     expect(readChunk('/tmp/x.dump', 8388608, 2)).toEqual(['sh', '-c', 'dd if="$1" bs="$2" skip="$3" count=1 status=none | base64 --wrap=0', 'sh', '/tmp/x.dump', '8388608', '2']);
   });
@@ -23,23 +26,54 @@ describe('db commands as data', () => {
     expect(sql.dropDatabaseSql('a"b')).toBe('DROP DATABASE IF EXISTS "a""b" WITH (FORCE)');
   });
 
-  it('checksums every table in one query', () => {
-    const odd = `public."odd'name"`;
-    expect(sql.tableChecksumsSql(['public.items', odd])).toBe(
-      "SELECT 'public.items', count(*), coalesce(md5(string_agg(md5(r::text), ',' ORDER BY md5(r::text))), '') FROM public.items r UNION ALL " +
-        `SELECT 'public."odd''name"', count(*), coalesce(md5(string_agg(md5(r::text), ',' ORDER BY md5(r::text))), '') FROM public."odd'name" r`,
-    );
-    expect(sql.tableChecksumsSql([])).toBe("SELECT '' WHERE false");
+  it('catalog names never pasted by pier: the server quotes them (\\gexec) and prints one JSON value per line', () => {
+    const script = sql.measureScript();
+    expect(script).toMatch(/^BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;/);
+    expect(script).toContain("FROM %s r', t, t) FROM (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t");
+    expect(script).toContain('\\gexec');
+    expect(script).toMatch(/COMMIT;$/);
+    const snap = sql.snapshotDumpScript('postgres', "it's", '/tmp/a b.dump');
+    expect(snap).toContain('\\setenv PIER_SNAPSHOT :pier_snapshot');
+    expect(snap).toContain(`\\! pg_dump --username postgres --dbname 'it'\\''s' --format custom --snapshot="$PIER_SNAPSHOT" --file '/tmp/a b.dump'; echo $? > '/tmp/a b.dump.rc'`);
+    expect(sql.psqlScript('u', 'd', 'SELECT 1')).toEqual(['sh', '-c', 'script=$1; shift; printf "%s\\n" "$script" | psql "$@" --file -', 'sh', 'SELECT 1', '--username', 'u', '--dbname', 'd', '--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t']);
   });
 
-  it('swap: block and end connections, rename live away, scratch in', () => {
-    expect(sql.swapSql('appdb', 'appdb_pier_restore', 'appdb_pier_old', true)).toEqual([
+  it('swap: refuse and end connections, then both renames in ONE transaction, between two server clock readings', () => {
+    const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true);
+    expect(cmds.slice(1)).toEqual([
+      'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'appdb' AND pid <> pg_backend_pid()",
-      'ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"',
-      'ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"',
+      "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = 'appdb' AND pid <> pg_backend_pid()",
+      'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
+      'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.swapSql('appdb', 's', 'o', false)).toEqual(['ALTER DATABASE "s" RENAME TO "appdb"']);
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(6); // one psql session
+    expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
+    expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
+    expect(() => swapWindowMs('1\n')).toThrow(/two clock readings/);
+  });
+
+  it('scratch databases get the live owner', () => {
+    expect(sql.createDatabaseSql('a_pier_restore', 'app')).toBe('CREATE DATABASE "a_pier_restore" OWNER "app"');
+    expect(sql.createDatabaseSql('x')).toBe('CREATE DATABASE "x"');
+    expect(sql.actAsRoleScript('app', ['public'])).toContain('SET LOCAL ROLE "app";');
+    expect(sql.actAsRoleScript('app', ['public'])).toContain('CREATE TABLE public.pier_access_check (id int); DROP TABLE public.pier_access_check;');
+    expect(sql.actAsRoleScript('app', ['public']).split('\n').at(-1)).toBe('ROLLBACK;');
+  });
+});
+
+describe('restore target', () => {
+  it('refuses another environment or database; says what', () => {
+    expect(targetMismatch({ env: 'production', database: 'prod' }, { env: 'production', database: 'prod' })).toBeUndefined();
+    expect(targetMismatch({ env: 'staging', database: 'app' }, { env: 'production', database: 'prod' })).toBe(
+      'the backup is of database app in environment staging; the target is database prod in environment production',
+    );
+    expect(targetMismatch({ env: 'production', database: 'app' }, { env: 'production', database: 'prod' })).toMatch(/database app .* database prod/);
+  });
+
+  it('RPO age in minutes', () => {
+    expect(ageMinutes('2026-12-01T07:00:00.000Z', new Date('2026-12-01T08:30:00.000Z'))).toBe(90);
   });
 });
 
@@ -48,12 +82,28 @@ describe('backup metadata', () => {
     expect(backupFileName('staging', 'app db', new Date('2026-11-23T18:05:09.123Z'))).toBe('staging-app_db-20261123T180509123Z.dump');
   });
 
-  it('parses table sums and migration level', () => {
-    expect(parseTableSums('public.b\t2\tbb\npublic.a\t10\taa\n')).toEqual([
-      { table: 'public.a', rows: 10, checksum: 'aa' },
-      { table: 'public.b', rows: 2, checksum: 'bb' },
-    ]);
-    expect(parseMigrationLevel('3\t003_add_index\n')).toEqual({ count: 3, latest: '003_add_index' });
+  it('parses the measure output: one JSON object per line; names with tabs and newlines intact', () => {
+    const out = [
+      '{"table" : "public.\\"new\\nline\\"", "rows" : 1, "checksum" : "aa"}',
+      '{"table" : "public.\\"tab\\tname\\"", "rows" : 2, "checksum" : "bb"}',
+      '{"migration" : {"count" : 3, "latest" : "003_add_index"}}',
+      '',
+    ].join('\n');
+    expect(parseMeasure(out)).toEqual({
+      tables: [
+        { table: 'public."new\nline"', rows: 1, checksum: 'aa' },
+        { table: 'public."tab\tname"', rows: 2, checksum: 'bb' },
+      ],
+      migration: { count: 3, latest: '003_add_index' },
+    });
+    expect(parseMeasure('')).toEqual({ tables: [], migration: null });
+  });
+
+  it('rejects non-numeric counts and stray lines instead of recording rows: null', () => {
+    expect(() => parseMeasure('{"table": "public.t", "rows": null, "checksum": ""}')).toThrow(/public\.t: rows: expected a non-negative integer count, got null/);
+    expect(() => parseMeasure('{"table": "public.t", "rows": "12", "checksum": ""}')).toThrow(/got "12"/);
+    expect(() => parseMeasure('public.t\t12\tabc')).toThrow(/unexpected psql output line/);
+    expect(() => parseMeasure('{"other": 1}')).toThrow(/unexpected psql output line/);
   });
 
   it('compares restored tables with the backup: rows, checksum, missing, extra', () => {
@@ -67,22 +117,29 @@ describe('backup metadata', () => {
     ]);
   });
 
-  it('retention keeps the newest', async () => {
-    expect(retentionVictims(['s-d-20260101T000000000Z.dump', 's-d-20260103T000000000Z.dump', 's-d-20260102T000000000Z.dump'], 2)).toEqual(['s-d-20260101T000000000Z.dump']);
+  it('retention keeps the newest per database by creation time, never the protected', async () => {
+    const d = (file: string, database: string, createdAt: string) => ({ file, database, createdAt });
+    expect(retentionVictims([d('a1', 'd', '2026-01-01T00:00:00Z'), d('a3', 'd', '2026-01-03T00:00:00Z'), d('a2', 'd', '2026-01-02T00:00:00Z')], 2)).toEqual(['a1']);
+    // defect 4: backup.database changed from "zeta" to "alpha": names sort zeta first, the new dump must survive.
     const dir = mkdtempSync(join(tmpdir(), 'pier-prune-'));
-    for (const d of ['1', '2', '3']) {
-      writeFileSync(join(dir, `s-d-2026010${d}.dump`), 'x');
-      writeFileSync(join(dir, `s-d-2026010${d}.dump.json`), '{}');
-    }
-    writeFileSync(join(dir, 's-d-20260100.dump'), 'no metadata: not a finished backup, left alone');
-    expect(await prune(dir, 1)).toEqual(['s-d-20260102.dump', 's-d-20260101.dump']);
-    expect(readdirSync(dir).sort()).toEqual(['s-d-20260100.dump', 's-d-20260103.dump', 's-d-20260103.dump.json']);
+    const put = (name: string, database: string, createdAt: string) => {
+      writeFileSync(join(dir, name), 'x');
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify({ database, createdAt }));
+    };
+    put('p-zeta-20260101T000000000Z.dump', 'zeta', '2026-01-01T00:00:00Z');
+    put('p-zeta-20260102T000000000Z.dump', 'zeta', '2026-01-02T00:00:00Z');
+    put('p-alpha-20260103T000000000Z.dump', 'alpha', '2026-01-03T00:00:00Z');
+    writeFileSync(join(dir, 'p-zeta-20250101T000000000Z.dump'), 'no metadata: not a finished backup, left alone');
+    expect(await prune(dir, 1, [join(dir, 'p-alpha-20260103T000000000Z.dump')])).toEqual(['p-zeta-20260101T000000000Z.dump']);
+    expect(readdirSync(dir).sort()).toEqual(['p-alpha-20260103T000000000Z.dump', 'p-alpha-20260103T000000000Z.dump.json', 'p-zeta-20250101T000000000Z.dump', 'p-zeta-20260102T000000000Z.dump', 'p-zeta-20260102T000000000Z.dump.json']);
+    // A clock set back: the just-written file is older by createdAt but protected.
+    expect(retentionVictims([d('new', 'd', '2025-01-01T00:00:00Z'), d('old', 'd', '2026-01-01T00:00:00Z')], 1, ['new'])).toEqual([]);
   });
 
   it('names metadata problems', () => {
     expect(metaProblems(null)).toEqual(['expected a JSON object']);
-    expect(metaProblems({ format: 'x', sha256: 'abc', bytes: '1', database: 'd', tables: [] })).toEqual([
-      'format: expected "pier-backup/1"', 'sha256: expected 64 hex digits', 'bytes: expected a number',
+    expect(metaProblems({ format: 'x', sha256: 'abc', bytes: '1', database: 'd', tables: [], env: 'e', createdAt: 'soon' })).toEqual([
+      'format: expected "pier-backup/1"', 'sha256: expected 64 hex digits', 'bytes: expected a number', 'createdAt: expected an ISO time',
     ]);
   });
 });

@@ -98,11 +98,14 @@ describe('layout', () => {
       releasesLog: '/var/lib/pier/api/releases.jsonl',
       currentFile: '/var/lib/pier/api/current.json',
       envDir: '/var/lib/pier/api/env',
+      envFile: '/var/lib/pier/api/env/api.env',
       nginxDir: '/var/lib/pier/nginx',
       upstreamConf: '/var/lib/pier/nginx/pier.conf',
       logDir: '/var/lib/pier/logs',
       accessLog: '/var/lib/pier/logs/access.log',
     });
     expect(releaseContainer('api', 'v1.2+build/3')).toBe('api-v1.2_build_3');
+    // Every start of a release has its own name: a re-run never replaces a serving container.
+    expect(releaseContainer('api', 'v3', 'a1b2c3')).toBe('api-v3-a1b2c3');
   });
 });

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildxArgv, firstFileFromTar, saveArgv, sidecarContainerConfig, splitRef } from '../../../src/engine/docker.ts';
+import { firstFileFromTar } from '../../../src/docker/streams.ts';
+import { buildxArgv, saveArgv, sidecarContainerConfig } from '../../../src/engine/docker.ts';
+import { repoAndTag } from '../../../src/util/image-ref.ts';
 import { buildSpecs } from '../../../src/pipeline/stages/build.ts';
 
 const app = {
@@ -26,10 +28,13 @@ describe('docker commands as data', () => {
       '--secret', 'id=ca,src=/etc/ssl/certs/ca-certificates.crt',
       '-t', 'pier/api:1.0.0-abc1234',
       '--label', 'pier.app=api',
+      '--label', 'pier.image=runtime',
       '--label', 'org.opencontainers.image.version=1.0.0-abc1234',
       '/repo/examples/api',
     ]);
+    expect(runtime!.exclude).toEqual(['.env', '.pier']);
     expect(test!.target).toBe('test');
+    expect(test!.labels?.['pier.image']).toBe('test');
     expect(test!.tags).toEqual(['pier/api:1.0.0-abc1234-test']);
     expect(buildxArgv(test!, '/i', { noCache: true }).slice(-2)).toEqual(['--no-cache', '/repo/examples/api']);
   });
@@ -42,9 +47,9 @@ describe('docker commands as data', () => {
 
   it('saves and splits references', () => {
     expect(saveArgv('a:b', '/x.tar')).toEqual(['docker', 'save', '-o', '/x.tar', 'a:b']);
-    expect(splitRef('127.0.0.1:5000/pier/api:1.0.0-abc')).toEqual({ repo: '127.0.0.1:5000/pier/api', tag: '1.0.0-abc' });
-    expect(splitRef('127.0.0.1:5000/pier/api')).toEqual({ repo: '127.0.0.1:5000/pier/api', tag: 'latest' });
-    expect(splitRef('redis:7@sha256:00')).toEqual({ repo: 'redis', tag: '7' });
+    expect(repoAndTag('127.0.0.1:5000/pier/api:1.0.0-abc')).toEqual({ repo: '127.0.0.1:5000/pier/api', tag: '1.0.0-abc' });
+    expect(repoAndTag('127.0.0.1:5000/pier/api')).toEqual({ repo: '127.0.0.1:5000/pier/api', tag: 'latest' });
+    expect(repoAndTag('redis:7@sha256:00')).toEqual({ repo: 'redis', tag: '7' });
   });
 
   it('gives a sidecar its name as a network alias and the run labels', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autocannonOptions, loadStats, percentile, sloMisses } from '../../../src/pipeline/load.ts';
+import { autocannonOptions, freshStateOnReconnect, loadStats, percentile, sloMisses } from '../../../src/pipeline/load.ts';
 import { loadtestHtml, svgChart } from '../../../src/pipeline/html.ts';
 
 describe('load statistics', () => {
@@ -31,10 +31,10 @@ describe('load statistics', () => {
 
   it('maps the profile to autocannon options', () => {
     expect(autocannonOptions({ url: 'http://127.0.0.1:1/items', method: 'GET', connections: 5, durationSeconds: 3, rate: 200 })).toEqual({
-      url: 'http://127.0.0.1:1/items', method: 'GET', connections: 5, duration: 3, overallRate: 200, timeout: 10,
+      url: 'http://127.0.0.1:1/items', method: 'GET', connections: 5, duration: 3, overallRate: 200, timeout: 10, setupClient: freshStateOnReconnect,
     });
     expect(autocannonOptions({ url: 'u', method: 'POST', body: '{}', connections: 1, amount: 50 })).toEqual({
-      url: 'u', method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, connections: 1, amount: 50, timeout: 10,
+      url: 'u', method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, connections: 1, amount: 50, timeout: 10, setupClient: freshStateOnReconnect,
     });
   });
 });

@@ -15,6 +15,7 @@ const quiet: Progress = { start() {}, live() {}, note() {}, end() {} };
 function setup(run: (cmd: string[]) => RunResult | Promise<RunResult>) {
   const root = mkdtempSync(join(tmpdir(), 'pier-runner-'));
   writeFileSync(join(root, 'package.json'), '{"version":"0.3.0"}');
+  writeFileSync(join(root, 'Dockerfile'), 'FROM base AS test\nFROM base AS runtime\n');
   const config: Config = {
     ...PierFile.parse({ app: { name: 'a', image: 'x/a', port: 3000, test: { command: ['npm', 'test'] } } }),
     root,

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasShared, sharedDir, sharedMissingReason } from '../../helpers/paths.ts';
+import { trivyReportsDir } from '../../helpers/paths.ts';
 import { applyPolicy, findingsTable, parseIgnoreFile, parseTrivyReport, toSarif, trivyArgs, type Finding } from '../../../src/pipeline/trivy.ts';
 
-const dir = join(sharedDir, 'fixtures', 'trivy');
+const dir = trivyReportsDir;
 const load = (f: string) => readFileSync(join(dir, f), 'utf8');
 const none = { failOn: ['HIGH', 'CRITICAL'] as const, ignoreUnfixed: false, ignores: [], today: '2026-11-23' };
 const policy = (o: Partial<typeof none> = {}) => ({ ...none, ...o, failOn: [...(o.failOn ?? none.failOn)] });
@@ -18,8 +18,8 @@ describe('trivy invocation', () => {
   });
 });
 
-describe.skipIf(!hasShared)(`trivy fixtures ${hasShared ? '' : sharedMissingReason}`, () => {
-  // Counts from ../shared/fixtures/trivy/README.md.
+describe('trivy fixtures', () => {
+  // Counts from test/fixtures/trivy-reports/README.md.
   const expected: Record<string, Record<string, number>> = {
     'alpine-39.json.golden': { CRITICAL: 2, HIGH: 0, MEDIUM: 4, LOW: 0, UNKNOWN: 0 },
     'debian-buster.json.golden': { CRITICAL: 1, HIGH: 0, MEDIUM: 0, LOW: 1, UNKNOWN: 0 },

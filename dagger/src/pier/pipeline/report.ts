@@ -6,8 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactObject } from '../util/redact.ts';
 
-export const STAGE_NAMES = ['build', 'test', 'scan', 'loadtest', 'publish'] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+import type { StageName } from './stages/index.ts';
+
+export type { StageName };
 export type StageStatus = 'passed' | 'failed' | 'skipped';
 
 export interface StageReport {

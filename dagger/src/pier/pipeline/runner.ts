@@ -8,14 +8,10 @@ import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/types.ts';
 import { ExitCode, PierError, UsageError } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
-import type { PipelineOptions, Stage, StageContext } from './context.ts';
+import type { PipelineOptions, StageContext } from './context.ts';
 import type { Progress } from './progress.ts';
-import { STAGE_NAMES, type RunReport, type StageName, type StageReport } from './report.ts';
-import { buildStage } from './stages/build.ts';
-import { loadtestStage } from './stages/loadtest.ts';
-import { publishStage } from './stages/publish.ts';
-import { scanStage } from './stages/scan.ts';
-import { testStage } from './stages/test.ts';
+import type { RunReport, StageReport } from './report.ts';
+import { STAGE_NAMES, STAGES, stageDef, type StageName } from './stages/index.ts';
 
 /** Exit code of a run stopped by SIGINT/SIGTERM (128 + 2, the shell convention). */
 export const INTERRUPTED = 130;
@@ -36,8 +32,8 @@ function names(list: string[] | undefined, flag: string): StageName[] {
 }
 
 /**
- * Which stages run (pure). `--only` and `--skip` select; build is added back whenever a later
- * stage needs its images.
+ * Which stages run (pure). `--only` and `--skip` select; a stage's `needs` (build, for the
+ * images) are added back whenever a selected stage reads them.
  */
 export function selectStages(only?: string[], skip?: string[]): Selection {
   const o = names(only, '--only');
@@ -48,11 +44,11 @@ export function selectStages(only?: string[], skip?: string[]): Selection {
     if (s.includes(n)) return (skipped[n] = 'skipped (--skip)'), false;
     return true;
   });
-  if (!run.includes('build') && run.length) {
-    run.unshift('build');
-    delete skipped.build;
-  }
-  return { run, skipped };
+  const needed = new Set<string>();
+  const add = (n: StageName) => stageDef(n).needs.forEach((d: string) => needed.has(d) || (needed.add(d), add(d as StageName)));
+  run.forEach(add);
+  for (const n of needed) delete skipped[n as StageName];
+  return { run: STAGE_NAMES.filter((n) => run.includes(n) || needed.has(n)), skipped };
 }
 
 export interface RunPipelineInput {
@@ -64,21 +60,6 @@ export interface RunPipelineInput {
   options?: PipelineOptions;
   hooks?: StageContext['hooks'];
   signal?: AbortSignal;
-}
-
-function stageFn(name: StageName, sel: Selection): Stage {
-  switch (name) {
-    case 'build':
-      return (ctx) => buildStage(ctx, sel.run.includes('test'));
-    case 'test':
-      return testStage;
-    case 'scan':
-      return scanStage;
-    case 'loadtest':
-      return loadtestStage;
-    case 'publish':
-      return publishStage;
-  }
 }
 
 /** Run the selected stages; never throws for a stage's failure (it lands in the report). */
@@ -100,7 +81,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunReport> {
   const stages: StageReport[] = [];
   let exitCode: number = ExitCode.ok;
   let stoppedBy: StageName | undefined;
-  for (const name of STAGE_NAMES) {
+  for (const { name, load } of STAGES) {
     if (!input.selection.run.includes(name)) {
       stages.push({ name, status: 'skipped', reason: input.selection.skipped[name] ?? 'not selected', durationMs: 0, figures: {} });
       continue;
@@ -114,7 +95,7 @@ export async function runPipeline(input: RunPipelineInput): Promise<RunReport> {
     let rep: StageReport;
     try {
       if (ctx.signal.aborted) throw new PierError('interrupted', ExitCode.environment);
-      const out = await stageFn(name, input.selection)(ctx);
+      const out = await (await load())(input.selection.run)(ctx);
       rep = { name, ...out, durationMs: Date.now() - t0 };
       if (ctx.signal.aborted) {
         // The stage ended because close() tore its containers down: not the app's verdict.

@@ -38,6 +38,11 @@ export const App = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Application name'),
     image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, 'an image repository name without a tag').describe('Image repository (tags are added by the build)'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semver version such as 1.0.0')
+      .optional()
+      .describe('Version when HEAD has no semver git tag and the build context no package.json / pyproject.toml version'),
     context: z.string().default('.').describe('Build context, relative to pier.yaml'),
     dockerfile: z.string().default('Dockerfile').describe('Dockerfile, relative to the build context'),
     targets: z

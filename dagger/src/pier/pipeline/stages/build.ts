@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { EnvironmentError } from '../../util/errors.ts';
 import { BuildFailedError, type BuildSpec } from '../../engine/types.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
-import { appVersion, gitState, imageTag } from '../version.ts';
+import { imageVersion } from '../version.ts';
 
 export const DEFAULT_CA = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -32,16 +32,14 @@ export function buildSpecs(
 export async function buildStage(ctx: StageContext, withTest: boolean): Promise<StageOutcome> {
   const { app } = ctx.config;
   const context = resolve(ctx.config.root, app.context);
-  const version = appVersion(context);
-  const git = await gitState(context);
-  const tag = imageTag(version, git.sha, git.dirty);
+  const { version, source: versionSource, tag } = await imageVersion(context, app.version);
   // PIER_CA_FILE: a corporate proxy's bundle; by default the system bundle when there is one.
   const chosen = ctx.options.caFile ?? process.env.PIER_CA_FILE;
   if (chosen && !existsSync(chosen)) throw new EnvironmentError(`CA bundle ${chosen} (PIER_CA_FILE) does not exist`);
   const ca = chosen ?? (existsSync(DEFAULT_CA) ? DEFAULT_CA : undefined);
   ctx.state.version = version;
   ctx.state.tag = tag;
-  const figures: Record<string, unknown> = { version, tag, caSecret: Boolean(ca) };
+  const figures: Record<string, unknown> = { version, versionSource, tag, caSecret: Boolean(ca) };
   try {
     for (const spec of buildSpecs(app, ctx.config.root, tag, ca, withTest)) {
       const step = spec.target === app.targets.test ? 'test' : 'runtime';

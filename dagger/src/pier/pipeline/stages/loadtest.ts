@@ -3,29 +3,24 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../util/errors.ts';
+import { notYet, poll } from '../../util/poll.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { loadtestHtml } from '../html.ts';
-import { httpGet } from '../http.ts';
+import { httpGet } from '../../util/http.ts';
 import { loadStats, runLoad, sloMisses } from '../load.ts';
 import { sidecars } from './test.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Poll `url` until it answers 2xx, bounded by `timeoutMs`. */
 export async function waitHealthy(url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline && !signal?.aborted) {
-    try {
-      const r = await httpGet(url, 2000);
-      if (r.status >= 200 && r.status < 300) return;
-      last = `HTTP ${r.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new EnvironmentError(`${url} did not become healthy within ${timeoutMs / 1000} s (${last})`);
+  await poll(url, async () => {
+    const r = await httpGet(url, 2000);
+    return r.status >= 200 && r.status < 300 ? true : notYet(`HTTP ${r.status}`);
+  }, {
+    timeoutMs,
+    intervalMs: 250,
+    signal,
+    onGiveUp: (e) => new EnvironmentError(`${url} did not become healthy within ${timeoutMs / 1000} s (${e.last ?? ''})`),
+  });
 }
 
 export async function loadtestStage(ctx: StageContext): Promise<StageOutcome> {

@@ -3,19 +3,19 @@
  * crashed runs, SIGINT cleanup, report writing and the summary / `--json` output.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { commonOptions, parse } from '../cli/args.ts';
+import { commonOptions, parse } from './args.ts';
 import { interpolationVars, loadConfig } from '../config/load.ts';
 import { assertEngine } from '../docker/client.ts';
 import { reap } from '../docker/reap.ts';
-import { ensureLocalRegistry } from '../engine/docker.ts';
+import { ensureLocalRegistry } from '../docker/registry.ts';
 import { openEngine, parseEngineChoice, selectEngine } from '../engine/select.ts';
 import { findOnPath } from '../util/find-on-path.ts';
 import { UsageError } from '../util/errors.ts';
 import { redactObject } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
-import { createProgress } from './progress.ts';
-import { summary, writeReport, type StageName } from './report.ts';
-import { runDirFor, runPipeline, selectStages } from './runner.ts';
+import { createProgress } from '../pipeline/progress.ts';
+import { summary, writeReport, type StageName } from '../pipeline/report.ts';
+import { runDirFor, runPipeline, selectStages } from '../pipeline/runner.ts';
 
 export const pipelineOptions = {
   ...commonOptions,

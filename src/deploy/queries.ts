@@ -1,0 +1,48 @@
+/** Read-only verbs: `pier status` and `pier releases`. They take no lock and change nothing. */
+import { withHosts } from './fleet.ts';
+import { readFleetLock } from './lock.ts';
+import type { LockInfo, ReleaseRecord } from './records.ts';
+import type { DeployTarget } from './target.ts';
+
+export interface HostStatusReport {
+  host: string;
+  serving?: string;
+  since?: string;
+  by?: string;
+  health: string;
+  proxyTarget?: string;
+  retained: { release: string; state: string }[];
+  lock?: LockInfo;
+  error?: string;
+}
+
+/** `pier status`: per host, the release serving, its health through the proxy, the proxy target, retained releases. */
+export async function status(target: DeployTarget): Promise<HostStatusReport[]> {
+  return withHosts(target, async (ops) =>
+    Promise.all(
+      ops.map(async (o): Promise<HostStatusReport> => {
+        try {
+          const [cur, containers, conf, health, locks] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o])]);
+          const proxyTarget = [...conf.matchAll(/^\s+(\d[\d.]*:\d+) "([^"]*)";$/gm)].map((m) => `${m[2]} (${m[1]})`).join(', ') || undefined;
+          return {
+            host: o.name,
+            serving: cur?.version,
+            since: cur?.since,
+            by: cur?.by,
+            health: health === '200' ? 'healthy' : `unhealthy (${health || 'no response'})`,
+            proxyTarget,
+            retained: containers.map((c) => ({ release: c.release, state: c.state })),
+            lock: locks[0]?.holder,
+          };
+        } catch (e) {
+          return { host: o.name, health: 'unknown', retained: [], error: (e as Error).message };
+        }
+      }),
+    ),
+  );
+}
+
+/** `pier releases`: each host's history, newest first. */
+export async function releases(target: DeployTarget): Promise<{ host: string; releases: ReleaseRecord[] }[]> {
+  return withHosts(target, (ops) => Promise.all(ops.map(async (o) => ({ host: o.name, releases: (await o.readReleases()).reverse() }))));
+}

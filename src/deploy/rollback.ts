@@ -1,0 +1,94 @@
+/**
+ * `pier rollback`: every host in parallel onto a retained release, no pulls. Which release comes
+ * from each host's recorded history (history.ts): the one that served before the current one;
+ * when hosts disagree, the newest release that served on all of them, or the operator's --to.
+ */
+import { UsageError } from '../util/errors.ts';
+import { preflight, withHosts } from './fleet.ts';
+import { mapLimit } from './executor.ts';
+import { decideRollback, describeStates, type HostHistory, type HostRollbackState } from './history.ts';
+import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
+import { Progress } from './progress.ts';
+import { auditLine, type LockInfo } from './records.ts';
+import { switchHostTo } from './switch-back.ts';
+import type { DeployTarget } from './target.ts';
+
+export interface RollbackOutcome {
+  host: string;
+  from?: string;
+  to?: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface RollbackReport {
+  run: string;
+  ok: boolean;
+  seconds: number;
+  /** Seconds until the last host's proxy pointed at the retained release (before drains). */
+  switchedSeconds: number;
+  /** previous: each host's previous release (they agreed); converge: hosts disagreed; to: --to. */
+  mode: 'previous' | 'converge' | 'to';
+  /** The release the fleet went to. */
+  version: string;
+  /** Each host's state before the rollback (what it served, what served before). */
+  states: string[];
+  hosts: RollbackOutcome[];
+  lock: LockRelease;
+}
+
+export async function rollback(target: DeployTarget, opts: { to?: string; lockWaitSeconds?: number; progress?: Progress } = {}): Promise<RollbackReport> {
+  const progress = opts.progress ?? new Progress();
+  const t0 = Date.now();
+  return withHosts(target, async (ops, runId) => {
+    await preflight(ops, target, progress, true);
+    const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
+    let result: RollbackReport | undefined;
+    try {
+      // Inside the try: whatever fails from here on, the lock is released.
+      await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
+      const histories: HostHistory[] = await Promise.all(
+        ops.map(async (o) => {
+          const [current, records, retained] = await Promise.all([o.readCurrent(), o.readHistory(), o.listReleases()]);
+          return { host: o.name, current, records, retained };
+        }),
+      );
+      const d = decideRollback(histories, opts.to);
+      const states = describeStates(d.states);
+      if (!d.ok) {
+        throw new UsageError(
+          `cannot roll back: ${d.reason}:\n${states.map((s) => `  ${s}`).join('\n')}`,
+          opts.to ? `pier releases ${target.envName} lists what served on each host` : `choose the release: pier rollback ${target.envName} --to VERSION (pier releases ${target.envName} lists what served on each host)`,
+        );
+      }
+      if (d.mode === 'converge') {
+        for (const s of states) progress.step('fleet', 'rollback-plan', s);
+        progress.step('fleet', 'rollback-plan', `hosts disagree: converging on ${d.version}, the newest release that served on all of them`);
+      }
+      const byHost = new Map(d.states.map((s): [string, HostRollbackState] => [s.host, s]));
+      const plans = d.hosts.map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to }));
+      let switchedAt = t0;
+      const results = await mapLimit(plans, Math.max(target.parallel, plans.length), async (p) => {
+        if (p.from?.container === p.to.container) return { host: p.o.name, from: p.from.version, to: p.to.version, ok: true, detail: 'already serving' };
+        progress.step(p.o.name, 'rolling-back', `${p.from?.version ?? '?'} -> ${p.to.version}`);
+        await switchHostTo(p.o, p.to, {
+          target, runId, event: 'rollback', from: p.from,
+          onSwitched: () => {
+            switchedAt = Math.max(switchedAt, Date.now());
+            progress.step(p.o.name, 'switched');
+          },
+        });
+        progress.step(p.o.name, 'rolled-back');
+        return { host: p.o.name, from: p.from?.version, to: p.to.version, ok: true };
+      });
+      const hosts: RollbackOutcome[] = results.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: plans[i]!.o.name, from: plans[i]!.from?.version, to: plans[i]!.to.version, ok: false, detail: (r.reason as Error).message }));
+      const line = auditLine(new Date(), target.by, runId, `rollback ${hosts.map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')}`);
+      await Promise.all(ops.map((o) => o.audit(line).catch(() => undefined)));
+      result = { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, lock: { released: [], held: [] } };
+    } finally {
+      const lock = await releaseFleetLock(ops, runId);
+      if (result) result.lock = lock;
+    }
+    return result;
+  });
+}
