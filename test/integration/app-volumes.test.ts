@@ -35,7 +35,7 @@ beforeAll(async () => {
   if (f.status === 'rejected') throw f.reason;
   if (b.status === 'rejected') throw b.reason;
   for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/notes:vol', `pier-test/notes:${v}`);
-  const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 40, env: { LOG_LEVEL: 'warn' } });
+  const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 120, env: { LOG_LEVEL: 'warn' } });
   const doc = parse(readFileSync(config, 'utf8'));
   Object.assign(doc.app, { port: 8000, health: { path: '/healthz', timeoutSeconds: 30 }, volumes: [{ source: 'data', target: '/data' }] });
   writeFileSync(config, stringify(doc));
@@ -56,7 +56,7 @@ describe.sequential('app.volumes across releases', () => {
       const created = JSON.parse(await viaHost(h.name, ['-X', 'POST', '-H', 'content-type: application/json', '-d', JSON.stringify({ text: `written on ${h.name}` }), 'http://127.0.0.1:80/notes']));
       expect(created).toMatchObject({ text: `written on ${h.name}` });
     }
-  }, 240_000);
+  }, 600_000);
 
   it('deploying 1.0.1 under load keeps every host\'s notes, drops no request', async () => {
     const load = startLoad(fleet.lbPort, 30, { path: '/healthz' });
@@ -70,7 +70,7 @@ describe.sequential('app.volumes across releases', () => {
       // Each host's own copy: the note written there, not the other host's.
       expect(await notesOn(h.name)).toEqual([`written on ${h.name}`]);
     }
-  }, 240_000);
+  }, 600_000);
 
   it('a note written on 1.0.1 is still there after rolling back to 1.0.0', async () => {
     for (const h of fleet.hosts) await viaHost(h.name, ['-X', 'POST', '-H', 'content-type: application/json', '-d', JSON.stringify({ text: `1.0.1 on ${h.name}` }), 'http://127.0.0.1:80/notes']);
@@ -80,5 +80,5 @@ describe.sequential('app.volumes across releases', () => {
       expect(JSON.parse(await viaHost(h.name, ['http://127.0.0.1:80/healthz'])).version).toBe('1.0.0');
       expect(await notesOn(h.name)).toEqual([`written on ${h.name}`, `1.0.1 on ${h.name}`]);
     }
-  }, 240_000);
+  }, 600_000);
 });
