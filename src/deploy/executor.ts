@@ -5,7 +5,7 @@
  */
 import { EnvironmentError } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
-import { SshConnection, type ExecOptions, type RemoteResult, type SshAuth, type SshTarget } from './ssh.ts';
+import { SshConnection, type ExecOptions, type RemoteConnection, type RemoteResult, type SshAuth, type SshTarget } from './ssh.ts';
 
 /** A remote command exited non-zero. */
 export class RemoteCommandError extends EnvironmentError {
@@ -24,7 +24,7 @@ export class RemoteCommandError extends EnvironmentError {
 export class HostSession {
   constructor(
     readonly target: SshTarget,
-    private readonly conn: SshConnection,
+    private readonly conn: RemoteConnection,
   ) {}
 
   get name(): string {
@@ -48,9 +48,9 @@ export class HostSession {
   }
 }
 
-/** Connect to one host. */
+/** Connect to one host (over SSH unless `auth.transport` says otherwise). */
 export async function openHost(target: SshTarget, auth: SshAuth): Promise<HostSession> {
-  return new HostSession(target, await SshConnection.connect(target, auth));
+  return new HostSession(target, await (auth.transport ?? SshConnection.connect)(target, auth));
 }
 
 /**

@@ -30,7 +30,20 @@ export interface SshAuth {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   jump?: SshTarget;
+  /**
+   * How a host session is opened (default: SSH). The fault-injection harness (test/sim/) passes
+   * simulated hosts here; every deploy-family verb connects through it.
+   */
+  transport?: Transport;
 }
+
+/** A connection that runs argv on a host: SSH, or a simulated host in tests. */
+export interface RemoteConnection {
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<RemoteResult>;
+  close(): void;
+}
+
+export type Transport = (target: SshTarget, auth: SshAuth) => Promise<RemoteConnection>;
 
 export interface RemoteResult {
   code: number | null;

@@ -29,7 +29,7 @@ import {
 import { ConfigError, EnvironmentError } from '../util/errors.ts';
 import { newRunId } from '../util/run-id.ts';
 import { registerSecret } from '../util/redact.ts';
-import { BuildFailedError, ImageUnavailableError } from './types.ts';
+import { AppFailedError, BuildFailedError, ImageUnavailableError } from './types.ts';
 import type {
   BuildSpec,
   BuiltImage,
@@ -181,7 +181,8 @@ export class DaggerEngine implements Engine {
   async build(spec: BuildSpec): Promise<BuiltImage> {
     const ref = spec.tags[0];
     if (!ref) throw new ConfigError([{ file: 'pier.yaml', path: 'app.image', message: 'a build needs at least one tag' }]);
-    let ctr = this.directory(spec.context).dockerBuild({
+    const context = spec.exclude?.length ? this.directory(spec.context).filter({ exclude: spec.exclude }) : this.directory(spec.context);
+    let ctr = context.dockerBuild({
       dockerfile: spec.dockerfile,
       target: spec.target ?? '',
       buildArgs: Object.entries(spec.buildArgs).map(([name, value]) => ({ name, value })),
@@ -312,7 +313,7 @@ export class DaggerEngine implements Engine {
     const code = await done.exitCode();
     if (code !== 0) {
       const out = `${await done.stdout()}${await done.stderr()}`.trim().split('\n').slice(-30).join('\n');
-      throw new EnvironmentError(`${init.join(' ')} exited ${code} before the app started:\n${out}`);
+      throw new AppFailedError(`${init.join(' ')} exited ${code} before the app started:\n${out}`);
     }
   }
 

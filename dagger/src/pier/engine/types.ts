@@ -27,6 +27,11 @@ export interface BuildSpec {
   /** Tags to give the image (first is its ref). */
   tags: string[];
   labels?: Record<string, string>;
+  /**
+   * Paths kept out of the build context whatever the app's .dockerignore says (pier's own `.env`,
+   * `.pier/`). The app's files are never modified.
+   */
+  exclude?: string[];
   onLog?: (line: string) => void;
 }
 
@@ -88,12 +93,24 @@ export interface ServeSpec {
   init?: string[];
 }
 
+/** How a served app's process ended: exit code and the last lines of each stream, demultiplexed. */
+export interface AppExit {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** A running app reachable from the calling process; dispose to stop it and its sidecars. */
 export interface ServedApp extends AsyncDisposable {
   /** e.g. http://127.0.0.1:49153 */
   url: string;
-  /** Last log lines of the app (for failure messages). */
+  /** Last log lines of the app, stdout and stderr labelled (for failure messages). */
   logs(): Promise<string>;
+  /**
+   * Settles when the app's process ends on its own (a crash), never after stop(). Engines that
+   * cannot watch the process leave it undefined; the health wait then runs to its timeout.
+   */
+  exited?: Promise<AppExit>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +143,12 @@ export interface Engine extends AsyncDisposable {
   /** Write the image as a `docker save` tarball to a host path. */
   exportTarball(image: BuiltImage, file: string): Promise<string>;
   publish(spec: PublishSpec): Promise<Published>;
+  /**
+   * Remove the app's older pier-built images (label `pier.app`), keeping the newest `keep` of each
+   * kind (`pier.image` runtime / test) with all their tags; returns the tags removed. Optional:
+   * engines without a local image store have nothing to prune.
+   */
+  pruneImages?(app: string, keep: number): Promise<string[]>;
   /** Remove everything this run created. Idempotent. */
   close(): Promise<void>;
 }
@@ -141,6 +164,21 @@ export class ImageUnavailableError extends Error {
   ) {
     super(`image ${ref} is not available: ${detail}`);
     this.name = 'ImageUnavailableError';
+  }
+}
+
+/**
+ * The app itself failed while served: it exited, never became healthy, answered errors, or its
+ * init command (migrations) failed. The app's fault, so a gate failure (exit 1), not exit 3.
+ */
+export class AppFailedError extends Error {
+  constructor(
+    message: string,
+    /** The message already carries the app's output. */
+    readonly logsIncluded = false,
+  ) {
+    super(message);
+    this.name = 'AppFailedError';
   }
 }
 

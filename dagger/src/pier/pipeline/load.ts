@@ -87,6 +87,37 @@ export function sloMisses(s: LoadStats, slo: Slo): string[] {
   return m;
 }
 
+/** The parts of autocannon's per-connection client (lib/httpClient.js, 9.x) the fix below touches. */
+interface AutocannonClient {
+  conn?: { destroyed?: boolean };
+  parser: { type: string; initialize(type: string): void; finish(): unknown };
+  pipelinedRequests: { size(): number; clear(): void };
+  _connect(): void;
+  _destroyConnection(): void;
+}
+
+/**
+ * Make autocannon measure what a client sees when the server closes the connection after each
+ * response (HTTP/1.0 servers such as Werkzeug's, `Connection: close`). autocannon 9 reconnects on
+ * the socket's 'end' but keeps its queue of in-flight requests: the request it wrote onto the
+ * closing socket stays queued forever, so every later response is timed from an ever older request
+ * (latency grew to seconds within a run while the server answered in milliseconds). On every
+ * reconnect this hook completes a read-until-close body, drops the old socket with its stale queue
+ * and resets the parser, so each response is timed from its own request, connect time included.
+ */
+export function freshStateOnReconnect(client: AutocannonClient): void {
+  const connect = client._connect;
+  client._connect = function (this: AutocannonClient) {
+    if (this.conn) {
+      // A response without Content-Length ends with the connection: complete it before dropping.
+      if (this.pipelinedRequests.size() > 0) this.parser.finish();
+      this._destroyConnection(); // removes the old socket's listeners, clears the request queue
+      this.parser.initialize(this.parser.type); // same parser kind (response), state reset
+    }
+    connect.call(this);
+  };
+}
+
 /** autocannon options for a profile (pure). */
 export function autocannonOptions(p: LoadProfile): autocannon.Options {
   return {
@@ -97,6 +128,7 @@ export function autocannonOptions(p: LoadProfile): autocannon.Options {
     ...(p.amount ? { amount: p.amount } : { duration: p.durationSeconds ?? 10 }),
     ...(p.rate ? { overallRate: p.rate } : {}),
     timeout: 10,
+    setupClient: freshStateOnReconnect as unknown as autocannon.Options['setupClient'],
   };
 }
 

@@ -60,7 +60,13 @@ export const App = z
       })
       .default({ path: '/health', timeoutSeconds: 60 }),
     test: z
-      .strictObject({ command: Command.describe('Test command run in the test target') })
+      .strictObject({
+        command: Command.describe('Test command, run in the test target (or in the runtime image when the Dockerfile has no test stage)'),
+        reports: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('JUnit XML files the test command writes (paths in the test container; relative to its working directory), read into the report'),
+      })
       .describe('How the app is tested'),
     migrate: z
       .strictObject({ command: Command.describe('Migration command, run once per deploy as a release step') })

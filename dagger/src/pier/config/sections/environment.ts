@@ -67,12 +67,14 @@ export const Backup = z
     dir: z.string().default('.pier/backups').describe('Directory (on the machine running pier) where backups are kept'),
     keep: z.number().int().min(1).default(7).describe('Backups kept per environment; older ones are deleted after each successful backup'),
     beforeMigrate: z.boolean().default(true).describe('Back up before a deploy runs migrations (the deploy refuses to migrate when it fails)'),
+    appRole: z.string().min(1).optional().describe('Role the app connects as; a restore is checked (and undone) so it keeps reading, writing and creating. Default: the database owner'),
+    rpoMinutes: z.number().positive().default(60).describe('Recovery point objective: pier db drill fails when the newest verified backup is older'),
   })
   .superRefine((b, ctx) => {
     if ((b.via === 'docker' || b.via === 'ssh') && !b.container) ctx.addIssue({ code: 'custom', path: ['container'], message: `required with via: ${b.via}` });
     if (b.via === 'compose' && !b.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'required with via: compose' });
   })
-  .describe('Database backups: pier db backup|restore|verify');
+  .describe('Database backups: pier db backup|restore|verify|drill');
 
 export const Deploy = z
   .strictObject({

@@ -1,0 +1,496 @@
+/**
+ * A simulated pier host, in memory: carries out the argv that src/deploy/commands/* build (docker
+ * run/rm/stop/start/inspect/ps/pull/exec, curl, mkdir/rm and the known `sh -c` scripts) against
+ * plain data (containers, images, files, the proxy's loaded upstreams). Anything it does not know
+ * throws `UnknownCommandError`: a new or changed command must be taught here, never guessed.
+ *
+ * The host also keeps the truth the invariants are checked against: which containers passed a
+ * health check since they last started, what the proxy really serves (the config nginx loaded,
+ * not the file on disk) and the lineage of releases it served.
+ */
+import type { RemoteResult } from '../../src/deploy/ssh.ts';
+import { scriptName } from './scripts.ts';
+
+export type HealthMode = 'healthy' | 'never' | 'dies';
+
+export interface SimContainer {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  running: boolean;
+  ip?: string;
+  /** Creation order on the fleet's clock (docker ps CreatedAt). */
+  created: number;
+  restart?: string;
+  envFile?: string;
+  health: HealthMode;
+  /** Answered 200 to a health request since it last started. */
+  checked: boolean;
+  /** Health probes answered since start ('dies' answers one, then exits). */
+  answered: number;
+  /** Exited on its own (the app died), not stopped by pier. */
+  crashed: boolean;
+  /** Proxy only: directory mounted as /etc/nginx/conf.d. */
+  confDir?: string;
+}
+
+export interface LoadedUpstream {
+  address: string;
+  weight?: number;
+}
+
+export interface HostState {
+  name: string;
+  files: Record<string, string>;
+  dirs: string[];
+  containers: Record<string, SimContainer>;
+  images: string[];
+  networks: string[];
+  /** What nginx serves: the config it loaded at start or the last successful reload. */
+  proxyLoaded?: LoadedUpstream[];
+  /** Host-side timers (blue/green retire) waiting for time to pass. */
+  scheduled: { seconds: number; container: string; file: string }[];
+  /** The releases this host served, as a stack (a switch back pops, a new release pushes). */
+  lineage: { release: string; container: string }[];
+  /** The proxy served at least once: from then on it must always serve. */
+  everServed: boolean;
+  nextIp: number;
+}
+
+export interface SimWorld {
+  app: string;
+  appPort: number;
+  proxyPort: number;
+  healthPath: string;
+  /** Health behaviour of each release (default healthy). */
+  health: Record<string, HealthMode>;
+  /** Registry: tag reference -> digest reference (repo@sha256:...). */
+  registry: Record<string, string>;
+  /** The fleet's clock (one tick per command). */
+  now(): number;
+}
+
+/** A command the simulator was not taught: a bug in the harness or a changed builder. */
+export class UnknownCommandError extends Error {
+  constructor(host: string, argv: readonly string[], why = 'unknown command') {
+    super(`simulated host ${host}: ${why}: ${JSON.stringify(argv)}`);
+  }
+}
+
+export function newHostState(name: string, preloadedImages: string[]): HostState {
+  return { name, files: {}, dirs: ['/'], containers: {}, images: [...preloadedImages], networks: ['bridge'], scheduled: [], lineage: [], everServed: false, nextIp: 2 };
+}
+
+const ok = (stdout = ''): RemoteResult => ({ code: 0, stdout, stderr: '' });
+const fail = (code: number, stderr: string, stdout = ''): RemoteResult => ({ code, stdout, stderr });
+const dirname = (p: string) => p.replace(/\/[^/]*$/, '') || '/';
+
+const PROXY = 'pier-proxy';
+const IP_FORMAT = /^\{\{\(index \.NetworkSettings\.Networks "([^"]+)"\)\.IPAddress\}\}$/;
+
+/** Parse the proxy config nginx would load; undefined when nginx would reject it. */
+export function parseProxyConf(text: string | undefined): LoadedUpstream[] | undefined {
+  if (!text) return undefined;
+  const block = /upstream pier_app \{\n([\s\S]*?)\n\}/.exec(text)?.[1];
+  if (!block) return undefined;
+  const servers = [...block.matchAll(/^ {4}server (\S+?)(?: weight=(\d+))? max_fails=0;$/gm)].map((m) => ({ address: m[1]!, ...(m[2] ? { weight: Number(m[2]) } : {}) }));
+  return servers.length ? servers : undefined;
+}
+
+/** docker ps CreatedAt format for a clock tick (sorts like time). */
+function createdAt(tick: number): string {
+  const d = new Date(Date.UTC(2026, 11, 1, 0, 0, 0) + tick * 1000);
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+export class SimHost {
+  constructor(
+    readonly s: HostState,
+    private readonly w: SimWorld,
+  ) {}
+
+  get name(): string {
+    return this.s.name;
+  }
+
+  private hasDir(p: string): boolean {
+    return this.s.dirs.includes(p);
+  }
+
+  private mkdirP(p: string): void {
+    const parts = p.split('/').filter(Boolean);
+    let cur = '';
+    for (const part of parts) {
+      cur += `/${part}`;
+      if (!this.hasDir(cur)) this.s.dirs.push(cur);
+    }
+  }
+
+  private rmRf(p: string): void {
+    this.s.dirs = this.s.dirs.filter((d) => d !== p && !d.startsWith(`${p}/`));
+    for (const f of Object.keys(this.s.files)) if (f === p || f.startsWith(`${p}/`)) delete this.s.files[f];
+  }
+
+  /** Write a file; its directory must exist (as the shell's `>` requires). */
+  private write(p: string, content: string): RemoteResult | undefined {
+    if (!this.hasDir(dirname(p))) return fail(1, `sh: ${p}: No such file or directory`);
+    this.s.files[p] = content;
+    return undefined;
+  }
+
+  private byIp(ip: string): SimContainer | undefined {
+    return Object.values(this.s.containers).find((c) => c.ip === ip);
+  }
+
+  /** Carry out one command. Throws UnknownCommandError for anything not taught. */
+  exec(argv: readonly string[], input?: string): RemoteResult {
+    const [cmd, ...rest] = argv;
+    switch (cmd) {
+      case 'docker':
+        return this.docker(argv, rest);
+      case 'curl':
+        return this.curl(argv);
+      case 'mkdir':
+        if (rest[0] !== '-p') throw new UnknownCommandError(this.name, argv);
+        for (const d of rest.slice(1)) this.mkdirP(d);
+        return ok();
+      case 'rm':
+        if (rest[0] === '-rf' && rest.length === 2) this.rmRf(rest[1]!);
+        else if (rest[0] === '-f' && rest.length === 2) delete this.s.files[rest[1]!];
+        else throw new UnknownCommandError(this.name, argv);
+        return ok();
+      case 'sh':
+        if (argv[1] !== '-c' || argv[3] !== 'sh') throw new UnknownCommandError(this.name, argv);
+        return this.script(argv, argv[2]!, argv.slice(4), input);
+      default:
+        throw new UnknownCommandError(this.name, argv);
+    }
+  }
+
+  private script(argv: readonly string[], text: string, a: string[], input?: string): RemoteResult {
+    const name = scriptName(text);
+    switch (name) {
+      case 'acquireLock': {
+        this.mkdirP(dirname(a[0]!));
+        if (this.hasDir(a[0]!)) return fail(75, '', this.s.files[`${a[0]}/info.json`] ?? '');
+        this.s.dirs.push(a[0]!);
+        this.s.files[`${a[0]}/info.json`] = `${a[1]}\n`;
+        return ok();
+      }
+      case 'releaseLock': {
+        if (!this.hasDir(a[0]!)) return ok();
+        const info = this.s.files[`${a[0]}/info.json`] ?? '';
+        if (!info.includes(`"run":"${a[1]}"`)) return fail(1, '');
+        this.rmRf(a[0]!);
+        return ok();
+      }
+      case 'readLock':
+        return ok(this.s.files[`${a[0]}/info.json`] ?? '');
+      case 'appendLine': {
+        this.mkdirP(dirname(a[0]!));
+        this.s.files[a[0]!] = (this.s.files[a[0]!] ?? '') + `${a[1]}\n`;
+        return ok();
+      }
+      case 'writeFile': {
+        if (input === undefined) throw new UnknownCommandError(this.name, argv, 'writeFile without input');
+        this.mkdirP(dirname(a[0]!));
+        return this.write(a[0]!, input) ?? ok();
+      }
+      case 'writeEnvFile': {
+        if (input === undefined) throw new UnknownCommandError(this.name, argv, 'writeEnvFile without input');
+        this.mkdirP(dirname(a[0]!));
+        const failed = this.write(a[0]!, input);
+        if (failed) return failed;
+        // Every other *.env beside it goes (per-release files of older pier versions).
+        for (const f of Object.keys(this.s.files)) if (f !== a[0] && dirname(f) === dirname(a[0]!) && f.endsWith('.env')) delete this.s.files[f];
+        return ok();
+      }
+      case 'readFile':
+        return ok(this.s.files[a[0]!] ?? '');
+      case 'tailFile':
+        return ok((this.s.files[a[0]!] ?? '').split('\n').filter(Boolean).slice(-Number(a[1])).map((l) => `${l}\n`).join(''));
+      case 'fileSize':
+        return ok(`${Buffer.byteLength(this.s.files[a[0]!] ?? '')}\n`);
+      case 'readFrom':
+        return ok(Buffer.from(this.s.files[a[0]!] ?? '').subarray(Number(a[1]) - 1).toString());
+      case 'freeKb':
+        return ok('50000000\n');
+      case 'scheduleStop':
+        this.s.scheduled.push({ seconds: Number(a[0]), container: a[1]!, file: a[2]! });
+        return ok();
+      default:
+        throw new UnknownCommandError(this.name, argv, 'unknown sh -c script (changed builder? see test/sim/scripts.ts)');
+    }
+  }
+
+  /** Time passes on the host: every scheduled timer fires (the blue/green retire script). */
+  elapse(): void {
+    const due = this.s.scheduled;
+    this.s.scheduled = [];
+    for (const t of due) {
+      if ((this.s.files[t.file] ?? '').includes(`"container":"${t.container}"`)) continue;
+      this.docker(['docker', 'stop', '--time', '10', t.container], ['stop', '--time', '10', t.container]);
+    }
+  }
+
+  /** The host reboots: containers with a restart policy that were running come back (health unchecked). */
+  reboot(): void {
+    for (const c of Object.values(this.s.containers)) {
+      const back = c.running && (c.restart === 'unless-stopped' || c.restart === 'always');
+      c.running = back;
+      c.checked = false;
+      c.answered = 0;
+      if (c.name === PROXY && back) this.s.proxyLoaded = parseProxyConf(this.s.files[`${c.confDir}/pier.conf`]);
+    }
+  }
+
+  private docker(argv: readonly string[], r: string[]): RemoteResult {
+    const [sub, ...a] = r;
+    const c = (n: string | undefined) => (n ? this.s.containers[n] : undefined);
+    const noSuch = (n: string) => fail(1, `Error: No such container: ${n}`);
+    switch (sub) {
+      case 'info':
+        if (a.join(' ') !== '--format {{.ServerVersion}}') throw new UnknownCommandError(this.name, argv);
+        return ok('20.10.24\n');
+      case 'pull': {
+        if (a[0] !== '--quiet' || a.length !== 2) throw new UnknownCommandError(this.name, argv);
+        const ref = a[1]!;
+        const digest = this.w.registry[ref] ?? (Object.values(this.w.registry).includes(ref) ? ref : undefined);
+        if (!digest) return fail(1, `Error response from daemon: manifest for ${ref} not found`);
+        for (const x of [ref, digest]) if (!this.s.images.includes(x)) this.s.images.push(x);
+        return ok(`${ref}\n`);
+      }
+      case 'image': {
+        if (a[0] !== 'inspect' || a[1] !== '--format' || a.length !== 4) throw new UnknownCommandError(this.name, argv);
+        const ref = a[3]!;
+        if (!this.s.images.includes(ref)) return fail(1, `Error: No such image: ${ref}`);
+        if (a[2] === '{{.Id}}') return ok(`sha256:${imageHash(this.w.registry[ref] ?? ref)}\n`);
+        if (a[2] === '{{index .RepoDigests 0}}') return ok(`${this.w.registry[ref] ?? ''}\n`);
+        throw new UnknownCommandError(this.name, argv);
+      }
+      case 'network': {
+        if (a[0] === 'inspect' && a[1] === '--format' && a[2] === '{{.Name}}' && a.length === 4) {
+          return this.s.networks.includes(a[3]!) ? ok(`${a[3]}\n`) : fail(1, `Error: No such network: ${a[3]}`);
+        }
+        if (a[0] === 'create' && a[1] === '--label' && a.length === 4) {
+          if (this.s.networks.includes(a[3]!)) return fail(1, `Error response from daemon: network with name ${a[3]} already exists`);
+          this.s.networks.push(a[3]!);
+          return ok('netid\n');
+        }
+        throw new UnknownCommandError(this.name, argv);
+      }
+      case 'run':
+        return this.run(argv, a);
+      case 'inspect': {
+        if (a[0] !== '--format' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
+        const x = c(a[2]);
+        if (!x) return fail(1, `Error: No such object: ${a[2]}`);
+        if (a[1] === '{{.State.Running}}') return ok(`${x.running}\n`);
+        if (a[1] === '{{.Image}}') return ok(`sha256:${imageHash(this.w.registry[x.image] ?? x.image)}\n`);
+        const net = IP_FORMAT.exec(a[1]!);
+        if (net) return ok(`${x.running && x.ip ? x.ip : ''}\n`);
+        throw new UnknownCommandError(this.name, argv);
+      }
+      case 'start': {
+        if (a.length !== 1) throw new UnknownCommandError(this.name, argv);
+        const x = c(a[0]);
+        if (!x) return noSuch(a[0]!);
+        if (!x.running) this.startContainer(x);
+        return ok(`${x.name}\n`);
+      }
+      case 'stop': {
+        if (a[0] !== '--time' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
+        const x = c(a[2]);
+        if (!x) return noSuch(a[2]!);
+        x.running = false;
+        x.checked = false;
+        return ok(`${x.name}\n`);
+      }
+      case 'rm': {
+        if (a[0] !== '--force' || a.length !== 2) throw new UnknownCommandError(this.name, argv);
+        if (!c(a[1])) return noSuch(a[1]!);
+        delete this.s.containers[a[1]!];
+        return ok(`${a[1]}\n`);
+      }
+      case 'logs':
+        if (a[0] !== '--tail' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
+        return c(a[2]) ? ok(`(simulated log of ${a[2]})\n`) : noSuch(a[2]!);
+      case 'ps': {
+        const fmt = a[a.length - 1]!;
+        const filter = /^label=pier\.app=(.+)$/.exec(a[3] ?? '')?.[1];
+        if (a.slice(0, 3).join(' ') !== '--all --no-trunc --filter' || a.length !== 6 || a[4] !== '--format' || !filter || !fmt.includes('{{.Names}}')) {
+          throw new UnknownCommandError(this.name, argv);
+        }
+        const rows = Object.values(this.s.containers)
+          .filter((x) => x.labels['pier.app'] === filter)
+          .sort((p, q) => q.created - p.created)
+          .map((x) =>
+            fmt
+              .replace('{{.Names}}', x.name)
+              .replace('{{.State}}', x.running ? 'running' : 'exited')
+              .replace('{{.Image}}', x.image)
+              .replace('{{.Label "pier.release"}}', x.labels['pier.release'] ?? '')
+              .replace('{{.CreatedAt}}', createdAt(x.created)),
+          );
+        if (rows.some((row) => row.includes('{{'))) throw new UnknownCommandError(this.name, argv, 'unknown docker ps format field');
+        return ok(rows.map((row) => `${row}\n`).join(''));
+      }
+      case 'exec': {
+        if (a[0] === PROXY && a.slice(1).join(' ') === 'sh -c nginx -t -q && nginx -s reload') {
+          const p = c(PROXY);
+          if (!p) return noSuch(PROXY);
+          if (!p.running) return fail(1, `Error response from daemon: Container ${PROXY} is not running`);
+          const conf = parseProxyConf(this.s.files[`${p.confDir}/pier.conf`]);
+          if (!conf) return fail(1, 'nginx: [emerg] invalid configuration');
+          this.s.proxyLoaded = conf;
+          return ok();
+        }
+        throw new UnknownCommandError(this.name, argv);
+      }
+      default:
+        throw new UnknownCommandError(this.name, argv);
+    }
+  }
+
+  private startContainer(x: SimContainer): void {
+    x.running = true;
+    x.checked = false;
+    x.answered = 0;
+    x.crashed = false;
+    if (x.name === PROXY) this.s.proxyLoaded = parseProxyConf(this.s.files[`${x.confDir}/pier.conf`]);
+  }
+
+  private run(argv: readonly string[], a: string[]): RemoteResult {
+    const flags: Record<string, string[]> = {};
+    const bools = new Set<string>();
+    let i = 0;
+    for (; i < a.length && a[i]!.startsWith('--'); i++) {
+      const f = a[i]!;
+      if (f === '--detach' || f === '--rm') bools.add(f);
+      else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume'].includes(f)) (flags[f] ??= []).push(a[++i]!);
+      else throw new UnknownCommandError(this.name, argv, `unknown docker run flag ${f}`);
+    }
+    const image = a[i];
+    if (!image) throw new UnknownCommandError(this.name, argv, 'docker run without image');
+    const name = flags['--name']?.[0];
+    if (!name) throw new UnknownCommandError(this.name, argv, 'docker run without --name');
+    if (this.s.containers[name]) return fail(125, `docker: Error response from daemon: Conflict. The container name "/${name}" is already in use.`);
+    const envFile = flags['--env-file']?.[0];
+    if (envFile && this.s.files[envFile] === undefined) return fail(125, `docker: open ${envFile}: no such file or directory.`);
+    if (!this.s.images.includes(image)) {
+      const pulled = this.docker(['docker', 'pull', '--quiet', image], ['pull', '--quiet', image]);
+      if (pulled.code !== 0) return fail(125, pulled.stderr);
+    }
+    const net = flags['--network']?.[0];
+    if (net && !this.s.networks.includes(net)) return fail(125, `docker: Error response from daemon: network ${net} not found.`);
+    const labels = Object.fromEntries((flags['--label'] ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    if (bools.has('--rm')) return ok('(simulated one-off)\n'); // a release step (migration): runs and is gone
+    if (!bools.has('--detach')) throw new UnknownCommandError(this.name, argv, 'foreground docker run');
+    const isProxy = name === PROXY;
+    const conf = (flags['--volume'] ?? []).find((v) => v.endsWith(':/etc/nginx/conf.d:ro'));
+    const x: SimContainer = {
+      name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile,
+      health: isProxy ? 'healthy' : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
+      checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
+      ip: `172.18.${Math.floor(this.s.nextIp / 250)}.${(this.s.nextIp % 250) + 2}`,
+    };
+    this.s.nextIp++;
+    this.s.containers[name] = x;
+    this.startContainer(x);
+    return ok(`${name}-id\n`);
+  }
+
+  private curl(argv: readonly string[]): RemoteResult {
+    const expect = ['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time'];
+    if (argv.length !== 9 || expect.some((w, i) => argv[i] !== w)) throw new UnknownCommandError(this.name, argv);
+    const m = /^http:\/\/([\d.]+):(\d+)(\/.*)$/.exec(argv[8]!);
+    if (!m) throw new UnknownCommandError(this.name, argv, 'unexpected URL');
+    const [, ip, port, path] = m;
+    const refused = fail(7, '', '000');
+    if (ip === '127.0.0.1') {
+      if (Number(port) !== this.w.proxyPort) return refused;
+      const p = this.s.containers[PROXY];
+      if (!p?.running || !this.s.proxyLoaded) return refused;
+      // nginx tries the next upstream on a connection error: any live upstream answers.
+      const live = this.s.proxyLoaded.map((u) => this.answer(u.address, path!)).find((s) => s !== '000');
+      return ok(live ?? '502');
+    }
+    const s = this.answer(`${ip}:${port}`, path!);
+    return s === '000' ? refused : ok(s);
+  }
+
+  /** An app container's answer at `address` (ip:port) for `path`, '000' when nothing listens. */
+  private answer(address: string, path: string): string {
+    const [ip, port] = address.split(':');
+    const x = this.byIp(ip!);
+    if (!x || !x.running || x.name === PROXY || Number(port) !== this.w.appPort) return '000';
+    if (path !== this.w.healthPath) return '200';
+    if (x.health === 'never') return '503';
+    if (x.health === 'dies' && x.answered >= 1) {
+      x.running = false;
+      x.crashed = true;
+      return '000';
+    }
+    x.answered++;
+    x.checked = true;
+    return '200';
+  }
+
+  /** The release an upstream address belongs to (by container label), for checks. */
+  containerAt(address: string): SimContainer | undefined {
+    return this.byIp(address.split(':')[0]!);
+  }
+
+  /**
+   * Invariant (a) at this moment: the proxy serves (once it ever did), every upstream it loaded is
+   * a running app container that passed its health check. Returns the problems.
+   */
+  servingProblems(): string[] {
+    const p = this.s.containers[PROXY];
+    if (!p?.running || !this.s.proxyLoaded) return this.s.everServed ? [`proxy not serving (${p ? 'stopped' : 'removed'})`] : [];
+    const problems: string[] = [];
+    for (const u of this.s.proxyLoaded) {
+      const x = this.containerAt(u.address);
+      if (!x) problems.push(`upstream ${u.address}: no container has this address`);
+      else if (x.crashed) continue; // the app died by itself: not pier's doing (checked at the end of a run)
+      else if (!x.running) problems.push(`upstream ${u.address}: ${x.name} is not running`);
+      else if (!x.checked) problems.push(`upstream ${u.address}: ${x.name} has not passed a health check`);
+      else if (x.health === 'never') problems.push(`upstream ${u.address}: ${x.name} is unhealthy`);
+    }
+    return problems;
+  }
+
+  /** After a command: note what the proxy serves (the lineage of single-release states). */
+  observe(): void {
+    const p = this.s.containers[PROXY];
+    if (!p?.running || !this.s.proxyLoaded) return;
+    this.s.everServed = true;
+    const xs = this.s.proxyLoaded.map((u) => this.containerAt(u.address));
+    if (xs.length !== 1 || !xs[0]) return;
+    const release = xs[0].labels['pier.release'] ?? '?';
+    const l = this.s.lineage;
+    const at = l.findIndex((e) => e.release === release);
+    if (at < 0) l.push({ release, container: xs[0].name });
+    else {
+      // Back to a release it served before (a switch back): what came after it is popped.
+      l.length = at + 1;
+      l[at] = { release, container: xs[0].name };
+    }
+  }
+
+  /** Releases the proxy serves right now (by container label), [] when not serving. */
+  serving(): { release: string; container: string }[] {
+    const p = this.s.containers[PROXY];
+    if (!p?.running || !this.s.proxyLoaded) return [];
+    return this.s.proxyLoaded.map((u) => {
+      const x = this.containerAt(u.address);
+      return { release: x?.labels['pier.release'] ?? '?', container: x?.name ?? `?${u.address}` };
+    });
+  }
+}
+
+function imageHash(ref: string): string {
+  let h = 2166136261;
+  for (const ch of ref) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return h.toString(16).padStart(8, '0').repeat(8);
+}
