@@ -51,7 +51,8 @@ describe.sequential('app.volumes across releases', () => {
     const r = await deploy(target, { version: '1.0.0', progress: quiet() });
     expect(r.ok, `${r.error}\n${r.logs ?? ''}`).toBe(true);
     for (const h of fleet.hosts) {
-      const mounts = await fleet.hostExec(h.name, ['docker', 'inspect', '--format', '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}', 'notes-1.0.0']);
+      const container = (await fleet.hostExec(h.name, ['docker', 'ps', '--filter', 'label=pier.app=notes', '--filter', 'label=pier.release=1.0.0', '--format', '{{.Names}}'])).trim();
+      const mounts = await fleet.hostExec(h.name, ['docker', 'inspect', '--format', '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}', container]);
       expect(mounts.trim()).toBe('notes-data:/data');
       const created = JSON.parse(await viaHost(h.name, ['-X', 'POST', '-H', 'content-type: application/json', '-d', JSON.stringify({ text: `written on ${h.name}` }), 'http://127.0.0.1:80/notes']));
       expect(created).toMatchObject({ text: `written on ${h.name}` });
