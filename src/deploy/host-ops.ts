@@ -233,15 +233,19 @@ export class HostOps {
 
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
-    // The config write and the access-log offset go out together; the reload waits for both.
-    const [, size] = await Promise.all([
-      this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: renderProxyConf({ upstreams }) }),
+    // The config write+reload (one host-side step: the config on disk is what nginx serves) and
+    // the access-log offset go out together.
+    const conf = renderProxyConf({ upstreams });
+    const [switched, size] = await Promise.all([
+      this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
       this.h.run(host.fileSize(this.layout.accessLog)),
     ]);
     const offset = Number(size.trim()) || 0;
-    // The proxy almost always runs: reload straight away, and look at its state only when that fails
-    // (absent or stopped: start it; running: reload again, so a config nginx rejects is reported).
-    if ((await this.h.probe(docker.proxyReload())).code === 0) return offset;
+    // The proxy almost always runs; only when that step fails is the config written on its own and
+    // the proxy's state looked at (absent or stopped: start it; running: reload again, so a config
+    // nginx rejects is reported).
+    if (switched.code === 0) return offset;
+    await this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: conf });
     const state = await this.h.probe(docker.containerRunning(PROXY_CONTAINER));
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
