@@ -8,7 +8,7 @@
  *
  * The stage code is the CLI's own (src/, vendored under ./pier by dagger/vendor.ts because the
  * module runtime only sees this directory). The repository arrives as the `source` Directory;
- * the few files the stages read locally (pier.yaml, the app's package.json, the ignore file) are
+ * the few files the stages read locally (pier.yaml, the app's Dockerfile and version manifests, the ignore file) are
  * materialised into a temporary root that maps back onto `source` for everything the engine does.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -88,10 +88,10 @@ export async function runStages(source: Directory, pick: { only?: StageName[]; s
   const root = mkdtempSync(join(tmpdir(), 'pier-src-'));
   await materialise(source, root, ['pier.yaml']);
   let config = loadConfig({ cwd: root, vars: { ...process.env } });
-  // What the stages read on the host side: the app's version manifests, its Dockerfile (stage plan), the ignore policy.
-  await materialise(source, root, [
-    join(config.app.context, 'package.json'), join(config.app.context, 'pyproject.toml'), join(config.app.context, config.app.dockerfile), config.pipeline.scan.ignoreFile,
-  ]);
+  // What the stages read locally: the Dockerfile (its stages decide the targets), the version
+  // manifests (package.json, pyproject.toml; a Go or Java app has neither), the ignore policy.
+  const ctx = config.app.context;
+  await materialise(source, root, [join(ctx, config.app.dockerfile), join(ctx, 'package.json'), join(ctx, 'pyproject.toml'), config.pipeline.scan.ignoreFile]);
   const knownSecrets = new Map<string, Secret>();
   config = await withRegistry(config, reg, knownSecrets);
   const selection = publishSelection(selectStages(pick.only, pick.skip), config.pipeline.registry.address);

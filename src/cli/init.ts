@@ -19,7 +19,7 @@ Options:
 
 const options = { ...commonOptions, 'no-probe': { type: 'boolean' }, 'dry-run': { type: 'boolean' } } as const;
 
-export function summary(r: InitResult): string {
+export function formatSummary(r: InitResult): string {
   const d = r.detection;
   const g = (label: string, value: string, source: string) => `  ${label.padEnd(10)} ${value}  (${source})`;
   const lines = [
@@ -55,6 +55,6 @@ export async function run(argv: string[]): Promise<number> {
     probeOptions: { onProgress: values.json ? undefined : (l) => console.error(`  ${l}`) },
   });
   if (values.json) console.log(JSON.stringify(r, null, 2));
-  else console.log(summary(r));
+  else console.log(formatSummary(r));
   return 0;
 }

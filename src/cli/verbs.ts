@@ -16,10 +16,10 @@ export interface Verb {
 const lazy = (summary: string, load: () => Promise<VerbModule>): Verb => ({ summary, run: async (argv) => (await load()).run(argv) });
 
 export const verbs: Record<string, Verb> = {
-  init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   ci: lazy('run the pipeline: build, test, scan, loadtest, publish; stop at the first failed gate', () => import('./ci.ts')),
   // One verb per pipeline stage, from the stage registry (src/pipeline/stages/index.ts).
   ...Object.fromEntries(STAGES.map((s): [string, Verb] => [s.name, { summary: s.summary, run: async (argv) => (await import('./stage.ts')).runStage(s.name, argv) }])),
+  init: lazy('look at this repository and write pier.yaml, environments/*, a compose file and ignore entries (never overwrites)', () => import('./init.ts')),
   env: lazy("run an environment's Compose stack: up (wait healthy), down, status, logs", () => import('./env.ts')),
   deploy: lazy('health-gated deploy over SSH (deploy.strategy: rolling, blue-green, canary) with fleet-wide automatic rollback', () => import('./deploy.ts')),
   rollback: lazy('switch every host back to a retained release (no pull)', () => import('./rollback.ts')),

@@ -136,8 +136,16 @@ export function envVarsRead(sources: [string, string][]): string[] {
   return [...found].sort();
 }
 
+/** A package.json only there to install dev tools (pier itself) in a Go or Python repository. */
+function toolsOnlyPackageJson(snap: RepoSnapshot): boolean {
+  const pkg = json(snap.files['package.json']);
+  const scripts = (pkg?.scripts ?? {}) as Record<string, unknown>;
+  return !!pkg && !pkg.dependencies && !pkg.main && !scripts.start && !scripts.test;
+}
+
 function languageOf(snap: RepoSnapshot, has: (p: string) => boolean): Guess<Language> {
-  if (has('package.json')) return { value: 'node', source: 'package.json' };
+  const other = ['go.mod', 'pyproject.toml', 'requirements.txt', 'setup.py', 'pom.xml', 'build.gradle'].some(has);
+  if (has('package.json') && !(other && toolsOnlyPackageJson(snap))) return { value: 'node', source: 'package.json' };
   if (has('go.mod')) return { value: 'go', source: 'go.mod' };
   for (const f of ['pyproject.toml', 'requirements.txt', 'setup.py', 'Pipfile']) if (has(f)) return { value: 'python', source: f };
   for (const f of ['pom.xml', 'build.gradle', 'build.gradle.kts']) if (has(f)) return { value: 'java', source: f };
@@ -235,7 +243,8 @@ export function detect(snap: RepoSnapshot): Detection {
   const has = (p: string) => p in snap.files || snap.paths.includes(p);
   const notes: string[] = [];
   const language = languageOf(snap, has);
-  const pkg = json(snap.files['package.json']);
+  // package.json describes the app only in a Node repository (elsewhere it may just install pier).
+  const pkg = language.value === 'node' ? json(snap.files['package.json']) : undefined;
   const py = snap.files['pyproject.toml'] !== undefined ? pyprojectMeta(snap.files['pyproject.toml']) : undefined;
   const gomod = /^module\s+(\S+)/m.exec(snap.files['go.mod'] ?? '')?.[1];
 

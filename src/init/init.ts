@@ -79,7 +79,11 @@ export async function runInit(dir: string, opts: InitOptions = {}): Promise<Init
 
   const notes = [...detection.notes];
   if (probe?.status === 'found' && probe.path !== detection.health.value) notes.push(`health path ${probe.path} answered 2xx on the built image (the files suggested ${detection.health.value})`);
-  if (probe && probe.status !== 'found') notes.push(`health path not confirmed on the image (${probe.status}${probe.reason ? `: ${probe.reason.split('\n')[0]}` : ''}); check app.health.path`);
+  if (probe && probe.status !== 'found') {
+    const why = probe.reason?.split('\n').filter((l) => l.trim());
+    const detail = why?.length ? `: ${why[0]!.replace(/:$/, '')}${why.length > 1 ? ` (${why[why.length - 1]!.trim().slice(0, 200)})` : ''}` : '';
+    notes.push(`health path not confirmed on the image (${probe.status}${detail}); check app.health.path`);
+  }
   if (!probe) notes.push('health path not probed (--no-probe): check app.health.path');
   notes.push('pipeline.loadtest.path is the health path: point it at an endpoint that does real work');
   notes.push('environments/staging.yaml and production.yaml name example hosts (192.0.2.x): put in yours');

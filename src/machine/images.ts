@@ -21,7 +21,8 @@ export const IMAGES: readonly ImageChoice[] = [
   { key: 'sshhost', env: 'PIER_SSHHOST_IMAGE', public: 'pier/sshhost:bookworm', local: 'pier.local/sshhost:bookworm' },
 ];
 
-export const BASE_IMAGE = { public: 'debian:bookworm', local: 'pier.local/debian:bookworm' } as const;
+/** The Debian base of the stand-ins, also selectable by apps whose Dockerfiles take it as a build argument (`${PIER_DEBIAN_IMAGE:-debian:bookworm}`). */
+export const BASE_IMAGE = { env: 'PIER_DEBIAN_IMAGE', public: 'debian:bookworm', local: 'pier.local/debian:bookworm' } as const;
 
 /** The image to use for `key` given the resolved variables (env > repo .env > machine file), else the public default (pure). */
 export function imageFor(key: string, vars: Record<string, string | undefined>): string {

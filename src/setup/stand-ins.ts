@@ -105,6 +105,9 @@ export class StandIns {
       await this.build(img);
       chosen[img.env] = img.local;
     }
+    // Apps built on Debian (pier init writes `${PIER_DEBIAN_IMAGE:-debian:bookworm}`) use the same base.
+    const publicBase = (await imageExists(BASE_IMAGE.public)) || (!(await imageExists(BASE_IMAGE.local)) && (await this.canPull(BASE_IMAGE.public)));
+    chosen[BASE_IMAGE.env] = publicBase ? BASE_IMAGE.public : await this.ensureBase();
     return chosen;
   }
 }

@@ -3,7 +3,7 @@
  * the pipeline runner and every module function against a recording server; every query sent is
  * validated against Dagger's real v0.21.8 schema, and the calls that matter are asserted.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connection, dag, type Container, type Directory, type Secret, type Service } from '@dagger.io/dagger';
@@ -16,6 +16,7 @@ import { runPipeline, selectStages } from '../../src/pipeline/runner.ts';
 import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
 import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
+import { runInit } from '../../src/init/init.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { runPier } from '../helpers/pier.ts';
 import { countFile, DIGEST, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
@@ -404,6 +405,39 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
       const report = JSON.parse(await call((p) => p.ci(source(), ['loadtest', 'publish'])));
       expect(report.stages.map((s: { status: string }) => s.status)).toEqual(['passed', 'passed', 'passed', 'skipped', 'skipped']);
       await expect(call((p) => p.ci(source(), ['deploy']))).rejects.toThrow(/--skip: unknown stage "deploy"/);
+    });
+
+    it('from another repository (dagger -m <pier> call ci --source .): the Go fixture app\'s own pier.yaml and Dockerfile decide the build', async () => {
+      // The user's repository: the Go app, configured by pier init (no package.json, stages builder + release).
+      const dir = mkdtempSync(join(tmpdir(), 'pier-dagger-go-'));
+      cpSync(join(repoRoot, 'test', 'fixtures', 'apps', 'go-stdlib'), dir, { recursive: true });
+      await runInit(dir, { probe: false });
+      const userSource = () => dag.host().directory(dir, { exclude: ['**/node_modules', '.git', '.pier', '.env'] });
+      try {
+        const mark = h.server.recorded.length;
+        const ctr = await call((p) => p.build(userSource()));
+        expect(ctr.constructor.name).toBe('Container');
+        const rec = since(mark);
+        const reads = rec.filter((q) => q.logical.at(-1)?.field === 'contents').map((q) => q.logical.at(-2)?.args.path);
+        expect(reads).toEqual(expect.arrayContaining(['pier.yaml', 'Dockerfile']));
+        expect(reads).not.toContain('examples/api/package.json');
+        const build = rec.find((q) => step(q, 'dockerBuild'))!;
+        // The context is the user's directory itself (app.context "."), not pier's repository.
+        expect(fields(build.logical).slice(0, 4)).toEqual(['host', 'directory', 'filter', 'dockerBuild']);
+        // A Go app has no package.json: the version falls back (0.0.0; no .git in the source).
+        expect(build.logical.find((x) => x.field === 'withLabel' && x.args.name === 'org.opencontainers.image.version')?.args.value).toBe('0.0.0-nogit');
+        expect(build.logical[1]!.args.path).toBe(dir);
+        expect(step(build, 'dockerBuild')!.args).toMatchObject({ target: 'release', dockerfile: 'Dockerfile', buildArgs: [{ name: 'BASE_IMAGE', value: expect.stringMatching(/debian:bookworm$/) }] });
+        // The tests run in the toolchain stage pier init picked, with go test.
+        const mark2 = h.server.recorded.length;
+        await call((p) => p.test(userSource())).catch(() => undefined);
+        const testBuild = since(mark2).filter((q) => step(q, 'dockerBuild')).map((q) => step(q, 'dockerBuild')!.args.target);
+        expect(testBuild).toContain('builder');
+        const execs = since(mark2).flatMap((q) => q.logical.filter((st) => st.field === 'withExec').map((st) => st.args.args));
+        expect(execs).toContainEqual(['go', 'test', './...']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 

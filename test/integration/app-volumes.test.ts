@@ -29,14 +29,18 @@ const notesOn = async (host: string) => (JSON.parse(await viaHost(host, ['http:/
 
 beforeAll(async () => {
   const build = exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${base}`, '-t', 'pier-test/notes:vol', join(repoRoot, 'test/fixtures/apps/python-flask')]);
-  [fleet] = await Promise.all([startFleet({ count: 2 }), build]);
+  // Settle both so a failed build never leaks a started fleet (afterAll takes it down).
+  const [f, b] = await Promise.allSettled([startFleet({ count: 2 }), build]);
+  if (f.status === 'fulfilled') fleet = f.value;
+  if (f.status === 'rejected') throw f.reason;
+  if (b.status === 'rejected') throw b.reason;
   for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/notes:vol', `pier-test/notes:${v}`);
-  const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 40, env: { LOG_LEVEL: 'warn' } });
+  const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 120, env: { LOG_LEVEL: 'warn' } });
   const doc = parse(readFileSync(config, 'utf8'));
   Object.assign(doc.app, { port: 8000, health: { path: '/healthz', timeoutSeconds: 30 }, volumes: [{ source: 'data', target: '/data' }] });
   writeFileSync(config, stringify(doc));
   target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   await fleet?.down();
@@ -47,12 +51,13 @@ describe.sequential('app.volumes across releases', () => {
     const r = await deploy(target, { version: '1.0.0', progress: quiet() });
     expect(r.ok, `${r.error}\n${r.logs ?? ''}`).toBe(true);
     for (const h of fleet.hosts) {
-      const mounts = await fleet.hostExec(h.name, ['docker', 'inspect', '--format', '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}', 'notes-1.0.0']);
+      const container = (await fleet.hostExec(h.name, ['docker', 'ps', '--filter', 'label=pier.app=notes', '--filter', 'label=pier.release=1.0.0', '--format', '{{.Names}}'])).trim();
+      const mounts = await fleet.hostExec(h.name, ['docker', 'inspect', '--format', '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}', container]);
       expect(mounts.trim()).toBe('notes-data:/data');
       const created = JSON.parse(await viaHost(h.name, ['-X', 'POST', '-H', 'content-type: application/json', '-d', JSON.stringify({ text: `written on ${h.name}` }), 'http://127.0.0.1:80/notes']));
       expect(created).toMatchObject({ text: `written on ${h.name}` });
     }
-  }, 240_000);
+  }, 600_000);
 
   it('deploying 1.0.1 under load keeps every host\'s notes, drops no request', async () => {
     const load = startLoad(fleet.lbPort, 30, { path: '/healthz' });
@@ -66,7 +71,7 @@ describe.sequential('app.volumes across releases', () => {
       // Each host's own copy: the note written there, not the other host's.
       expect(await notesOn(h.name)).toEqual([`written on ${h.name}`]);
     }
-  }, 240_000);
+  }, 600_000);
 
   it('a note written on 1.0.1 is still there after rolling back to 1.0.0', async () => {
     for (const h of fleet.hosts) await viaHost(h.name, ['-X', 'POST', '-H', 'content-type: application/json', '-d', JSON.stringify({ text: `1.0.1 on ${h.name}` }), 'http://127.0.0.1:80/notes']);
@@ -76,5 +81,5 @@ describe.sequential('app.volumes across releases', () => {
       expect(JSON.parse(await viaHost(h.name, ['http://127.0.0.1:80/healthz'])).version).toBe('1.0.0');
       expect(await notesOn(h.name)).toEqual([`written on ${h.name}`, `1.0.1 on ${h.name}`]);
     }
-  }, 240_000);
+  }, 600_000);
 });

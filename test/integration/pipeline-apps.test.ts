@@ -54,7 +54,7 @@ async function runImage(image: string, env: Record<string, string>): Promise<{ u
   const port = (await c.inspect()).NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }

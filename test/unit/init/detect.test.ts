@@ -94,6 +94,13 @@ describe('detection helpers', () => {
     expect(pyprojectMeta('[tool.x]\nname = "no"\n[project]\nname = "yes"\nversion = "1.2.3"\n')).toEqual({ name: 'yes', version: '1.2.3', mentionsPytest: false });
   });
 
+  it('a package.json that only installs pier does not make a Go repository a Node app', () => {
+    const d = detect({ dir: '/x/repo', paths: ['go.mod', 'package.json', 'main_test.go'], files: { 'go.mod': 'module example.com/svc\n', 'package.json': '{"name":"svc-tools","devDependencies":{"pier":"file:pier.tgz"}}', Dockerfile: 'FROM golang AS build\nFROM debian AS run\n' } });
+    expect(d.language.value).toBe('go');
+    expect(d.name.value).toBe('svc');
+    expect(d.test?.value).toEqual(['go', 'test', './...']);
+  });
+
   it('reads env variables from JS, Python, Go and Java', () => {
     expect(
       envVarsRead([
