@@ -26,7 +26,7 @@ export const HEALTH_POLL_MS = 100;
  * The clock of the deploy's waits: node:timers/promises and Date.now (looked up at each call), so
  * the simulator's virtual clock (test/sim/clock.ts) drives them as it drives every other sleep.
  */
-const deployClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }).then(() => undefined, () => undefined) };
+export const deployClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }).then(() => undefined, () => undefined) };
 
 /** A release as it runs on a host. */
 export interface Release {

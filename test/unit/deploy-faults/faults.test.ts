@@ -149,3 +149,34 @@ describe('records reconciled with the proxy config (src/deploy/reconcile.ts)', (
     expect(last).toMatchObject({ event: 'reconciled', container: fleet.host('web2').serving()[0]!.container });
   });
 });
+
+describe('--lock-wait (virtual time)', () => {
+  const LOCK = '/var/lib/pier/lock';
+  const hold = (fleet: SimFleet) => {
+    const h = fleet.host('web2');
+    h.s.dirs.push(LOCK);
+    h.s.files[`${LOCK}/info.json`] = '{"by":"ann","run":"other-run","version":"v9","at":"t","pid":1,"command":"deploy"}\n';
+  };
+
+  it('gives up at the deadline naming the holder, and takes nothing', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    await expect(deploy(fleet.target(fleet.process()), { version: 'v3', lockWaitSeconds: 3, progress: quiet() })).rejects.toThrow(/web2 is held by ann \(deploy v9, run other-run/);
+    expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
+  });
+
+  it('goes ahead once the holder lets go within the wait', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    const { setTimeout: later } = await import('node:timers/promises');
+    const letGo = later(2500).then(() => {
+      const h = fleet.host('web2');
+      h.s.dirs = h.s.dirs.filter((d) => d !== LOCK);
+      delete h.s.files[`${LOCK}/info.json`];
+    });
+    const r = await deploy(fleet.target(fleet.process()), { version: 'v3', lockWaitSeconds: 10, progress: quiet() });
+    await letGo;
+    expect(r.ok).toBe(true);
+    expect(fleet.hosts.map((h) => h.serving()[0]?.release)).toEqual(['v3', 'v3', 'v3']);
+  });
+});
