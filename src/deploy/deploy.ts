@@ -18,6 +18,7 @@ import { imageFetcher, type ImageSource } from './image-fetch.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
+import { reconcileRecords } from './reconcile.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
@@ -128,9 +129,17 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
-      // The audit line goes out while each host's previous release is read (independent).
+      // The audit line goes out while each host's records are reconciled with what its proxy
+      // serves (an earlier run may have died between a switch and its records) and its previous
+      // release is read (independent).
+      let mixed = false;
       const [plans] = await Promise.all([
-        Promise.all(ops.map(async (o): Promise<HostPlan> => ({ ops: o, previous: await previousOf(o), switched: false }))),
+        Promise.all(ops.map(async (o): Promise<HostPlan> => {
+          const r = await reconcileRecords(o, target.by, runId);
+          mixed ||= r.mixed;
+          if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
+          return { ops: o, previous: await previousOf(o), switched: false };
+        })),
         audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);
       const findings: Record<string, unknown> = {};
@@ -153,7 +162,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         image = await fetchImage(ops[0]!);
       }
       const digestRef = image;
-      if (await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
+      if (!mixed && await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
         // Nothing half-done behind: the other hosts' pulls of this (present) image finish first.
         if (fetchImage) await Promise.allSettled(ops.map(fetchImage));
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
@@ -271,5 +280,6 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
 
 async function audit(ops: HostOps[], target: DeployTarget, runId: string, message: string): Promise<void> {
   const line = auditLine(new Date(), target.by, runId, message);
-  await Promise.all(ops.map((o) => o.audit(line).catch(() => undefined)));
+  // One retry: a transient failure must not leave a run without its audit line.
+  await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, GateError } from '../util/errors.ts';
+import { notYet, poll, PollError, type Clock } from '../util/poll.ts';
 import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
@@ -20,6 +21,12 @@ import type { DeployTarget } from './target.ts';
 
 /** Health poll interval: short, since each poll is one cheap round trip and the switch waits on it. */
 export const HEALTH_POLL_MS = 100;
+
+/**
+ * The clock of the deploy's waits: node:timers/promises and Date.now (looked up at each call), so
+ * the simulator's virtual clock (test/sim/clock.ts) drives them as it drives every other sleep.
+ */
+export const deployClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }).then(() => undefined, () => undefined) };
 
 /** A release as it runs on a host. */
 export interface Release {
@@ -203,12 +210,11 @@ export class HostOps {
   }
 
   private async ip(container: string): Promise<string> {
-    for (let i = 0; i < 20; i++) {
+    // Up to 20 looks, 100 ms apart (the time bound only backs up the count); a failing command is not retried.
+    return poll(`${this.name}: ${container} address`, async () => {
       const ip = (await this.h.run(docker.containerIp(container))).trim();
-      if (ip && ip !== '<no value>') return ip;
-      await sleep(100);
-    }
-    throw new HealthError(this.name, `${container} has no address on the pier network`);
+      return ip && ip !== '<no value>' ? ip : notYet(ip || 'none');
+    }, { timeoutMs: 120_000, intervalMs: 100, maxAttempts: 20, retry: () => false, clock: deployClock, onGiveUp: () => new HealthError(this.name, `${container} has no address on the pier network`) });
   }
 
   /**
@@ -216,32 +222,40 @@ export class HostOps {
    * (the status, and the container's state when not 200); on failure the last log lines are attached.
    */
   async waitHealthy(rel: StartedRelease, timeoutS: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutS * 1000;
     const url = `http://${rel.ip}:${this.t.appPort}${this.t.healthPath}`;
     let last = '';
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
+    // Ends healthy, on a container that stopped, or at the timeout; an abort throws its reason.
+    const outcome = await poll(`${this.name}: ${rel.container} health`, async () => {
       const [status = '', running = ''] = (await this.h.probe(host.healthProbe(url, rel.container, 2))).stdout.trim().split('\n');
       last = status.trim();
-      if (last === '200') return;
-      if (running.trim() === 'false') break;
-      await sleep(HEALTH_POLL_MS);
-    }
+      if (last === '200') return 'healthy' as const;
+      if (running.trim() === 'false') return 'stopped' as const;
+      return notYet(`status ${last || 'none'}`);
+    }, { timeoutMs: timeoutS * 1000, intervalMs: HEALTH_POLL_MS, retry: () => false, signal, clock: deployClock }).catch((e: unknown) => {
+      signal?.throwIfAborted();
+      if (e instanceof PollError) return 'timeout' as const;
+      throw e;
+    });
+    if (outcome === 'healthy') return;
     const logs = (await this.h.probe(docker.logsTail(rel.container, 15))).stdout + '';
     throw new HealthError(this.name, `${this.t.app} ${rel.version} (${rel.container}) did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
   }
 
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
-    // The config write and the access-log offset go out together; the reload waits for both.
-    const [, size] = await Promise.all([
-      this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: renderProxyConf({ upstreams }) }),
+    // The config write+reload (one host-side step: the config on disk is what nginx serves) and
+    // the access-log offset go out together.
+    const conf = renderProxyConf({ upstreams });
+    const [switched, size] = await Promise.all([
+      this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
       this.h.run(host.fileSize(this.layout.accessLog)),
     ]);
     const offset = Number(size.trim()) || 0;
-    // The proxy almost always runs: reload straight away, and look at its state only when that fails
-    // (absent or stopped: start it; running: reload again, so a config nginx rejects is reported).
-    if ((await this.h.probe(docker.proxyReload())).code === 0) return offset;
+    // The proxy almost always runs; only when that step fails is the config written on its own and
+    // the proxy's state looked at (absent or stopped: start it; running: reload again, so a config
+    // nginx rejects is reported).
+    if (switched.code === 0) return offset;
+    await this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: conf });
     const state = await this.h.probe(docker.containerRunning(PROXY_CONTAINER));
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
@@ -258,11 +272,15 @@ export class HostOps {
   async smoke(): Promise<void> {
     const url = `http://127.0.0.1:${this.t.settings.proxyPort}${this.t.settings.smokePath ?? this.t.healthPath}`;
     let last = '';
-    for (let i = 0; i < 50; i++) {
+    // Up to 50 requests, 100 ms apart (the time bound only backs up the count).
+    const ok = await poll(`${this.name}: smoke`, async () => {
       last = (await this.h.probe(host.httpStatus(url, 3))).stdout.trim();
-      if (last === '200') return;
-      await sleep(100);
-    }
+      return last === '200' ? true : notYet(last || 'no response');
+    }, { timeoutMs: 300_000, intervalMs: 100, maxAttempts: 50, retry: () => false, clock: deployClock }).catch((e: unknown) => {
+      if (e instanceof PollError) return false;
+      throw e;
+    });
+    if (ok) return;
     throw new HealthError(this.name, `smoke test through the proxy failed: GET ${url} -> ${last || 'no response'}`);
   }
 

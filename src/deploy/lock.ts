@@ -2,9 +2,9 @@
  * The deploy lock across a fleet: one atomic `mkdir` lock per host, taken in host order so two
  * deploys cannot both hold part of the fleet for long; all-or-nothing.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../util/errors.ts';
-import type { HostOps } from './host-ops.ts';
+import { notYet, poll, PollError } from '../util/poll.ts';
+import { deployClock, type HostOps } from './host-ops.ts';
 import { describeHolder, type LockInfo } from './records.ts';
 import { UsageError } from '../util/errors.ts';
 
@@ -34,9 +34,12 @@ export class LockHeldError extends EnvironmentError {
 export async function acquireFleetLock(hosts: HostOps[], info: LockInfo, env: string, waitSeconds = 0, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + waitSeconds * 1000;
   if (!Number.isFinite(deadline)) throw new UsageError(`--lock-wait: expected a number of seconds, got "${waitSeconds}"`);
-  for (;;) {
+  // One attempt at the whole fleet per second until the deadline (at least one); a refused attempt
+  // gives back what it took. Give-up (deadline or abort) is the last refusal, naming the holder.
+  let refused: { host: string; holder?: LockInfo } | undefined;
+  await poll(`deploy lock on ${env}`, async () => {
     const taken: HostOps[] = [];
-    let refused: { host: string; holder?: LockInfo } | undefined;
+    refused = undefined;
     try {
       for (const h of hosts) {
         const r = await h.tryLock(info);
@@ -50,11 +53,14 @@ export async function acquireFleetLock(hosts: HostOps[], info: LockInfo, env: st
       await releaseFleetLock(taken, info.run);
       throw e;
     }
-    if (!refused) return;
+    if (!refused) return true;
     await releaseFleetLock(taken, info.run);
-    if (Date.now() >= deadline || signal?.aborted) throw new LockHeldError(refused.host, refused.holder, env);
-    await sleep(1000);
-  }
+    if (signal?.aborted) throw new LockHeldError(refused.host, refused.holder, env);
+    return notYet(refused.host);
+  }, { timeoutMs: waitSeconds * 1000, intervalMs: 1000, retry: () => false, clock: deployClock }).catch((e: unknown) => {
+    if (e instanceof PollError && refused) throw new LockHeldError(refused.host, refused.holder, env);
+    throw e;
+  });
 }
 
 export interface LockRelease {

@@ -3,7 +3,7 @@
 export type Phase =
   | 'preflight' | 'locked' | 'pulling' | 'pulled' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'baked' | 'drained'
   | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged'
-  | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan';
+  | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan' | 'reconciled';
 
 export interface ProgressEvent {
   host: string;

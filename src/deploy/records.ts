@@ -18,7 +18,9 @@ export interface CurrentRelease {
   run: string;
 }
 
-export type ReleaseEvent = 'deployed' | 'rolled-back' | 'rollback';
+/** `reconciled`: the records caught up with what the host's proxy config points at (history.ts
+ * treats it like a rollback: back to a release on the stack, or forward to a new one). */
+export type ReleaseEvent = 'deployed' | 'rolled-back' | 'rollback' | 'reconciled';
 
 export interface ReleaseRecord extends CurrentRelease {
   event: ReleaseEvent;

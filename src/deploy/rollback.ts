@@ -10,6 +10,7 @@ import { decideRollback, describeStates, type HostHistory, type HostRollbackStat
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
+import { reconcileRecords } from './reconcile.ts';
 import { switchHostTo } from './switch-back.ts';
 import type { DeployTarget } from './target.ts';
 
@@ -51,6 +52,9 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       locked = true;
       const histories: HostHistory[] = await Promise.all(
         ops.map(async (o) => {
+          // The records first catch up with what the proxy serves: the decision trusts them.
+          const r = await reconcileRecords(o, target.by, runId);
+          if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
           const [current, records, retained] = await Promise.all([o.readCurrent(), o.readHistory(), o.listReleases()]);
           return { host: o.name, current, records, retained };
         }),
@@ -85,7 +89,8 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       });
       const hosts: RollbackOutcome[] = results.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: plans[i]!.o.name, from: plans[i]!.from?.version, to: plans[i]!.to.version, ok: false, detail: (r.reason as Error).message }));
       const line = auditLine(new Date(), target.by, runId, `rollback ${hosts.map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')}`);
-      await Promise.all(ops.map((o) => o.audit(line).catch(() => undefined)));
+      // One retry: a transient failure must not leave a run without its audit line.
+      await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
       result = { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, lock: { released: [], held: [] } };
     } finally {
       const lock: LockRelease = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };

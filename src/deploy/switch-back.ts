@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostOps, Release } from './host-ops.ts';
 import type { ReleaseEvent } from './records.ts';
+import { reconcileRecords } from './reconcile.ts';
 import { upstreamOf } from './strategies/types.ts';
 import type { DeployTarget } from './target.ts';
 
@@ -19,15 +20,22 @@ export interface SwitchBackOptions {
 export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
   const started = await ops.restart(to);
   await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
-  await ops.switchProxy([upstreamOf(started, o.target.appPort)]);
-  await ops.smoke();
-  o.onSwitched?.();
-  const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
-  // Records are written while the old release drains: traffic is already on `to`.
-  await Promise.all([
-    ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
-    leaving && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
-  ]);
+  try {
+    await ops.switchProxy([upstreamOf(started, o.target.appPort)]);
+    await ops.smoke();
+    o.onSwitched?.();
+    const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
+    // Records are written while the old release drains: traffic is already on `to`.
+    await Promise.all([
+      ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
+      leaving && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
+    ]);
+  } catch (e) {
+    // Traffic may already be on `to` (even when the switch itself reported a failure): leave the
+    // records saying what the proxy serves, then fail.
+    await reconcileRecords(ops, o.target.by, o.runId).catch(() => undefined);
+    throw e;
+  }
   if (leaving) await ops.stop(leaving.container);
 }

@@ -221,6 +221,14 @@ export class SimHost {
         const x = this.s.containers[a[2]!];
         return ok(`${status}\n${status === '200' || !x ? '' : `${x.running}\n`}`);
       }
+      case 'writeProxyConf': {
+        // The config write, then the reload in the proxy container (as the script does, `&&`).
+        if (input === undefined) throw new UnknownCommandError(this.name, argv, 'writeProxyConf without input');
+        this.mkdirP(dirname(a[0]!));
+        const failed = this.write(a[0]!, input);
+        if (failed) return failed;
+        return this.exec(['docker', 'exec', a[1]!, 'sh', '-c', 'nginx -t -q && nginx -s reload']);
+      }
       case 'recordSwitch': {
         this.mkdirP(dirname(a[0]!));
         this.mkdirP(dirname(a[2]!));

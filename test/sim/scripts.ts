@@ -22,6 +22,7 @@ export const KNOWN_SCRIPTS = {
   writeEnvFile: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && find \"$(dirname \"$1\")\" -maxdepth 1 -name '*.env' ! -path \"$1\" -exec rm -f {} +",
   healthProbe: "s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time \"$2\" \"$1\"); echo \"$s\"; [ \"$s\" = 200 ] || docker inspect --format '{{.State.Running}}' \"$3\" 2>/dev/null || true",
   recordSwitch: "mkdir -p \"$(dirname \"$1\")\" \"$(dirname \"$3\")\" && umask 077 && printf '%s\\n' \"$2\" > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && printf '%s\\n' \"$4\" >> \"$3\"",
+  writeProxyConf: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && docker exec \"$2\" sh -c 'nginx -t -q && nginx -s reload'",
   scheduleStop: "nohup sh -c 'sleep \"$1\"; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" >/dev/null 2>&1 </dev/null &",
 } as const;
 
@@ -43,6 +44,7 @@ function builderTexts(): Record<ScriptName, string> {
     writeEnvFile: host.writeEnvFile('F')[2]!,
     healthProbe: host.healthProbe('U', 'c', 2)[2]!,
     recordSwitch: host.recordSwitch('F', '{}', 'R', '{}')[2]!,
+    writeProxyConf: host.writeProxyConf('F', 'P')[2]!,
     scheduleStop: scheduleStop('c', 'F', 1)[2]!,
   };
 }

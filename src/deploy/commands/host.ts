@@ -41,6 +41,16 @@ export function writeFile(file: string, mode = '0600'): string[] {
   return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`, file, mode);
 }
 
+/**
+ * Write the proxy config (stdin, mode 0644) and reload nginx in container `proxy`, in one host-side
+ * step: the config on disk is what nginx serves, so it can be trusted as the record of what serves
+ * (src/deploy/reconcile.ts). Fails when nginx rejects the config or the proxy does not run (the
+ * caller then starts it).
+ */
+export function writeProxyConf(file: string, proxy: string): string[] {
+  return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`, file, proxy);
+}
+
 /** File content, or nothing when it does not exist. */
 export const readFile = (file: string): string[] => shScript(`cat "$1" 2>/dev/null || true`, file);
 

@@ -8,6 +8,40 @@ export interface Upstream {
   /** The release this server belongs to (logged per request). */
   release: string;
   weight?: number;
+  /** The container behind the address and its image: written into the config as a comment, so
+   * the config on the host says by itself which releases serve (see parseProxyServes). */
+  container?: string;
+  image?: string;
+}
+
+/** A release the proxy config points at, as recorded in its `# pier-serves` comments. */
+export interface ProxyServes {
+  address: string;
+  version: string;
+  container: string;
+  image: string;
+  weight?: number;
+}
+
+const SERVES_PREFIX = '# pier-serves ';
+
+/**
+ * The releases a proxy config (as rendered by renderProxyConf) points at, in config order; [] for a
+ * config written without container identities (before pier recorded them) or no config at all.
+ */
+export function parseProxyServes(text: string): ProxyServes[] {
+  const out: ProxyServes[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(SERVES_PREFIX)) continue;
+    try {
+      const v = JSON.parse(line.slice(SERVES_PREFIX.length)) as Partial<ProxyServes>;
+      if (typeof v.address !== 'string' || typeof v.version !== 'string' || typeof v.container !== 'string' || typeof v.image !== 'string') return [];
+      out.push({ address: v.address, version: v.version, container: v.container, image: v.image, ...(typeof v.weight === 'number' ? { weight: v.weight } : {}) });
+    } catch {
+      return [];
+    }
+  }
+  return out;
 }
 
 export interface ProxyConf {
@@ -22,8 +56,11 @@ export function renderProxyConf(conf: ProxyConf): string {
   if (conf.upstreams.length === 0) throw new Error('renderProxyConf: at least one upstream is required');
   const servers = conf.upstreams.map((u) => `    server ${u.address}${u.weight !== undefined ? ` weight=${u.weight}` : ''} max_fails=0;`);
   const releases = conf.upstreams.map((u) => `    ${u.address} ${JSON.stringify(u.release)};`);
+  // One comment per upstream naming its container: the config is the ground truth of what serves.
+  const serves = conf.upstreams.filter((u) => u.container && u.image).map((u) => `${SERVES_PREFIX}${JSON.stringify({ address: u.address, version: u.release, container: u.container, image: u.image, ...(u.weight !== undefined ? { weight: u.weight } : {}) })}`);
   return [
     '# Managed by pier deploy: rewritten on every switch.',
+    ...serves,
     'log_format pier_json escape=json',
     `  '{"msec":$msec,"status":$status,"upstream":"$upstream_addr","release":"$pier_release",'`,
     `  '"upstream_status":"$upstream_status","request_time":$request_time,"uri":"$uri"}';`,

@@ -1,20 +1,8 @@
 /**
- * SSH runs one command string through the remote login shell. pier builds argv arrays and turns
- * them into that string here, quoting every word, so no value is ever re-parsed by the shell.
+ * SSH runs one command string through the remote login shell: the words are quoted by the one
+ * quoter (src/util/shell.ts); `sh -c` scripts are built here.
  */
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** POSIX-quote one word: `it's` -> `'it'\''s'`. Plain words stay as they are. */
-export function quoteWord(word: string): string {
-  if (word !== '' && SAFE.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command line for an argv, e.g. `['echo', 'a b']` -> `echo 'a b'`. */
-export function toCommandLine(argv: readonly string[]): string {
-  if (argv.length === 0) throw new Error('toCommandLine: empty argv');
-  return argv.map(quoteWord).join(' ');
-}
+export { quoteWord, toCommandLine } from '../../util/shell.ts';
 
 /**
  * A small POSIX `sh -c` script as argv. Values go in as positional parameters ($1, $2...) so the

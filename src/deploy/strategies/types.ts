@@ -41,5 +41,5 @@ export interface Strategy {
 
 /** Upstream entry of a started release. */
 export function upstreamOf(rel: StartedRelease, port: number, weight?: number): Upstream {
-  return { address: `${rel.ip}:${port}`, release: rel.version, ...(weight !== undefined ? { weight } : {}) };
+  return { address: `${rel.ip}:${port}`, release: rel.version, container: rel.container, image: rel.image, ...(weight !== undefined ? { weight } : {}) };
 }

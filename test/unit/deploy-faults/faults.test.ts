@@ -15,7 +15,7 @@ import { caseKey, describe as describeCase, HOSTS, runCase, SCENARIOS, seed, swe
 import { SimHost, UnknownCommandError, newHostState, parseProxyConf } from '../../sim/host.ts';
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import { staleScripts } from '../../sim/scripts.ts';
-import { deploy } from '../../sim/verbs.ts';
+import { deploy, rollback } from '../../sim/verbs.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
 import type { FleetSnapshot } from '../../sim/fleet.ts';
 
@@ -112,5 +112,71 @@ describe('every crash point', () => {
     expect(a.commands).toBe(40);
     const shape = (c: typeof a) => [c.host, ...c.violations.map((v) => `${v.invariant} ${v.host} ${v.phase}`)];
     expect(shape(b)).toEqual(shape(a));
+  });
+});
+
+describe('records reconciled with the proxy config (src/deploy/reconcile.ts)', () => {
+  const CUR = '/var/lib/pier/api/current.json';
+  const LOG = '/var/lib/pier/api/releases.jsonl';
+
+  it('a host switched to v3 whose records were never written is recorded as serving v3, so rollback goes to v2', async () => {
+    const fleet = new SimFleet(start);
+    const before = { cur: fleet.host('web1').s.files[CUR], log: fleet.host('web1').s.files[LOG] };
+    const r = await deploy(fleet.target(fleet.process()), { version: 'v3', progress: quiet() });
+    expect(r.ok).toBe(true);
+    // What a process that died between web1's proxy switch and its records leaves behind.
+    fleet.host('web1').s.files[CUR] = before.cur!;
+    fleet.host('web1').s.files[LOG] = before.log!;
+    const rb = await rollback(fleet.target(fleet.process()), { progress: quiet() });
+    expect(rb.ok).toBe(true);
+    for (const h of fleet.hosts) {
+      expect(h.serving().map((s) => s.release)).toEqual(['v2']);
+      expect(JSON.parse(h.s.files[CUR]!).container).toBe(h.serving()[0]!.container);
+    }
+    const events = fleet.host('web1').s.files[LOG]!.trim().split('\n').map((l) => JSON.parse(l) as { event: string; version: string });
+    expect(events.slice(-2).map((e) => `${e.event} ${e.version}`)).toEqual(['reconciled v3', 'rollback v2']);
+  });
+
+  it('a history behind current.json catches up before a deploy decides "unchanged"', async () => {
+    const fleet = new SimFleet(start);
+    const log = fleet.host('web2').s.files[LOG]!;
+    expect((await deploy(fleet.target(fleet.process()), { version: 'v3', progress: quiet() })).ok).toBe(true);
+    // Died between current.json and the history line.
+    fleet.host('web2').s.files[LOG] = log;
+    const again = await deploy(fleet.target(fleet.process()), { version: 'v3', progress: quiet() });
+    expect(again.hosts.map((h) => h.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    const last = JSON.parse(fleet.host('web2').s.files[LOG]!.trim().split('\n').at(-1)!) as { event: string; container: string };
+    expect(last).toMatchObject({ event: 'reconciled', container: fleet.host('web2').serving()[0]!.container });
+  });
+});
+
+describe('--lock-wait (virtual time)', () => {
+  const LOCK = '/var/lib/pier/lock';
+  const hold = (fleet: SimFleet) => {
+    const h = fleet.host('web2');
+    h.s.dirs.push(LOCK);
+    h.s.files[`${LOCK}/info.json`] = '{"by":"ann","run":"other-run","version":"v9","at":"t","pid":1,"command":"deploy"}\n';
+  };
+
+  it('gives up at the deadline naming the holder, and takes nothing', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    await expect(deploy(fleet.target(fleet.process()), { version: 'v3', lockWaitSeconds: 3, progress: quiet() })).rejects.toThrow(/web2 is held by ann \(deploy v9, run other-run/);
+    expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
+  });
+
+  it('goes ahead once the holder lets go within the wait', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    const { setTimeout: later } = await import('node:timers/promises');
+    const letGo = later(2500).then(() => {
+      const h = fleet.host('web2');
+      h.s.dirs = h.s.dirs.filter((d) => d !== LOCK);
+      delete h.s.files[`${LOCK}/info.json`];
+    });
+    const r = await deploy(fleet.target(fleet.process()), { version: 'v3', lockWaitSeconds: 10, progress: quiet() });
+    await letGo;
+    expect(r.ok).toBe(true);
+    expect(fleet.hosts.map((h) => h.serving()[0]?.release)).toEqual(['v3', 'v3', 'v3']);
   });
 });

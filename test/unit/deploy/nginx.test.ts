@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderLoadBalancerConf, renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
+import { parseProxyServes, renderLoadBalancerConf, renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 
 describe('proxy config', () => {
   it('renders one upstream with the release map and JSON access log', () => {
@@ -45,5 +45,25 @@ server {
     const conf = renderLoadBalancerConf({ backends: ['host1:80', 'host2:80'] });
     expect(conf.split('\n').slice(0, 4)).toEqual(['upstream pier_fleet {', '    server host1:80 max_fails=1 fail_timeout=2s;', '    server host2:80 max_fails=1 fail_timeout=2s;', '}']);
     expect(conf).toContain('proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;');
+  });
+});
+
+describe('proxy config identities (the record of what serves)', () => {
+  it('names each upstream container in a comment nginx ignores, and parses them back in order', () => {
+    const conf = renderProxyConf({ upstreams: [
+      { address: '10.0.0.2:3000', release: 'v1', weight: 9, container: 'api-v1-aaaaaa', image: 'r/api@sha256:1' },
+      { address: '10.0.0.3:3000', release: 'v2', weight: 1, container: 'api-v2-bbbbbb', image: 'r/api@sha256:2' },
+    ] });
+    expect(conf.split('\n')[1]).toBe('# pier-serves {"address":"10.0.0.2:3000","version":"v1","container":"api-v1-aaaaaa","image":"r/api@sha256:1","weight":9}');
+    expect(parseProxyServes(conf)).toEqual([
+      { address: '10.0.0.2:3000', version: 'v1', container: 'api-v1-aaaaaa', image: 'r/api@sha256:1', weight: 9 },
+      { address: '10.0.0.3:3000', version: 'v2', container: 'api-v2-bbbbbb', image: 'r/api@sha256:2', weight: 1 },
+    ]);
+  });
+  it('a config without identities (older pier), none at all, or a damaged comment names nothing', () => {
+    expect(parseProxyServes(renderProxyConf({ upstreams: [{ address: '10.0.0.2:3000', release: 'v1' }] }))).toEqual([]);
+    expect(parseProxyServes('')).toEqual([]);
+    expect(parseProxyServes('# pier-serves {"address":"10.0.0.2:3000"\n')).toEqual([]);
+    expect(parseProxyServes('# pier-serves {"address":"10.0.0.2:3000","version":"v1"}\n')).toEqual([]);
   });
 });
