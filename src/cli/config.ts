@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.ts';
 import { redactObject } from '../util/redact.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier config [--env NAME] [--config FILE] [--json]
 
@@ -13,7 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return console.log(help), 0;
   const cfg = loadConfig({ configFile: values.config, env: values.env });
   const shown = redactObject({ ...cfg, env: cfg.env ? { ...cfg.env, file: undefined } : undefined, file: undefined });
-  if (values.json) console.log(JSON.stringify(shown, null, 2));
+  if (values.json) printJson(shown);
   else {
     console.error(`✓ ${cfg.file}${cfg.env ? ` + environments/${cfg.env.name}.yaml` : ''} valid`);
     console.log(stringify(shown).trimEnd());

@@ -8,6 +8,7 @@ import { newRunId } from '../util/run-id.ts';
 import { exec } from '../util/exec.ts';
 import { UsageError } from '../util/errors.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const summary = 'database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>';
 
@@ -39,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...commonOptions, 'app-version': { type: 'string' }, force: { type: 'boolean' } });
   const [sub, ...rest] = positionals;
   if (values.help || !sub) return console.log(help), values.help ? 0 : 2;
-  const out = (human: string, data: unknown) => (values.json ? console.log(JSON.stringify(data, null, 2)) : console.error(human));
+  const out = (human: string, data: unknown) => (values.json ? printJson(data) : console.error(human));
   const log = (l: string) => console.error(`  ${l}`);
   /** A backup file argument: missing is bad usage (exit 2); damaged is a gate (exit 1, from verify). */
   const fileArg = (f: string | undefined, usage: string): string => {

@@ -9,6 +9,7 @@ import { commonOptions, parse } from './args.ts';
 import { targetFor, writeReport } from './deploy-common.ts';
 import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
 
@@ -62,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
     });
     const path = writeReport(target, runId, report);
-    if (values.json) console.log(JSON.stringify(report, null, 2));
+    if (values.json) printJson(report);
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);

@@ -6,6 +6,7 @@ import { fleetState, ownsEnvFile, readState, removeEnvFile, stateFile, writeEnvF
 import { EnvironmentError, UsageError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier dev-hosts up [--hosts N] [--services] [--env NAME]
        pier dev-hosts down [RUN_ID]
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     if (envFile) writeEnvFile(envFile, fleet);
     const state = fleetState(fleet, envFile);
     writeState(cwd, state);
-    console.log(JSON.stringify({ ...state, services: fleet.services }, null, 2));
+    printJson({ ...state, services: fleet.services });
     console.error(
       `\nfleet ${fleet.runId} is up (state: ${relative(cwd, stateFile(cwd))}).` +
         `\npush images to ${state.registry}/<repo>:<tag>; hosts pull reg:5000/<repo>:<tag>` +

@@ -11,6 +11,7 @@ import { newRunId } from '../util/run-id.ts';
 import { redactObject } from '../util/redact.ts';
 import { writeEnvReport, type EnvUpReport } from '../compose/report.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier env <up|down|status|logs> <env> [options]
 
@@ -93,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
         throw err;
       }
       const path = writeEnvReport(cfg.root, report);
-      if (values.json) console.log(JSON.stringify(redactObject(report), null, 2));
+      if (values.json) printJson(report);
       else {
         console.log(formatTable(report.services));
         console.error(`✓ ${env.name} (${env.target.project}): ${report.services.length} services healthy in ${report.seconds!.toFixed(1)} s\n  report: ${path}`);
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     case 'status': {
       const states = await stack.status();
-      if (values.json) console.log(JSON.stringify({ env: env.name, project: env.target.project, services: states }, null, 2));
+      if (values.json) printJson({ env: env.name, project: env.target.project, services: states });
       else if (!states.length) console.error(`${env.name} (${env.target.project}): not running`);
       else console.log(formatTable(states));
       return 0;

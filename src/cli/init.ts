@@ -1,6 +1,7 @@
 import { PierError } from '../util/errors.ts';
 import { runInit, type InitResult } from '../init/init.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier init [DIR] [options]
 
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     dryRun: values['dry-run'],
     probeOptions: { onProgress: values.json ? undefined : (l) => console.error(`  ${l}`) },
   });
-  if (values.json) console.log(JSON.stringify(r, null, 2));
+  if (values.json) printJson(r);
   else console.log(formatSummary(r));
   return 0;
 }

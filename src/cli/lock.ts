@@ -3,6 +3,7 @@ import { describeHolder } from '../deploy/records.ts';
 import { UsageError } from '../util/errors.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier lock status|release <env> [--config FILE] [--json]
 
@@ -16,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
   if (sub !== 'status' && sub !== 'release') throw new UsageError(`pier lock: expected status or release, got "${sub ?? ''}"`);
   const target = targetFor(env, values.config, `lock ${sub}`);
   const locks = sub === 'status' ? await lockStatus(target) : await lockRelease(target);
-  if (values.json) console.log(JSON.stringify(locks, null, 2));
+  if (values.json) printJson(locks);
   else for (const l of locks) console.log(`${l.host}: ${l.holder ? `${sub === 'release' ? 'released lock of ' : 'locked by '}${describeHolder(l.holder)}` : 'free'}`);
   return sub === 'status' && locks.some((l) => l.holder) ? 1 : 0;
 }

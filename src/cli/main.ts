@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PierError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { verbs } from './verbs.ts';
+import { installOutputRedaction } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,6 +23,7 @@ export function usage(): string {
 
 /** Run the CLI; returns the exit code. Every error becomes a message and a code, never a stack. */
 export async function main(argv: string[]): Promise<number> {
+  installOutputRedaction();
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
     console.log(usage());

@@ -1,6 +1,7 @@
 import { assertEngine } from '../docker/client.ts';
 import { reap } from '../docker/reap.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier reap [--run ID] [--all] [--json]
 
@@ -12,7 +13,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return console.log(help), 0;
   await assertEngine();
   const r = await reap({ runId: values.run, all: values.all });
-  if (values.json) console.log(JSON.stringify(r));
+  if (values.json) printJson(r, false);
   else console.log(`removed ${r.containers.length} containers, ${r.networks.length} networks, ${r.volumes.length} volumes`);
   return 0;
 }

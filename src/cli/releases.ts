@@ -1,6 +1,7 @@
 import { releases } from '../deploy/queries.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier releases <env> [--limit N] [--config FILE] [--json]
 
@@ -12,7 +13,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return console.log(help), 0;
   const limit = Number(values.limit ?? 10);
   const all = await releases(targetFor(positionals[0], values.config, 'releases'));
-  if (values.json) console.log(JSON.stringify(all, null, 2));
+  if (values.json) printJson(all);
   else
     for (const h of all) {
       console.log(`${h.host}:`);

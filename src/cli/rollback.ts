@@ -2,6 +2,7 @@ import { parseLockWait } from '../deploy/lock.ts';
 import { rollback } from '../deploy/rollback.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier rollback <env> [--to VERSION] [--lock-wait SECONDS] [--config FILE] [--json]
 
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const lockWaitSeconds = parseLockWait(values['lock-wait']);
   const target = targetFor(positionals[0], values.config, 'rollback');
   const report = await rollback(target, { to: values.to, lockWaitSeconds });
-  if (values.json) console.log(JSON.stringify(report, null, 2));
+  if (values.json) printJson(report);
   for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.ok ? '✓' : '✗'} ${h.from ?? '?'} -> ${h.to ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
   console.error(report.ok ? `✓ rolled back to ${report.version} in ${report.seconds.toFixed(1)}s` : '✗ rollback incomplete');
   if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}`);

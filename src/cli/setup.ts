@@ -1,5 +1,6 @@
 import { setup } from '../setup/setup.ts';
 import { commonOptions, parse } from './args.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier setup [--dotenv FILE]... [--json]
 
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return console.log(help), 0;
   const log = (msg: string) => console.error(`setup: ${msg}`);
   const r = await setup({ dotenv: values.dotenv, log });
-  if (values.json) console.log(JSON.stringify(r));
+  if (values.json) printJson(r, false);
   else {
     log(`ready in ${r.seconds.toFixed(1)} s: engine ${r.engine}, compose ${r.compose}, buildx ${r.buildx}`);
     for (const [k, v] of Object.entries(r.images)) log(`  ${k}=${v}`);

@@ -1,6 +1,7 @@
 import { status } from '../deploy/queries.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
+import { printJson } from './output.ts';
 
 export const help = `Usage: pier status <env> [--config FILE] [--json]
 
@@ -11,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, commonOptions);
   if (values.help) return console.log(help), 0;
   const hosts = await status(targetFor(positionals[0], values.config, 'status'));
-  if (values.json) console.log(JSON.stringify(hosts, null, 2));
+  if (values.json) printJson(hosts);
   else {
     for (const h of hosts) {
       console.log(`${h.host}: ${h.serving ?? '(nothing)'} ${h.health}${h.error ? ` error: ${h.error}` : ''}`);

@@ -7,7 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
-import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import { registerSecret } from '../util/redact.ts';
+import { secretValues } from '../secrets/model.ts';
+import { isEncryptedFile } from '../secrets/encrypted-env.ts';
 import { machineFile } from '../machine/machine-file.ts';
 import type { ComposeTarget } from './commands.ts';
 import { checkRequired, parseEnvFile, type EnvFile } from './env-file.ts';
@@ -66,7 +68,9 @@ export function resolveEnvStack(cfg: Config, opts: EnvStackOptions = {}): EnvSta
   if (envPath && existsSync(envPath)) {
     envFile = parseEnvFile(readFileSync(envPath, 'utf8'), display(envPath));
     if (validate) issues.push(...envFile.issues, ...checkRequired(envFile, env.requiredEnv));
-    for (const [k, v] of Object.entries(envFile.vars)) if (SECRET_KEY.test(k)) registerSecret(v);
+    for (const v of secretValues(envFile.vars, env.secrets)) registerSecret(v);
+    // docker compose would read the ciphertext as the value: encrypted files are for pier deploy.
+    if (isEncryptedFile(envFile)) issues.push({ file: display(envPath), path: '', message: `environment "${env.name}": encrypted env files are read by pier deploy only; pier env needs a plaintext (git-ignored) env file` });
   } else if (validate && Object.keys(env.requiredEnv).length) {
     const example = `${env.envFile ?? `environments/${env.name}.env`}.example`;
     issues.push({

@@ -22,7 +22,7 @@ import { reconcileRecords } from './reconcile.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
-import type { DeployTarget } from './target.ts';
+import { resolveManagerSecrets, type DeployTarget } from './target.ts';
 
 /** What a pre-migration hook gets: the release serving now (the data's level) and the sessions. */
 export interface BeforeMigrateContext {
@@ -98,7 +98,10 @@ async function servingAlready(plans: HostPlan[], version: string, imageIdOf: () 
  * the hosts' records cannot be read (lock released first); otherwise returns a report.
  */
 export async function deploy(target: DeployTarget, opts: DeployOptions): Promise<DeployReport> {
-  // The env file is checked before anything remote happens (exit 2, file:line).
+  // The env file is checked before anything remote happens (exit 2, file:line); secrets from a
+  // manager are read then, on this machine (src/secrets/manager.ts).
+  if (target.envIssues.length) throw new ConfigError(target.envIssues);
+  target = await resolveManagerSecrets(target);
   if (target.envIssues.length) throw new ConfigError(target.envIssues);
   const runId = opts.runId ?? newRunId();
   const progress = opts.progress ?? new Progress();

@@ -1,4 +1,5 @@
-/** Deploy progress: one line per host step as it happens, and a timeline at the end. */
+/** Deploy progress: one line per host step as it happens (details redacted), and a timeline at the end. */
+import { redact } from '../util/redact.ts';
 
 export type Phase =
   | 'preflight' | 'locked' | 'pulling' | 'pulled' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'baked' | 'drained'
@@ -21,7 +22,7 @@ export class Progress {
 
   /** Record and print one step of one host. */
   step(host: string, phase: Phase, detail?: string): void {
-    const e: ProgressEvent = { host, phase, t: (Date.now() - this.started) / 1000, ...(detail ? { detail } : {}) };
+    const e: ProgressEvent = { host, phase, t: (Date.now() - this.started) / 1000, ...(detail ? { detail: redact(detail) } : {}) };
     this.events.push(e);
     this.print(formatEvent(e));
   }

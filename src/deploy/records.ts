@@ -1,4 +1,5 @@
-/** Release records, lock records and audit lines: the JSON pier keeps on each host. Pure. */
+/** Release records, lock records and audit lines: the JSON pier keeps on each host. Pure but for audit lines, which go through the redactor. */
+import { redact } from '../util/redact.ts';
 
 export interface LockInfo {
   by: string;
@@ -85,5 +86,6 @@ export function parseCurrent(text: string): CurrentRelease | undefined {
 
 /** One audit line: timestamp, who, run, what happened. */
 export function auditLine(at: Date, by: string, run: string, message: string): string {
-  return `${at.toISOString()} ${by} run=${run} ${message.replace(/\s*\n\s*/g, ' ')}`;
+  // Redacted here, the one writer of audit lines: the audit log lives on every host.
+  return `${at.toISOString()} ${by} run=${run} ${redact(message).replace(/\s*\n\s*/g, ' ')}`;
 }

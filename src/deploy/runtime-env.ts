@@ -5,6 +5,7 @@
  */
 import { checkRequired, parseEnvFile } from '../compose/env-file.ts';
 import type { ConfigIssue } from '../util/errors.ts';
+import { secretValues } from '../secrets/model.ts';
 
 export interface RuntimeEnv {
   vars: Record<string, string>;
@@ -17,35 +18,31 @@ export interface RuntimeEnv {
 /** Parse `text` (the env file `file`) and check it against `required` (name -> whole-value regex). */
 export function runtimeEnv(text: string, file: string, required: Record<string, string> = {}): RuntimeEnv {
   const env = parseEnvFile(text, file);
-  const issues: ConfigIssue[] = [...env.issues];
-  for (const [key, value] of Object.entries(env.vars)) {
-    // docker --env-file reads one line per variable and has no escapes: a newline cannot travel.
-    if (/[\r\n\0]/.test(value)) {
-      issues.push({ file, line: env.lines[key], col: 1, path: key, message: 'multi-line value: docker --env-file cannot carry a newline (put it on one line, e.g. base64-encoded)' });
-    }
-  }
-  issues.push(...checkRequired(env, required));
-  const dockerEnvFile = Object.entries(env.vars).map(([k, v]) => `${k}=${v}\n`).join('');
-  return { vars: env.vars, dockerEnvFile, issues };
+  const r = checkedEnv(env.vars, env.lines, file, required);
+  return { ...r, issues: [...env.issues, ...r.issues] };
 }
 
 /**
- * Secrets to redact from output: every value, and a password inside a URL (as written and, when
- * it decodes, decoded). A malformed escape (`50%off`) is not decoded, never an error: the
- * emergency verbs must not be blocked by a value they do not use.
+ * Check runtime variables (from an env file, decrypted, merged with `env:` values and secrets read
+ * from a manager) and render them for `docker run --env-file`. `lines` locates file variables.
  */
-export function secretsOf(vars: Record<string, string>): string[] {
-  const out: string[] = [];
-  for (const v of Object.values(vars)) {
-    out.push(v);
-    const pw = /^[a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:([^@\s/]+)@/i.exec(v)?.[1];
-    if (!pw) continue;
-    out.push(pw);
-    try {
-      out.push(decodeURIComponent(pw));
-    } catch {
-      // Not percent-encoding: the literal form above is what can appear.
+export function checkedEnv(vars: Record<string, string>, lines: Record<string, number>, file: string, required: Record<string, string> = {}): RuntimeEnv {
+  const issues: ConfigIssue[] = [];
+  for (const [key, value] of Object.entries(vars)) {
+    // docker --env-file reads one line per variable and has no escapes: a newline cannot travel.
+    if (/[\r\n\0]/.test(value)) {
+      issues.push({ file, line: lines[key], col: 1, path: key, message: 'multi-line value: docker --env-file cannot carry a newline (put it on one line, e.g. base64-encoded)' });
     }
   }
-  return out.filter((s) => s.length > 0);
+  issues.push(...checkRequired({ file, vars, lines, issues: [] }, required));
+  const dockerEnvFile = Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join('');
+  return { vars, dockerEnvFile, issues };
+}
+
+/**
+ * Secrets to redact from output, by the secret model (src/secrets/model.ts): values of declared
+ * or secret-looking names, and passwords inside URLs. Plain configuration is not a secret.
+ */
+export function secretsOf(vars: Record<string, string>, declared: readonly string[] = []): string[] {
+  return secretValues(vars, declared);
 }

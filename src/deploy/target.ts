@@ -8,7 +8,10 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { Config, EnvironmentConfig } from '../config/schema.ts';
 import { ConfigError, UsageError, type ConfigIssue } from '../util/errors.ts';
 import { registerSecret } from '../util/redact.ts';
-import { runtimeEnv, secretsOf } from './runtime-env.ts';
+import { parseEnvFile } from '../compose/env-file.ts';
+import { decryptEnv, findPrivateKey, isEncryptedFile } from '../secrets/encrypted-env.ts';
+import { isRef, resolveEnvValues, type SecretRef } from '../secrets/manager.ts';
+import { checkedEnv, secretsOf } from './runtime-env.ts';
 import { appVolumes } from './commands/docker.ts';
 import type { SshAuth, SshTarget } from './ssh.ts';
 
@@ -34,8 +37,10 @@ export interface DeployTarget {
    * uploaded 0600, never printed).
    */
   envFileContent?: string;
-  /** What is wrong with the env file for a deploy (syntax, multi-line values, requiredEnv); deploy refuses, other verbs ignore. */
+  /** What is wrong with the env file for a deploy (syntax, multi-line values, requiredEnv, a missing or wrong key); deploy refuses, other verbs ignore. */
   envIssues: ConfigIssue[];
+  /** Secrets still to read from a manager (`env: {NAME: {from}}`): `resolveManagerSecrets` at deploy time. */
+  envPending?: PendingEnv;
   /** Who is deploying (`user@machine`). */
   by: string;
   /** The loaded configuration, for hooks that need more than the above (the pre-migration backup). */
@@ -71,18 +76,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     if (!m) throw new ConfigError([{ file: envFileLabel, path: 'ssh.jumpHost', message: 'expected user@host[:port]' }]);
     jump = { name: `jump(${m[2]})`, user: m[1] ?? 'root', address: m[2]!, port: Number(m[3] ?? 22), hostKey: ssh.jumpHostKey };
   }
-  let envFileContent: string | undefined;
-  const envIssues: ConfigIssue[] = [];
-  if (env.envFile) {
-    const f = expand(env.envFile, root);
-    if (!existsSync(f)) throw new ConfigError([{ file: envFileLabel, path: 'envFile', message: `${env.envFile} does not exist (copy ${env.envFile}.example and fill it in)` }]);
-    const parsed = runtimeEnv(readFileSync(f, 'utf8'), env.envFile, env.requiredEnv);
-    for (const s of secretsOf(parsed.vars)) registerSecret(s);
-    envIssues.push(...parsed.issues);
-    envFileContent = parsed.dockerEnvFile;
-  } else if (Object.keys(env.requiredEnv).length) {
-    envIssues.push({ file: envFileLabel, path: 'envFile', message: `expected an env file setting ${Object.keys(env.requiredEnv).join(', ')} (requiredEnv)` });
-  }
+  const runtime = runtimeEnvOf(env, root);
   return {
     envName: env.name,
     root,
@@ -105,8 +99,9 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     },
     settings: env.deploy,
     parallel: ssh.parallel,
-    envFileContent,
-    envIssues,
+    envFileContent: runtime.content,
+    envIssues: runtime.issues,
+    envPending: runtime.pending,
     by: opts.by ?? `${safeUser()}@${hostname()}`,
     config: cfg,
   };
@@ -118,4 +113,68 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** Runtime variables known before the deploy and the manager references still to read. */
+export interface PendingEnv {
+  vars: Record<string, string>;
+  lines: Record<string, number>;
+  refs: Record<string, SecretRef>;
+  file: string;
+  required: Record<string, string>;
+}
+
+/**
+ * The app's runtime env: the env file (decrypted when it is encrypted), then the environment's
+ * `env:` values over it. Secret values (by the model: `secrets:`, names, URL passwords, encrypted
+ * and manager-read values) are registered for redaction here, before anything prints.
+ */
+function runtimeEnvOf(env: NonNullable<Config['env']>, root: string): { content?: string; issues: ConfigIssue[]; pending?: PendingEnv } {
+  const label = `environments/${env.name}.yaml`;
+  const extra = env.env ?? {};
+  const refs = Object.fromEntries(Object.entries(extra).filter(([, v]) => isRef(v))) as Record<string, SecretRef>;
+  const plainExtra = Object.fromEntries(Object.entries(extra).filter(([, v]) => !isRef(v))) as Record<string, string>;
+  let vars: Record<string, string> = {};
+  let lines: Record<string, number> = {};
+  const issues: ConfigIssue[] = [];
+  let declared = [...(env.secrets ?? []), ...Object.keys(refs)];
+  let file = label;
+  if (env.envFile) {
+    const f = expand(env.envFile, root);
+    if (!existsSync(f)) throw new ConfigError([{ file: label, path: 'envFile', message: `${env.envFile} does not exist (copy ${env.envFile}.example and fill it in)` }]);
+    file = env.envFile;
+    const parsed = parseEnvFile(readFileSync(f, 'utf8'), env.envFile);
+    issues.push(...parsed.issues);
+    lines = parsed.lines;
+    if (isEncryptedFile(parsed)) {
+      const d = decryptEnv(parsed, env.name, findPrivateKey(root, env.name));
+      issues.push(...d.issues);
+      vars = d.vars;
+      declared = [...declared, ...d.encrypted];
+    } else vars = parsed.vars;
+  } else if (!Object.keys(extra).length) {
+    if (Object.keys(env.requiredEnv).length) issues.push({ file: label, path: 'envFile', message: `expected an env file setting ${Object.keys(env.requiredEnv).join(', ')} (requiredEnv)` });
+    return { issues };
+  }
+  vars = { ...vars, ...plainExtra };
+  for (const s of secretsOf(vars, declared)) registerSecret(s);
+  if (Object.keys(refs).length) {
+    // The required check waits for the manager's values (deploy time).
+    return { issues, pending: { vars, lines, refs, file, required: env.requiredEnv } };
+  }
+  const checked = checkedEnv(vars, lines, file, env.requiredEnv);
+  return { content: checked.dockerEnvFile, issues: [...issues, ...checked.issues] };
+}
+
+/**
+ * Read the manager-sourced secrets of `target` (deploy only: the emergency verbs never run them)
+ * and complete its env file. Throws (exit 2/3, naming env and variable) when a command fails.
+ */
+export async function resolveManagerSecrets(target: DeployTarget): Promise<DeployTarget> {
+  const p = target.envPending;
+  if (!p) return target;
+  const fromManager = await resolveEnvValues(target.envName, p.refs, `environments/${target.envName}.yaml`);
+  const vars = { ...p.vars, ...fromManager.vars };
+  const checked = checkedEnv(vars, p.lines, p.file, p.required);
+  return { ...target, envFileContent: checked.dockerEnvFile, envIssues: [...target.envIssues, ...checked.issues], envPending: undefined };
 }

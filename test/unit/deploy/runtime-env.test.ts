@@ -32,7 +32,7 @@ describe('runtime env file for docker --env-file', () => {
   it('secrets: a URL password with a malformed escape is registered as written, never decoded with an error', () => {
     expect(() => secretsOf({ DATABASE_URL: 'postgres://api:50%off@db/api' })).not.toThrow();
     expect(secretsOf({ DATABASE_URL: 'postgres://api:50%off@db/api' })).toContain('50%off');
-    expect(secretsOf({ U: 'postgres://api:p%40ss@db/api' })).toEqual(['postgres://api:p%40ss@db/api', 'p%40ss', 'p@ss']);
+    expect(secretsOf({ U: 'postgres://api:p%40ss@db/api' })).toEqual(['p%40ss', 'p@ss']);
   });
 });
 
