@@ -6,7 +6,7 @@
 import { EnvironmentError } from '../util/errors.ts';
 import { exec, type ExecOptions, type ExecResult } from '../util/exec.ts';
 import { PollError, poll, realClock, type Clock } from '../util/poll.ts';
-import { redact } from '../util/redact.ts';
+import { redact, StreamRedactor } from '../util/redact.ts';
 import {
   composeArgv,
   configCheckArgv,
@@ -89,14 +89,20 @@ export class ComposeStack {
     const start = this.clock.now();
     const timeoutMs = opts.timeoutMs ?? 180_000;
     const expected = await this.services();
-    const onOutput = opts.onProgress && ((chunk: string) => chunk.split('\n').filter((l) => l.trim()).forEach((l) => opts.onProgress!(redact(l.trim()))));
+    // One stream redactor per output stream: a line (and a secret) split between chunks is whole again.
+    const redactors = opts.onProgress && { stdout: progressLines(opts.onProgress), stderr: progressLines(opts.onProgress) };
+    const onOutput = redactors && ((chunk: string, stream: 'stdout' | 'stderr') => redactors[stream].write(chunk));
     // `up -d` blocks while dependents wait for `service_healthy`, and waits on for a dependency
     // that crash-loops (each restart resets its health). So the states are watched while it runs,
     // and a service that fails stops the wait at once instead of at the timeout.
     const abort = new AbortController();
     let upRun: ExecResult | undefined;
     const upDone = this.run(upArgv(this.target, { build: opts.build }), { ...this.execOpts, nothrow: true, onOutput, timeoutMs, signal: abort.signal }).then(
-      (r) => void (upRun = r),
+      (r) => {
+        redactors?.stdout.end();
+        redactors?.stderr.end();
+        upRun = r;
+      },
       (err: Error) => void (upRun = { argv: [], code: null, stdout: '', stderr: err.message }),
     );
     let lastPending = '';
@@ -156,7 +162,11 @@ export class ComposeStack {
 
   /** Stream (or print) logs through redaction; `follow` runs until the signal aborts. */
   async logs(o: LogsOptions & { write: (text: string) => void; signal?: AbortSignal }): Promise<number | null> {
-    const r = await this.run(logsArgv(this.target, o), { ...this.execOpts, nothrow: true, signal: o.signal, onOutput: (chunk) => o.write(redact(stripAnsi(chunk))) });
+    // Redacted across chunk boundaries (issue 14, defect 3): per stream, whole lines at a time.
+    const out = { stdout: new StreamRedactor((t) => o.write(stripAnsi(t))), stderr: new StreamRedactor((t) => o.write(stripAnsi(t))) };
+    const r = await this.run(logsArgv(this.target, o), { ...this.execOpts, nothrow: true, signal: o.signal, onOutput: (chunk, stream) => out[stream].write(chunk) });
+    out.stdout.end();
+    out.stderr.end();
     return r.code;
   }
 
@@ -191,4 +201,9 @@ export function composeCulprit(stderr: string, states: ServiceState[]): string |
 
 function lastLine(text: string): string {
   return redact(stripAnsi(text).trim().split('\n').filter(Boolean).slice(-1)[0] ?? '');
+}
+
+/** Redacted, trimmed, non-empty lines of a chunked stream for a progress callback. */
+function progressLines(onLine: (line: string) => void): StreamRedactor {
+  return new StreamRedactor((text) => text.split('\n').filter((l) => l.trim()).forEach((l) => onLine(l.trim())));
 }

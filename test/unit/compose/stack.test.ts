@@ -87,3 +87,19 @@ describe('composeCulprit', () => {
     expect(err.message).toMatch(/^service "app" of p did not become healthy \(running, starting\); compose: dependency failed to start: container p-app-1 is unhealthy\n--- last 30 log lines of app ---\napp-1 {2}\| config error: FAIL_RATE$/);
   });
 });
+
+describe('ComposeStack.logs (issue 14, defect 3)', () => {
+  it('redacts a secret that compose delivers split across two chunks', async () => {
+    const { registerSecret } = await import('../../../src/util/redact.ts');
+    registerSecret('sk_live_51HcanaryXYZ');
+    const run = async (argv: string[], o?: ExecOptions): Promise<ExecResult> => {
+      // compose's output arrives in pipe-sized chunks; this one ends inside the key.
+      o?.onOutput?.('api-1  | charging with sk_live_51Hca', 'stdout');
+      o?.onOutput?.('naryXYZ\napi-1  | done\n', 'stdout');
+      return { argv, code: 0, stdout: '', stderr: '' };
+    };
+    let out = '';
+    await new ComposeStack(target, { run, clock: fakeClock() }).logs({ services: [], write: (t) => (out += t) });
+    expect(out).toBe('api-1  | charging with ***\napi-1  | done\n');
+  });
+});
