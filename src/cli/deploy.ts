@@ -11,7 +11,7 @@ import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
 
-export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
+export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
 
 Health-gated deploy (deploy.strategy: rolling, blue-green or canary) of the app image to every host of environments/<env>.yaml over SSH.
 The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
@@ -20,6 +20,8 @@ already-switched host back to its previous release.
 
   --version V         image tag to deploy (default: the tag \`pier publish\` gives this tree,
                       <app semver>-<short sha>, e.g. 1.0.0-abc1234)
+  --env-only          roll the current env file (and manager secrets) out on the release every
+                      host serves: same health-gated rollout, no new image (after pier secrets set)
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
 
@@ -31,13 +33,16 @@ export async function run(argv: string[]): Promise<number> {
     ...commonOptions,
     version: { type: 'string' },
     stream: { type: 'boolean' },
+    'env-only': { type: 'boolean' },
     'lock-wait': { type: 'string' },
   });
   if (values.help) return console.log(help), 0;
   const lockWait = parseLockWait(values['lock-wait']);
   const target = targetFor(positionals[0], values.config, 'deploy');
-  const version = values.version ?? (await publishedTag(target));
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
+  const envOnly = Boolean(values['env-only']);
+  if (envOnly && (values.version || values.stream)) throw new UsageError('--env-only deploys the release the hosts serve: it takes no --version or --stream');
+  const version = envOnly ? '(serving)' : values.version ?? (await publishedTag(target));
+  if (!envOnly && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
 
   // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
   // Second: leave now (the lock is then reported by pier lock status).
@@ -55,10 +60,10 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const runId = newRunId();
-  console.error(`deploy ${target.app} ${version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
+  console.error(`deploy ${target.app} ${envOnly ? 'env only' : version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
   try {
     const report = await deploy(target, {
-      version, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
+      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
     });
@@ -68,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
       if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
-      console.error(report.ok ? `✓ ${version} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${version} failed: ${report.error}`);
+      console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
     console.error(`report: ${path}`);

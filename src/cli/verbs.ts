@@ -27,6 +27,7 @@ export const verbs: Record<string, Verb> = {
   releases: lazy('release history per host (who, when)', () => import('./releases.ts')),
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>', () => import('./db.ts')),
+  secrets: lazy('encrypted env files (dotenvx): set | get | edit | list | rotate-key <env>', () => import('./secrets.ts')),
   config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),
   setup: lazy('make this machine ready: Docker engine, compose v2, buildx, image stand-ins (recorded for every repo)', () => import('./setup.ts')),
   'dev-hosts': lazy('a simulated production fleet on this machine (Docker-in-Docker hosts with sshd): up | down', () => import('./dev-hosts.ts')),

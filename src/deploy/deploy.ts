@@ -36,6 +36,11 @@ export interface DeployOptions {
   version: string;
   /** Send the image over SSH (`docker save | docker load`) instead of pulling from the registry. */
   stream?: boolean;
+  /**
+   * Roll the current env file out to every host on the release they all serve (no new image, no
+   * pull): the same health-gated rollout, e.g. after \`pier secrets set\`. \`version\` is ignored.
+   */
+  envOnly?: boolean;
   lockWaitSeconds?: number;
   signal?: AbortSignal;
   progress?: Progress;
@@ -108,7 +113,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const signal = opts.signal ?? new AbortController().signal;
   const strategy = opts.strategy ?? strategyFor(target.settings.strategy);
   const started = Date.now();
-  const streamed = opts.stream || !target.registry;
+  const envOnly = Boolean(opts.envOnly);
+  const streamed = !envOnly && (opts.stream || !target.registry);
   // A streamed image must exist locally: checked before anything remote happens.
   let localImageId: string | undefined;
   if (streamed) {
@@ -122,7 +128,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   let tmpDir: string | undefined;
   try {
     await preflight(ops, target, progress);
-    const info: LockInfo = { by: target.by, run: runId, version: opts.version, at: new Date().toISOString(), pid: process.pid, command: 'deploy' };
+    const info: LockInfo = { by: target.by, run: runId, version: envOnly ? '(env only)' : opts.version, at: new Date().toISOString(), pid: process.pid, command: 'deploy' };
     let result: DeployReport | undefined;
     // The lock is taken inside the try whose finally releases it: any error after this point
     // (a corrupt record on a host, a lost connection) leaves no lock behind.
@@ -143,8 +149,10 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
           return { ops: o, previous: await previousOf(o), switched: false };
         })),
-        audit(ops, target, runId, `deploy ${opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
+        audit(ops, target, runId, `deploy ${envOnly ? '--env-only' : opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);
+      // --env-only: the release every host serves, by the very image it runs.
+      if (envOnly) opts = { ...opts, version: servedEverywhere(plans, target.envName).version };
       const findings: Record<string, unknown> = {};
       const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
         run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
@@ -155,7 +163,10 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       // re-published tag deploys.
       let image: string;
       let fetchImage: ((o: HostOps) => Promise<string>) | undefined;
-      if (streamed) image = `${target.imageRepo}:${opts.version}`;
+      if (envOnly) {
+        image = plans[0]!.previous!.image;
+        fetchImage = async (o) => (await o.ensureImage(image), image);
+      } else if (streamed) image = `${target.imageRepo}:${opts.version}`;
       else {
         fetchImage = imageFetcher(ops, { kind: 'registry', ref: `${target.registry}/${target.imageRepo}:${opts.version}` });
         for (const o of ops) {
@@ -165,7 +176,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         image = await fetchImage(ops[0]!);
       }
       const digestRef = image;
-      if (!mixed && await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
+      if (!envOnly && !mixed && await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
         // Nothing half-done behind: the other hosts' pulls of this (present) image finish first.
         if (fetchImage) await Promise.allSettled(ops.map(fetchImage));
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
@@ -228,6 +239,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         }
       }
     } finally {
+      // The env file is read by docker when a container is created; no plaintext copy stays on
+      // a host after the deploy (retained releases carry their env in their container).
+      if (locked) await Promise.all(ops.map((o) => o.removeEnv().catch(() => undefined)));
       const lock = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };
       if (result) result.lock = lock;
       else if (lock.held.length) progress.step(lock.held.map((h) => h.host).join(','), 'failed', 'deploy lock NOT released (host unreachable): pier lock release once it is back');
@@ -273,6 +287,16 @@ async function recover(ctx: RolloutContext, err: Error, image: string): Promise<
     run: ctx.runId, env: ctx.target.envName, version: ctx.version, image, ok: false, exitCode: ExitCode.gate, seconds: 0,
     error: cause, logs, hosts: outcomes, lock: { released: [], held: [] }, timeline: [],
   };
+}
+
+/** --env-only needs every host serving the same release from the same image; else it says why (exit 2). */
+function servedEverywhere(plans: HostPlan[], env: string): Release {
+  const missing = plans.filter((p) => !p.previous).map((p) => p.ops.name);
+  if (missing.length) throw new ConfigError([{ file: `environments/${env}.yaml`, path: 'hosts', message: `--env-only needs a release serving on every host; none on ${missing.join(', ')} (deploy a version first)` }]);
+  const first = plans[0]!.previous!;
+  const other = plans.find((p) => p.previous!.version !== first.version || p.previous!.image !== first.image);
+  if (other) throw new ConfigError([{ file: `environments/${env}.yaml`, path: 'hosts', message: `--env-only needs every host on one release: ${plans[0]!.ops.name} serves ${first.version}, ${other.ops.name} serves ${other.previous!.version} (deploy a version to all first)` }]);
+  return first;
 }
 
 /** Throw the first failure once every item has settled (nothing left running behind the error). */
