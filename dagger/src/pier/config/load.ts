@@ -4,7 +4,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../util/errors.ts';
-import { registerSecret, SECRET_KEY } from '../util/redact.ts';
+import { registerSecret } from '../util/redact.ts';
+import { secretValues } from '../secrets/model.ts';
 import { machineFile, readMachineVars } from '../machine/machine-file.ts';
 import { interpolate } from './interpolate.ts';
 import { Environment, PierFile, type Config } from './schema.ts';
@@ -63,7 +64,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   }
   if (issues.length || !main) throw new ConfigError(issues);
-  for (const [k, v] of Object.entries(vars)) if (SECRET_KEY.test(k)) registerSecret(v);
+  for (const v of secretValues(Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => typeof e[1] === 'string')), env?.secrets)) registerSecret(v);
   return { ...main, root, file, env };
 }
 

@@ -38,7 +38,15 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
     });
     let stdout = '';
     let stderr = '';
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    // On timeout the child is killed and its pipes closed, so a grandchild still holding them
+    // (a wrapper script's `sleep`) cannot keep the caller waiting.
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          child.kill('SIGKILL');
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, opts.timeoutMs)
+      : undefined;
     child.stdout.on('data', (d: Buffer) => {
       const s = d.toString();
       stdout += s;

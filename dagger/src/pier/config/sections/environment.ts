@@ -100,12 +100,27 @@ export const Deploy = z
   })
   .describe('How releases reach the hosts');
 
+export const SecretRef = z
+  .strictObject({
+    from: z.array(z.string().min(1)).min(1).describe('Command (argv, no shell) run on the deploying machine at deploy time; its stdout (one trailing newline removed) is the value'),
+    timeoutSeconds: z.number().positive().max(600).default(30).describe('The command is killed and the deploy refused after this long'),
+  })
+  .describe('A secret read from a secret manager at deploy time (1Password op, Bitwarden bw, aws, vault, doppler...)');
+
 export const Environment = z
   .strictObject({
     $schema: z.string().optional(),
     description: z.string().optional(),
     compose: z.array(z.string()).default([]).describe('Compose files, relative to the repo root'),
-    envFile: z.string().optional().describe('dotenv file with the app runtime env (git-ignored)'),
+    envFile: z.string().optional().describe('dotenv file with the app runtime env: git-ignored plaintext, or encrypted with pier secrets (dotenvx) and committed'),
+    secrets: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'))
+      .default([])
+      .describe('Runtime variables whose values are secrets (redacted everywhere) besides names like *PASSWORD*, *SECRET*, *TOKEN*, *_KEY and URL passwords'),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'), z.union([z.string(), SecretRef]))
+      .default({})
+      .describe('Runtime variables set besides the env file (they win over it); a { from: [argv...] } value is read from a secret manager at deploy time'),
     requiredEnv: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'),
