@@ -29,7 +29,10 @@ const canary = {
   apiTokenRotated: `tok-rotated-${tag}-B2`, // set by pier secrets set, rolled out with --env-only
   dbPassword: `mgr-canary-${tag}-C3`, // from the manager command
   sessionSeed: `seed-canary-${tag}-D4`, // declared under secrets:, plaintext line in the file
+  registryPassword: `reg-canary-${tag}-E5`, // pipeline.registry.passwordEnv, in every run's environment
 };
+// Every pier run here has the registry password in its environment, as CI would.
+const runEnv = { DOTENV_PRIVATE_KEY_PRODUCTION: '', PIER_REGISTRY_PASSWORD: canary.registryPassword };
 
 let fleet: Fleet;
 let root: string;
@@ -37,11 +40,11 @@ const outputs: { what: string; text: string }[] = [];
 
 async function pier(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PierResult> {
   let r: PierResult;
-  if (o.input === undefined) r = await runPier(args, { cwd: root, env: { DOTENV_PRIVATE_KEY_PRODUCTION: '', ...o.env }, timeoutMs: 300_000 });
+  if (o.input === undefined) r = await runPier(args, { cwd: root, env: { ...runEnv, ...o.env }, timeoutMs: 300_000 });
   else {
     // stdin for `pier secrets set` (the value never on the command line).
     r = await new Promise<PierResult>((resolve) => {
-      const child = spawn(process.execPath, [pierBin, ...args], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '', ...o.env } });
+      const child = spawn(process.execPath, [pierBin, ...args], { cwd: root, env: { ...process.env, ...runEnv, ...o.env } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -73,6 +76,8 @@ useFleet({ count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good')
   const op = join(root, 'op');
   writeFileSync(op, `#!/bin/sh\n[ "$1" = read ] && [ "$2" = "op://prod/db/password" ] && { echo '${canary.dbPassword}'; exit 0; }\necho "no such item" >&2; exit 1\n`);
   chmodSync(op, 0o755);
+  const pierYaml = parse(readFileSync(config, 'utf8'));
+  writeFileSync(config, stringify({ ...pierYaml, pipeline: { registry: { address: `127.0.0.1:${fleet.registryPort}`, username: 'ci', passwordEnv: 'PIER_REGISTRY_PASSWORD' } } }));
   const envYaml = join(root, 'environments/production.yaml');
   const doc = parse(readFileSync(envYaml, 'utf8'));
   writeFileSync(envYaml, stringify({ ...doc, secrets: ['SESSION_SEED'], requiredEnv: { DB_PASSWORD: '.{8,}', API_TOKEN: 'tok-.+' }, env: { DB_PASSWORD: { from: [op, 'read', 'op://prod/db/password'], timeoutSeconds: 10 } } }));
@@ -135,6 +140,7 @@ describe.sequential('secrets on 3 simulated hosts', () => {
   }, 120_000);
 
   it('leak check: no canary in any form in anything pier wrote', async () => {
+    expect((await pier(['config', '--env', 'production', '--json'])).code).toBe(0);
     const runs = join(root, '.pier', 'runs');
     for (const d of readdirSync(runs)) outputs.push({ what: `report ${d}`, text: readFileSync(join(runs, d, 'report.json'), 'utf8') });
     for (const h of fleet.hosts) {
