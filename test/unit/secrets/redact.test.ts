@@ -49,6 +49,11 @@ describe('defect 2: redaction neither leaks nor garbles', () => {
     expect(redact(`Authorization: Basic ${basic}`)).not.toContain(base64Forms('p@ss/w0rd').find((f) => basic.includes(f)) ?? '(none)');
     expect(base64Forms('p@ss/w0rd').some((f) => basic.includes(f))).toBe(true);
     expect(redact('line: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC')).toBe('line: ***');
+    // A registry password inside Docker's X-Registry-Auth header (base64 of JSON), echoed by an error.
+    const header = Buffer.from(JSON.stringify({ username: 'ci', password: 'p@ss/w0rd', serveraddress: 'reg:5000' })).toString('base64');
+    const shown = redact(`push failed (auth ${header})`);
+    expect(base64Forms('p@ss/w0rd').filter((f) => shown.includes(f))).toEqual([]);
+    expect(shown).toContain('***');
     expect(redact(JSON.stringify({ k: '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----' }))).not.toContain('MIIEvQ');
   });
   it('postgres://u:p@ss@h becomes u:***@h, not u:***@ss@h (registered or not)', () => {
