@@ -23,6 +23,8 @@ export interface SimContainer {
   created: number;
   restart?: string;
   envFile?: string;
+  /** The env file's content when the container was created (docker reads it then). */
+  env?: string;
   health: HealthMode;
   /** Answered 200 to a health request since it last started. */
   checked: boolean;
@@ -416,7 +418,7 @@ export class SimHost {
     const isProxy = name === PROXY;
     const conf = (flags['--volume'] ?? []).find((v) => v.endsWith(':/etc/nginx/conf.d:ro'));
     const x: SimContainer = {
-      name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile,
+      name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile, env: envFile ? this.s.files[envFile] : undefined,
       health: isProxy ? 'healthy' : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
       checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
       ip: `172.18.${Math.floor(this.s.nextIp / 250)}.${(this.s.nextIp % 250) + 2}`,
