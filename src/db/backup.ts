@@ -1,12 +1,12 @@
 /**
  * Verified PostgreSQL backups. `backup`: pg_dump (custom format) inside the database container,
- * copied out, test-restored into a scratch database where per-table row counts and checksums and
+ * streamed out as it is written (a copy stays inside for the test restore), test-restored into a scratch database where per-table row counts and checksums and
  * the migration level are measured, then kept with a sha256 and that metadata; old ones pruned
  * (per database, by creation time). `verifyBackup`: the file matches its metadata. `restore`:
  * refuse a backup of another environment or database (unless forced), verify, restore into a
- * scratch database with the live owner, compare with the metadata and the app role's access,
- * take a safety dump of the live database, swap (one transaction), check as the app's role, and
- * only then drop the old database.
+ * scratch database with the live owner and database-level grants, compare with the metadata and
+ * the app role's access, take a safety dump of the live database, swap (one transaction), check
+ * as the app's role, and only then drop the old database (else swap it back).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -102,7 +102,7 @@ export interface BackupResult {
   file: string;
   meta: BackupMeta;
   removed: string[];
-  /** pg_dump + copy out (pier's dump step alone). */
+  /** pg_dump streamed out (pier's dump step alone). */
   dumpSeconds: number;
   /** Test restore + measure. */
   verifySeconds: number;
@@ -132,11 +132,11 @@ export async function backup(runner: DbRunner, s: DbSettings, o: BackupOptions):
       live = parseMeasure(await runner.exec(sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer))));
       const rc = (await runner.exec(['cat', `${inContainer}.rc`])).trim();
       if (rc !== '0') throw new Error(`pg_dump at the exported snapshot failed (exit ${rc})`);
+      await runner.copyOut(inContainer, partial);
+      await chmod(partial, 0o600);
     } else {
-      await runner.exec(sql.pgDump(s.user, s.database, inContainer));
+      await runner.execToFile(sql.pgDumpTee(s.user, s.database, inContainer), partial);
     }
-    await runner.copyOut(inContainer, partial);
-    await chmod(partial, 0o600);
     const dumpSeconds = (Date.now() - t0) / 1000;
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
     log(`test restore into ${scratch}`);
@@ -285,6 +285,8 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     const diffs = compareTables(meta.tables, measured.tables);
     if (diffs.length) throw new RestoreMismatchError(`restored data differs from the backup; ${s.database} was not touched:\n  ${diffs.join('\n  ')}`);
     log(`scratch matches the backup: ${measured.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`);
+    // Database-level grants (CONNECT, CREATE, TEMPORARY) are the live database's, as its owner is.
+    if (liveExists) await runner.exec(sql.psqlScript(s.user, 'postgres', sql.copyDatabaseGrantsScript(s.database, scratch)));
     // The app's role must keep every privilege it has on the live database.
     const baseline = liveExists ? new Set(await accessProblems(runner, s.user, s.database, appRole)) : new Set<string>();
     const lost = (await accessProblems(runner, s.user, scratch, appRole)).filter((p) => !baseline.has(p));

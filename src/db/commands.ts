@@ -5,9 +5,16 @@
  * Catalog names are never split out of psql's text output: every query that returns names returns
  * one JSON value per line (control characters escaped), and names go back into SQL only quoted.
  */
-/** `pg_dump` in custom format (compressed, selective restore) to a file inside the container. */
-export function pgDump(user: string, database: string, file: string, snapshot?: string): string[] {
-  return ['pg_dump', '--username', user, '--dbname', database, '--format', 'custom', ...(snapshot ? [`--snapshot=${snapshot}`] : []), '--file', file];
+
+/**
+ * `pg_dump` in custom format (compressed, selective restore) to stdout AND to `file` inside the container (for the test restore):
+ * the caller streams stdout out while the dump runs, so taking a backup costs about what a bare
+ * `pg_dump -Fc > local-file` costs, also over SSH. Exits with pg_dump's status (kept in
+ * `<file>.rc` across the pipe, then removed), or tee's when writing the copy failed.
+ */
+export function pgDumpTee(user: string, database: string, file: string): string[] {
+  const script = 'f=$1; shift; rm -f "$f.rc"; { "$@" || echo $? > "$f.rc"; } | tee "$f" || exit $?; if [ -e "$f.rc" ]; then rc=$(cat "$f.rc"); rm -f "$f.rc"; exit "$rc"; fi';
+  return ['sh', '-c', script, 'sh', file, 'pg_dump', '--username', user, '--dbname', database, '--format', 'custom'];
 }
 
 /**
@@ -105,7 +112,26 @@ SELECT format('%s on table %s', priv, quote_ident(n.nspname) || '.' || quote_ide
 UNION ALL
 SELECT format('%s on schema %s', priv, quote_ident(n.nspname))
   FROM pg_namespace n CROSS JOIN unnest(ARRAY['USAGE', 'CREATE']) priv
-  WHERE ${USER_SCHEMAS} AND NOT has_schema_privilege(${r}, n.oid, priv)) x`;
+  WHERE ${USER_SCHEMAS} AND NOT has_schema_privilege(${r}, n.oid, priv)
+UNION ALL
+SELECT format('%s on the database', priv)
+  FROM unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) priv
+  WHERE NOT has_database_privilege(${r}, current_database(), priv)) x`;
+}
+
+/**
+ * psql script (run in any database but `to`) giving database `to` the database-level grants of
+ * `from` (CONNECT, CREATE, TEMPORARY to each role or PUBLIC, with grant option where `from` has
+ * it). pg_restore restores them only with --create (into the original name), so a restore into a
+ * scratch database would otherwise swap in PostgreSQL's defaults: CONNECT and TEMPORARY for
+ * PUBLIC again, CREATE for nobody but the owner. Both databases have the same owner, whose own
+ * rights are left as they are. Statements are built by the server (quote_ident, %I), run with \gexec.
+ */
+export function copyDatabaseGrantsScript(from: string, to: string): string {
+  return [
+    `REVOKE ALL ON DATABASE ${ident(to)} FROM PUBLIC;`,
+    `SELECT format('GRANT %s ON DATABASE %I TO %s%s', a.privilege_type, ${literal(to)}, CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) FROM pg_database d CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE d.datname = ${literal(from)} AND a.grantee <> d.datdba ORDER BY 1 \\gexec`,
+  ].join('\n');
 }
 
 /**
