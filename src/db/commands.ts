@@ -159,12 +159,34 @@ export const databaseExistsSql = (db: string): string => `SELECT count(*) FROM p
 const epoch = "SELECT extract(epoch FROM clock_timestamp())";
 
 /**
+ * End every session on `db` and wait (up to 5 s) until all have left the process array, which is
+ * what ALTER DATABASE RENAME checks: signal them all at once, then poll every millisecond.
+ * (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in 100 ms steps: with
+ * an app's pool of 10 connections that alone kept the database unusable for over a second.
+ * RENAME itself re-checks in 100 ms steps, so it must find nobody left.) A pid that has gone makes
+ * pg_terminate_backend return false with a warning, which is not shown.
+ */
+export function endSessionsSql(db: string): string {
+  return `DO $pier$
+DECLARE
+  pids int[] := ARRAY(SELECT pid FROM pg_stat_activity WHERE datname = ${literal(db)} AND pid <> pg_backend_pid());
+  deadline timestamptz := clock_timestamp() + interval '5 seconds';
+BEGIN
+  SET LOCAL client_min_messages = error;
+  LOOP
+    pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));
+    EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
+    PERFORM pg_sleep(0.001);
+  END LOOP;
+END $pier$`;
+}
+
+/**
  * Swap a verified scratch database into the live name, as the statements of one psql session
- * (one round trip): refuse new connections to live, end the open ones (waiting up to 5 s for
- * each to exit), then both renames in ONE transaction, so there is never a moment without a
- * database under the live name once the window closes. The first and last lines print the
- * server's clock: their difference is the window with no usable database. `old` is kept until
- * the caller's checks pass.
+ * (one round trip): refuse new connections to live, end the open ones (endSessionsSql), then both
+ * renames in ONE transaction, so there is never a moment without a database under the live name
+ * once the window closes. The first and last lines print the server's clock: their difference is
+ * the window with no usable database. `old` is kept until the caller's checks pass.
  */
 export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
   if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
@@ -174,7 +196,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
     `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
     epoch,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
-    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    endSessionsSql(live),
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`,
     epoch,
   ];
@@ -187,7 +209,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
 export function swapBackCommands(live: string, old: string, failed: string): string[] {
   return [
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
-    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    endSessionsSql(live),
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`,
     allowConnectionsSql(live),
   ];

@@ -61,13 +61,20 @@ describe('db commands as data', () => {
     expect(cmds.slice(1)).toEqual([
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
-      "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = 'appdb' AND pid <> pg_backend_pid()",
+      sql.endSessionsSql('appdb'),
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
     expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(6); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[1]).toBe(sql.endSessionsSql('appdb'));
+    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps).
+    const end = sql.endSessionsSql("it's");
+    expect(end).toContain("WHERE datname = 'it''s' AND pid <> pg_backend_pid()");
+    expect(end).toContain('pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));');
+    expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
+    expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
     expect(() => swapWindowMs('1\n')).toThrow(/two clock readings/);
   });
