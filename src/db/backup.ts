@@ -300,21 +300,26 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     }
     // A backend that reconnected between the terminate and the rename makes it fail ("being
     // accessed by other users"): retried a few times, every other error at once.
-    const windowMs = await poll(
+    // A failed attempt also refused connections until it gave up: its time counts in the window.
+    let failedAttemptsMs = 0;
+    const lastWindowMs = await poll(
       `the swap of ${scratch} into ${s.database}`,
       async () => {
+        const t = Date.now();
         try {
           return swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
         } catch (e) {
           // The renames are one transaction: a failure changed no name; accept connections again.
           if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);
+          failedAttemptsMs += Date.now() - t;
           throw e;
         }
       },
       { timeoutMs: 60_000, intervalMs: 100, maxAttempts: 3, retry: (e) => /being accessed by other users/.test((e as Error).message) },
     );
     swapped = true;
-    log(`swapped into ${s.database}: ${windowMs} ms without a usable database`);
+    const windowMs = Math.round((lastWindowMs + failedAttemptsMs) * 10) / 10;
+    log(`swapped into ${s.database}: ${windowMs} ms without a usable database${failedAttemptsMs ? ` (${failedAttemptsMs} ms of it in attempts that found sessions still there)` : ''}`);
     // Check as the app's own role on what now serves, before the old database is gone.
     const after = (await accessProblems(runner, s.user, s.database, appRole)).filter((p) => !baseline.has(p));
     let acted: string | undefined;
