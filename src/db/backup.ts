@@ -242,11 +242,16 @@ export function targetMismatch(meta: Pick<BackupMeta, 'env' | 'database'>, s: Pi
   return `the backup is of database ${meta.database} in environment ${meta.env}; the target is database ${s.database} in environment ${s.env}`;
 }
 
-/** The two server clock readings around the swap -> window in ms. */
-export function swapWindowMs(out: string): number {
-  const stamps = out.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l) && l.includes('.'));
+/** The server clock readings around (and inside) the swap -> ms between consecutive ones. */
+export function swapSteps(out: string): number[] {
+  const stamps = out.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l) && l.includes('.')).map(Number);
   if (stamps.length < 2) throw new Error(`swap: expected two clock readings, got ${JSON.stringify(out.slice(0, 200))}`);
-  return Math.round((Number(stamps[stamps.length - 1]) - Number(stamps[0])) * 1000 * 10) / 10;
+  return stamps.slice(1).map((t, i) => Math.round((t - stamps[i]!) * 1000 * 10) / 10);
+}
+
+/** The server clock readings around the swap -> window in ms (first to last). */
+export function swapWindowMs(out: string): number {
+  return Math.round(swapSteps(out).reduce((a, b) => a + b, 0) * 10) / 10;
 }
 
 /**
@@ -307,7 +312,9 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
       async () => {
         const t = Date.now();
         try {
-          return swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+          const steps = swapSteps(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+          if (steps.length === 2) log(`swap: sessions ended in ${steps[0]} ms, renamed in ${steps[1]} ms`);
+          return Math.round(steps.reduce((a, b) => a + b, 0) * 10) / 10;
         } catch (e) {
           // The renames are one transaction: a failure changed no name; accept connections again.
           if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);

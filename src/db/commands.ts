@@ -186,7 +186,8 @@ END $pier$`;
  * (one round trip): refuse new connections to live, end the open ones (endSessionsSql), then both
  * renames in ONE transaction, so there is never a moment without a database under the live name
  * once the window closes. The first and last lines print the server's clock: their difference is
- * the window with no usable database. `old` is kept until the caller's checks pass.
+ * the window with no usable database (a reading in between splits it into ending sessions and
+ * renaming). `old` is kept until the caller's checks pass.
  */
 export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
   if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
@@ -197,6 +198,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
     epoch,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
     endSessionsSql(live),
+    epoch,
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`,
     epoch,
   ];

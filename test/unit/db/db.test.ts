@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prune, swapWindowMs, targetMismatch } from '../../../src/db/backup.ts';
+import { prune, swapSteps, swapWindowMs, targetMismatch } from '../../../src/db/backup.ts';
 import { ageMinutes } from '../../../src/db/drill.ts';
 import * as sql from '../../../src/db/commands.ts';
 import { backupFileName, compareTables, metaProblems, parseMeasure, retentionVictims } from '../../../src/db/metadata.ts';
@@ -62,10 +62,11 @@ describe('db commands as data', () => {
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
       sql.endSessionsSql('appdb'),
+      'SELECT extract(epoch FROM clock_timestamp())',
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(6); // one psql session
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(7); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[1]).toBe(sql.endSessionsSql('appdb'));
@@ -76,6 +77,8 @@ describe('db commands as data', () => {
     expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
     expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
+    expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
+    expect(swapWindowMs('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toBe(42.5);
     expect(() => swapWindowMs('1\n')).toThrow(/two clock readings/);
   });
 
