@@ -139,7 +139,9 @@ try {
   const restoreS = seconds(t0);
   await new Promise((r2) => setTimeout(r2, 3000));
   const result = await load.stop();
-  log(`load: ${result.sent} sent, ${result.ok} ok, ${result.failed} failed (${[...new Set(result.failures)].join('; ')}); p99 ${Math.round(result.p99Ms)} ms`);
+  // Failures of requests sent while the swap's round trip ran (its psql session starting included), or just before it (in flight).
+  const failedAtSwap = result.failedSentAt.filter((t) => t >= r.swapAt.start - 1000 && t <= r.swapAt.end).length;
+  log(`load: ${result.sent} sent, ${result.ok} ok, ${result.failed} failed, ${failedAtSwap} of them sent within 1 s before or during the swap (${[...new Set(result.failures)].join('; ')}); p99 ${Math.round(result.p99Ms)} ms`);
   // The app must serve again without a restart (bounded wait, measured from the end of the load).
   t0 = performance.now();
   const recovered = await poll('GET /items 200 after the restore', async () => ((await httpCall(`${base}/items?limit=10`, { timeoutMs: 2000 })).status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 }).then(() => true, () => false);
@@ -156,7 +158,7 @@ try {
   const ssh = values['no-ssh'] ? undefined : await overSsh(rows, dir);
   console.log(JSON.stringify({
     bench: 'db', rows: total, backup_s: b.dumpSeconds, pg_dump_s: pgDumpS, backup_vs_pg_dump: Math.round((b.dumpSeconds / pgDumpS) * 100) / 100,
-    verify_s: b.verifySeconds, restore_s: restoreS, swap_window_ms: r.swapWindowMs, failed_requests: result.failed,
+    verify_s: b.verifySeconds, restore_s: restoreS, swap_window_ms: r.swapWindowMs, failed_requests: result.failed, failed_at_swap: failedAtSwap,
     // What the goal allows: the requests due while no database was usable (plus those in flight as it began).
     requests_in_window: Math.round((r.swapWindowMs / 1000) * rps * 10) / 10, requests: result.sent, app_answers_after_s: recoveredS,
     ...(ssh ?? { ssh: 'not measured (--no-ssh)' }),

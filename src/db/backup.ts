@@ -226,6 +226,8 @@ export interface RestoreResult {
   safetyBackup?: string;
   /** Server-measured time with no usable live database (connections refused or none under the name). */
   swapWindowMs: number;
+  /** This machine's clock (ms) before and after the swap's round trip, to place the window among other events. */
+  swapAt: { start: number; end: number };
   /** Role whose access was checked after the swap. */
   appRole: string;
 }
@@ -307,6 +309,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     // accessed by other users"): retried a few times, every other error at once.
     // A failed attempt also refused connections until it gave up: its time counts in the window.
     let failedAttemptsMs = 0;
+    const swapStart = Date.now();
     const lastWindowMs = await poll(
       `the swap of ${scratch} into ${s.database}`,
       async () => {
@@ -325,6 +328,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
       { timeoutMs: 60_000, intervalMs: 100, maxAttempts: 3, retry: (e) => /being accessed by other users/.test((e as Error).message) },
     );
     swapped = true;
+    const swapAt = { start: swapStart, end: Date.now() };
     const windowMs = Math.round((lastWindowMs + failedAttemptsMs) * 10) / 10;
     log(`swapped into ${s.database}: ${windowMs} ms without a usable database${failedAttemptsMs ? ` (${failedAttemptsMs} ms of it in attempts that found sessions still there)` : ''}`);
     // Check as the app's own role on what now serves, before the old database is gone.
@@ -345,7 +349,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     }
     log(`role ${appRole} reads, writes and creates in ${s.database}`);
     if (liveExists) await run([sql.dropDatabaseSql(old)]);
-    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
+    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, swapAt, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
   } finally {
     if (!swapped) await run([sql.dropDatabaseSql(scratch)]).catch(() => undefined);
     await runner.exec(sql.removeFile(inContainer)).catch(() => undefined);
