@@ -159,6 +159,14 @@ export const databaseExistsSql = (db: string): string => `SELECT count(*) FROM p
 const epoch = "SELECT extract(epoch FROM clock_timestamp())";
 
 /**
+ * The swap session's commits (connections off, the renames) do not wait for the WAL flush: on a
+ * busy disk each fsync added tens to hundreds of ms to the window. Other sessions see a commit at
+ * once either way; a server crash in the next fraction of a second could only undo the renames
+ * together (one transaction), leaving the previous database live and the restored one beside it.
+ */
+export const NO_FLUSH_WAIT = 'SET synchronous_commit TO off';
+
+/**
  * End every session on `db` and wait (up to 5 s) until all have left the process array, which is
  * what ALTER DATABASE RENAME checks: signal them all at once, then poll every millisecond.
  * (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in 100 ms steps: with
@@ -192,6 +200,7 @@ END $pier$`;
 export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
   if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
   return [
+    NO_FLUSH_WAIT,
     // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
     // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
     `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
@@ -210,6 +219,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
  */
 export function swapBackCommands(live: string, old: string, failed: string): string[] {
   return [
+    NO_FLUSH_WAIT,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
     endSessionsSql(live),
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`,

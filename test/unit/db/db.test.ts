@@ -58,7 +58,8 @@ describe('db commands as data', () => {
 
   it('swap: refuse and end connections, then both renames in ONE transaction, between two server clock readings', () => {
     const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true);
-    expect(cmds.slice(1)).toEqual([
+    expect(cmds[0]).toBe('SET synchronous_commit TO off'); // no fsync wait inside the window
+    expect(cmds.slice(2)).toEqual([
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
       sql.endSessionsSql('appdb'),
@@ -66,10 +67,10 @@ describe('db commands as data', () => {
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(7); // one psql session
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(8); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
-    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
-    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[1]).toBe(sql.endSessionsSql('appdb'));
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[3]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe(sql.endSessionsSql('appdb'));
     // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps).
     const end = sql.endSessionsSql("it's");
     expect(end).toContain("WHERE datname = 'it''s' AND pid <> pg_backend_pid()");
