@@ -1,7 +1,8 @@
 /**
  * Verified PostgreSQL backups. `backup`: pg_dump (custom format) inside the database container,
- * streamed out as it is written (a copy stays inside for the test restore), test-restored into a scratch database where per-table row counts and checksums and
- * the migration level are measured, then kept with a sha256 and that metadata; old ones pruned
+ * streamed out as it is written (a copy stays inside for the test restore), test-restored into a
+ * scratch database where per-table row counts and checksums and the migration level are
+ * measured, then kept with a sha256 and that metadata; old ones pruned
  * (per database, by creation time). `verifyBackup`: the file matches its metadata. `restore`:
  * refuse a backup of another environment or database (unless forced), verify, restore into a
  * scratch database with the live owner and database-level grants, compare with the metadata and
