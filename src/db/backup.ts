@@ -1,12 +1,13 @@
 /**
  * Verified PostgreSQL backups. `backup`: pg_dump (custom format) inside the database container,
- * copied out, test-restored into a scratch database where per-table row counts and checksums and
- * the migration level are measured, then kept with a sha256 and that metadata; old ones pruned
+ * streamed out as it is written (a copy stays inside for the test restore), test-restored into a
+ * scratch database where per-table row counts and checksums and the migration level are
+ * measured, then kept with a sha256 and that metadata; old ones pruned
  * (per database, by creation time). `verifyBackup`: the file matches its metadata. `restore`:
  * refuse a backup of another environment or database (unless forced), verify, restore into a
- * scratch database with the live owner, compare with the metadata and the app role's access,
- * take a safety dump of the live database, swap (one transaction), check as the app's role, and
- * only then drop the old database.
+ * scratch database with the live owner and database-level grants, compare with the metadata and
+ * the app role's access, take a safety dump of the live database, swap (one transaction), check
+ * as the app's role, and only then drop the old database (else swap it back).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -102,7 +103,7 @@ export interface BackupResult {
   file: string;
   meta: BackupMeta;
   removed: string[];
-  /** pg_dump + copy out (pier's dump step alone). */
+  /** pg_dump streamed out (pier's dump step alone). */
   dumpSeconds: number;
   /** Test restore + measure. */
   verifySeconds: number;
@@ -132,11 +133,11 @@ export async function backup(runner: DbRunner, s: DbSettings, o: BackupOptions):
       live = parseMeasure(await runner.exec(sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer))));
       const rc = (await runner.exec(['cat', `${inContainer}.rc`])).trim();
       if (rc !== '0') throw new Error(`pg_dump at the exported snapshot failed (exit ${rc})`);
+      await runner.copyOut(inContainer, partial);
+      await chmod(partial, 0o600);
     } else {
-      await runner.exec(sql.pgDump(s.user, s.database, inContainer));
+      await runner.execToFile(sql.pgDumpTee(s.user, s.database, inContainer), partial);
     }
-    await runner.copyOut(inContainer, partial);
-    await chmod(partial, 0o600);
     const dumpSeconds = (Date.now() - t0) / 1000;
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
     log(`test restore into ${scratch}`);
@@ -226,6 +227,8 @@ export interface RestoreResult {
   safetyBackup?: string;
   /** Server-measured time with no usable live database (connections refused or none under the name). */
   swapWindowMs: number;
+  /** This machine's clock (ms) before and after the swap's round trip, to place the window among other events. */
+  swapAt: { start: number; end: number };
   /** Role whose access was checked after the swap. */
   appRole: string;
 }
@@ -242,11 +245,16 @@ export function targetMismatch(meta: Pick<BackupMeta, 'env' | 'database'>, s: Pi
   return `the backup is of database ${meta.database} in environment ${meta.env}; the target is database ${s.database} in environment ${s.env}`;
 }
 
-/** The two server clock readings around the swap -> window in ms. */
-export function swapWindowMs(out: string): number {
-  const stamps = out.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l) && l.includes('.'));
+/** The server clock readings around (and inside) the swap -> ms between consecutive ones. */
+export function swapSteps(out: string): number[] {
+  const stamps = out.split('\n').map((l) => l.trim()).filter((l) => /^\d+(\.\d+)?$/.test(l) && l.includes('.')).map(Number);
   if (stamps.length < 2) throw new Error(`swap: expected two clock readings, got ${JSON.stringify(out.slice(0, 200))}`);
-  return Math.round((Number(stamps[stamps.length - 1]) - Number(stamps[0])) * 1000 * 10) / 10;
+  return stamps.slice(1).map((t, i) => Math.round((t - stamps[i]!) * 1000 * 10) / 10);
+}
+
+/** The server clock readings around the swap -> window in ms (first to last). */
+export function swapWindowMs(out: string): number {
+  return Math.round(swapSteps(out).reduce((a, b) => a + b, 0) * 10) / 10;
 }
 
 /**
@@ -285,6 +293,8 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     const diffs = compareTables(meta.tables, measured.tables);
     if (diffs.length) throw new RestoreMismatchError(`restored data differs from the backup; ${s.database} was not touched:\n  ${diffs.join('\n  ')}`);
     log(`scratch matches the backup: ${measured.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`);
+    // Database-level grants (CONNECT, CREATE, TEMPORARY) are the live database's, as its owner is.
+    if (liveExists) await runner.exec(sql.psqlScript(s.user, 'postgres', sql.copyDatabaseGrantsScript(s.database, scratch)));
     // The app's role must keep every privilege it has on the live database.
     const baseline = liveExists ? new Set(await accessProblems(runner, s.user, s.database, appRole)) : new Set<string>();
     const lost = (await accessProblems(runner, s.user, scratch, appRole)).filter((p) => !baseline.has(p));
@@ -298,21 +308,30 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     }
     // A backend that reconnected between the terminate and the rename makes it fail ("being
     // accessed by other users"): retried a few times, every other error at once.
-    const windowMs = await poll(
+    // A failed attempt also refused connections until it gave up: its time counts in the window.
+    let failedAttemptsMs = 0;
+    const swapStart = Date.now();
+    const lastWindowMs = await poll(
       `the swap of ${scratch} into ${s.database}`,
       async () => {
+        const t = Date.now();
         try {
-          return swapWindowMs(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+          const steps = swapSteps(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+          if (steps.length === 2) log(`swap: sessions ended in ${steps[0]} ms, renamed in ${steps[1]} ms`);
+          return Math.round(steps.reduce((a, b) => a + b, 0) * 10) / 10;
         } catch (e) {
           // The renames are one transaction: a failure changed no name; accept connections again.
           if (liveExists) await run([sql.allowConnectionsSql(s.database)]).catch(() => undefined);
+          failedAttemptsMs += Date.now() - t;
           throw e;
         }
       },
       { timeoutMs: 60_000, intervalMs: 100, maxAttempts: 3, retry: (e) => /being accessed by other users/.test((e as Error).message) },
     );
     swapped = true;
-    log(`swapped into ${s.database}: ${windowMs} ms without a usable database`);
+    const swapAt = { start: swapStart, end: Date.now() };
+    const windowMs = Math.round((lastWindowMs + failedAttemptsMs) * 10) / 10;
+    log(`swapped into ${s.database}: ${windowMs} ms without a usable database${failedAttemptsMs ? ` (${failedAttemptsMs} ms of it in attempts that found sessions still there)` : ''}`);
     // Check as the app's own role on what now serves, before the old database is gone.
     const after = (await accessProblems(runner, s.user, s.database, appRole)).filter((p) => !baseline.has(p));
     let acted: string | undefined;
@@ -331,7 +350,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     }
     log(`role ${appRole} reads, writes and creates in ${s.database}`);
     if (liveExists) await run([sql.dropDatabaseSql(old)]);
-    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
+    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, swapAt, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
   } finally {
     if (!swapped) await run([sql.dropDatabaseSql(scratch)]).catch(() => undefined);
     await runner.exec(sql.removeFile(inContainer)).catch(() => undefined);

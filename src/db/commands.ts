@@ -5,9 +5,16 @@
  * Catalog names are never split out of psql's text output: every query that returns names returns
  * one JSON value per line (control characters escaped), and names go back into SQL only quoted.
  */
-/** `pg_dump` in custom format (compressed, selective restore) to a file inside the container. */
-export function pgDump(user: string, database: string, file: string, snapshot?: string): string[] {
-  return ['pg_dump', '--username', user, '--dbname', database, '--format', 'custom', ...(snapshot ? [`--snapshot=${snapshot}`] : []), '--file', file];
+
+/**
+ * `pg_dump` in custom format (compressed, selective restore) to stdout AND to `file` inside the container (for the test restore):
+ * the caller streams stdout out while the dump runs, so taking a backup costs about what a bare
+ * `pg_dump -Fc > local-file` costs, also over SSH. Exits with pg_dump's status (kept in
+ * `<file>.rc` across the pipe, then removed), or tee's when writing the copy failed.
+ */
+export function pgDumpTee(user: string, database: string, file: string): string[] {
+  const script = 'f=$1; shift; rm -f "$f.rc"; { "$@" || echo $? > "$f.rc"; } | tee "$f" || exit $?; if [ -e "$f.rc" ]; then rc=$(cat "$f.rc"); rm -f "$f.rc"; exit "$rc"; fi';
+  return ['sh', '-c', script, 'sh', file, 'pg_dump', '--username', user, '--dbname', database, '--format', 'custom'];
 }
 
 /**
@@ -105,7 +112,26 @@ SELECT format('%s on table %s', priv, quote_ident(n.nspname) || '.' || quote_ide
 UNION ALL
 SELECT format('%s on schema %s', priv, quote_ident(n.nspname))
   FROM pg_namespace n CROSS JOIN unnest(ARRAY['USAGE', 'CREATE']) priv
-  WHERE ${USER_SCHEMAS} AND NOT has_schema_privilege(${r}, n.oid, priv)) x`;
+  WHERE ${USER_SCHEMAS} AND NOT has_schema_privilege(${r}, n.oid, priv)
+UNION ALL
+SELECT format('%s on the database', priv)
+  FROM unnest(ARRAY['CONNECT', 'CREATE', 'TEMPORARY']) priv
+  WHERE NOT has_database_privilege(${r}, current_database(), priv)) x`;
+}
+
+/**
+ * psql script (run in any database but `to`) giving database `to` the database-level grants of
+ * `from` (CONNECT, CREATE, TEMPORARY to each role or PUBLIC, with grant option where `from` has
+ * it). pg_restore restores them only with --create (into the original name), so a restore into a
+ * scratch database would otherwise swap in PostgreSQL's defaults: CONNECT and TEMPORARY for
+ * PUBLIC again, CREATE for nobody but the owner. Both databases have the same owner, whose own
+ * rights are left as they are. Statements are built by the server (quote_ident, %I), run with \gexec.
+ */
+export function copyDatabaseGrantsScript(from: string, to: string): string {
+  return [
+    `REVOKE ALL ON DATABASE ${ident(to)} FROM PUBLIC;`,
+    `SELECT format('GRANT %s ON DATABASE %I TO %s%s', a.privilege_type, ${literal(to)}, CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) FROM pg_database d CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE d.datname = ${literal(from)} AND a.grantee <> d.datdba ORDER BY 1 \\gexec`,
+  ].join('\n');
 }
 
 /**
@@ -133,22 +159,55 @@ export const databaseExistsSql = (db: string): string => `SELECT count(*) FROM p
 const epoch = "SELECT extract(epoch FROM clock_timestamp())";
 
 /**
+ * The swap session's commits (connections off, the renames) do not wait for the WAL flush: on a
+ * busy disk each fsync added tens to hundreds of ms to the window. Other sessions see a commit at
+ * once either way; a server crash in the next fraction of a second could only undo the renames
+ * together (one transaction), leaving the previous database live and the restored one beside it.
+ */
+export const NO_FLUSH_WAIT = 'SET synchronous_commit TO off';
+
+/**
+ * End every session on `db` and wait (up to 5 s) until all have left the process array, which is
+ * what ALTER DATABASE RENAME checks: signal them all at once, then poll every millisecond.
+ * (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in 100 ms steps: with
+ * an app's pool of 10 connections that alone kept the database unusable for over a second.
+ * RENAME itself re-checks in 100 ms steps, so it must find nobody left.) A pid that has gone makes
+ * pg_terminate_backend return false with a warning, which is not shown.
+ */
+export function endSessionsSql(db: string): string {
+  return `DO $pier$
+DECLARE
+  pids int[] := ARRAY(SELECT pid FROM pg_stat_activity WHERE datname = ${literal(db)} AND pid <> pg_backend_pid());
+  deadline timestamptz := clock_timestamp() + interval '5 seconds';
+BEGIN
+  SET LOCAL client_min_messages = error;
+  LOOP
+    pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));
+    EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
+    PERFORM pg_sleep(0.001);
+  END LOOP;
+END $pier$`;
+}
+
+/**
  * Swap a verified scratch database into the live name, as the statements of one psql session
- * (one round trip): refuse new connections to live, end the open ones (waiting up to 5 s for
- * each to exit), then both renames in ONE transaction, so there is never a moment without a
- * database under the live name once the window closes. The first and last lines print the
- * server's clock: their difference is the window with no usable database. `old` is kept until
- * the caller's checks pass.
+ * (one round trip): refuse new connections to live, end the open ones (endSessionsSql), then both
+ * renames in ONE transaction, so there is never a moment without a database under the live name
+ * once the window closes. The first and last lines print the server's clock: their difference is
+ * the window with no usable database (a reading in between splits it into ending sessions and
+ * renaming). `old` is kept until the caller's checks pass.
  */
 export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
   if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
   return [
+    NO_FLUSH_WAIT,
     // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
     // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
     `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
     epoch,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
-    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    endSessionsSql(live),
+    epoch,
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`,
     epoch,
   ];
@@ -160,8 +219,9 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
  */
 export function swapBackCommands(live: string, old: string, failed: string): string[] {
   return [
+    NO_FLUSH_WAIT,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
-    `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = ${literal(live)} AND pid <> pg_backend_pid()`,
+    endSessionsSql(live),
     `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`,
     allowConnectionsSql(live),
   ];

@@ -3,7 +3,7 @@
  * checked against pinned fingerprints or known_hosts (never trusted on first use), connect and
  * command timeouts, an optional jump host.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { EnvironmentError } from '../util/errors.ts';
 import { toCommandLine } from './commands/shell.ts';
@@ -55,6 +55,8 @@ export interface ExecOptions {
   /** Sent on the command's stdin (file uploads, `docker load` streams). */
   input?: string | Buffer | Readable;
   timeoutMs?: number;
+  /** Binary stdout goes here as it arrives (with backpressure) instead of into the result (database dumps). */
+  output?: Writable;
 }
 
 /** A host whose key did not match: exit 3, with how to trust it after checking out of band. */
@@ -141,7 +143,16 @@ export class SshConnection {
         let stdout = '';
         let stderr = '';
         let code: number | null = null;
-        ch.on('data', (d: Buffer) => (stdout += d.toString()));
+        const output = opts.output;
+        if (output) {
+          output.on('error', (e) => fail(new EnvironmentError(`${this.target.name}: output stream failed: ${e.message}`)));
+          ch.on('data', (d: Buffer) => {
+            if (!output.write(d)) {
+              ch.pause();
+              output.once('drain', () => ch.resume());
+            }
+          });
+        } else ch.on('data', (d: Buffer) => (stdout += d.toString()));
         ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         ch.on('exit', (c: number | null) => (code = c));
         ch.on('close', () => finish(() => resolve({ code, stdout, stderr })));

@@ -12,6 +12,8 @@ export interface LoadResult {
   failed: number;
   /** Failure descriptions (status or error), first 20. */
   failures: string[];
+  /** When each failed request was sent (Date.now()), up to 1,000,000: to tell failures of one moment from the rest. */
+  failedSentAt: number[];
   versions: Record<string, number>;
   /** Seconds from start to stop. */
   seconds: number;
@@ -36,18 +38,20 @@ export function percentile(values: readonly number[], q: number): number {
 
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
 export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number } = {}): Load {
-  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], versions: {} as Record<string, number> };
+  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number> };
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const fail = (why: string) => {
-    result.failed += 1;
-    if (result.failures.length < 20) result.failures.push(why);
-  };
   const one = () =>
     new Promise<void>((resolve) => {
       result.sent += 1;
+      const sentAt = Date.now();
+      const fail = (why: string) => {
+        result.failed += 1;
+        if (result.failures.length < 20) result.failures.push(why);
+        if (result.failedSentAt.length < 1_000_000) result.failedSentAt.push(sentAt);
+      };
       const t0 = performance.now();
       const done = () => (latencies.push(performance.now() - t0), resolve());
       const req = http.get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000 }, (res) => {

@@ -4,7 +4,8 @@
  * connects as its own role `app`, which owns its database. Each test is one defect of issue 13:
  * ownership kept (the app reads, writes and migrates after a restore), wrong-target restores
  * refused (and --force keeps a safety dump that restores), one-transaction swap (no moment without
- * the database), retention by creation time per database, odd table names; then the drill.
+ * the database), retention by creation time per database, odd table names; then database-level
+ * grants kept, the swap undone when the post-swap check fails, and the drill.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,6 +165,49 @@ describe.sequential('restore safety (backup user postgres, app role app)', () =>
     const r = await pier('db', 'restore', 'odd', fileOf(b));
     expect(r.code, r.stderr).toBe(0);
     expect(await asApp('odd', 'SELECT count(*) FROM "tab\tname"')).toBe('7');
+  }, 300_000);
+
+  it('database-level grants and default privileges survive a restore (CONNECT revoked from PUBLIC, CREATE granted, defaults for new tables)', async () => {
+    await runner.exec(sql.psqlEach('postgres', 'postgres', [
+      'CREATE ROLE reader LOGIN', 'CREATE ROLE migrator LOGIN', 'CREATE ROLE outsider LOGIN', 'CREATE DATABASE acl OWNER app',
+      'REVOKE ALL ON DATABASE acl FROM PUBLIC', 'GRANT CONNECT ON DATABASE acl TO reader', 'GRANT CONNECT, CREATE ON DATABASE acl TO migrator',
+    ]));
+    await asApp('acl', `CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 5); GRANT SELECT ON t TO reader;
+      ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA public GRANT SELECT ON TABLES TO reader`);
+    env('acl', 'acl');
+    const b = await pier('db', 'backup', 'acl', '--json');
+    expect(b.code, b.stderr).toBe(0);
+    const r = await pier('db', 'restore', 'acl', fileOf(b));
+    expect(r.code, r.stderr).toBe(0);
+    expect(await as('reader', 'acl', 'SELECT count(*) FROM t')).toBe('5');
+    await expect(as('outsider', 'acl', 'SELECT 1')).rejects.toThrow(/permission denied for database "acl"/); // PUBLIC still has no CONNECT
+    await as('migrator', 'acl', 'CREATE SCHEMA migrations_here'); // CREATE on the database
+    await asApp('acl', 'CREATE TABLE t2 AS SELECT 1 AS n'); // default privileges: reader may read new tables of app
+    expect(await as('reader', 'acl', 'SELECT count(*) FROM t2')).toBe('1');
+  }, 300_000);
+
+  it('the post-swap check as the app role fails: the previous database is put back, nothing lost, connections accepted', async () => {
+    await runner.exec(sql.psql('postgres', 'postgres', 'CREATE DATABASE sb OWNER app'));
+    await asApp('sb', 'CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 100)');
+    // The backup carries an event trigger that refuses DDL by the app: privileges look complete,
+    // yet the app could not migrate on the restored database.
+    await asSuper('sb', `CREATE FUNCTION no_app_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN IF current_user = 'app' THEN RAISE EXCEPTION 'no DDL for app here'; END IF; END $$;
+      CREATE EVENT TRIGGER no_app_ddl ON ddl_command_start EXECUTE FUNCTION no_app_ddl()`);
+    env('swapback', 'sb');
+    const b = await pier('db', 'backup', 'swapback', '--json');
+    expect(b.code, b.stderr).toBe(0);
+    await asSuper('sb', 'DROP EVENT TRIGGER no_app_ddl');
+    await asApp('sb', 'INSERT INTO t SELECT generate_series(101, 150)'); // written after the backup: must survive
+    const oid = await asSuper('postgres', "SELECT oid FROM pg_database WHERE datname = 'sb'");
+    const r = await pier('db', 'restore', 'swapback', fileOf(b));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/swapped into sb/);
+    expect(r.stderr).toMatch(/after the swap role app could not use sb; the previous database is back:[\s\S]*no DDL for app here/);
+    expect(await asSuper('postgres', "SELECT oid FROM pg_database WHERE datname = 'sb'")).toBe(oid); // the very same database
+    expect(await asApp('sb', 'SELECT count(*) FROM t')).toBe('150');
+    expect(await asApp('sb', 'CREATE TABLE after_swap_back (n int); SELECT 1')).toBe('1');
+    expect(await asSuper('postgres', "SELECT datallowconn FROM pg_database WHERE datname = 'sb'")).toBe('t');
+    expect(await asSuper('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'sb_pier_%'")).toBe('0');
   }, 300_000);
 
   it('pier db drill: RPO against backup.rpoMinutes, snapshot comparison, timed restore, run report; exit 1 without a recent backup', async () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prune, swapWindowMs, targetMismatch } from '../../../src/db/backup.ts';
+import { prune, swapSteps, swapWindowMs, targetMismatch } from '../../../src/db/backup.ts';
 import { ageMinutes } from '../../../src/db/drill.ts';
 import * as sql from '../../../src/db/commands.ts';
 import { backupFileName, compareTables, metaProblems, parseMeasure, retentionVictims } from '../../../src/db/metadata.ts';
@@ -10,11 +11,28 @@ import { dockerExec, readChunk } from '../../../src/db/runner.ts';
 import { separateHost } from '../../../src/db/target.ts';
 
 describe('db commands as data', () => {
+  it("pg_dump | tee: stdout and the container's copy are the dump; the exit status is pg_dump's (run by a real sh with a stand-in dumper)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-tee-'));
+    try {
+      const run = (file: string, dumper: string) => {
+        const [sh, ...args] = [...sql.pgDumpTee('u', 'd', file).slice(0, 5), 'sh', '-c', dumper];
+        return spawnSync(sh!, args, { encoding: 'utf8' });
+      };
+      const ok = run(join(dir, 'ok.dump'), 'printf PGDMP-bytes');
+      expect([ok.status, ok.stdout, readFileSync(join(dir, 'ok.dump'), 'utf8')]).toEqual([0, 'PGDMP-bytes', 'PGDMP-bytes']);
+      const failed = run(join(dir, 'bad.dump'), 'printf partial; echo "pg_dump: error: boom" >&2; exit 7');
+      expect([failed.status, failed.stderr.trim()]).toEqual([7, 'pg_dump: error: boom']);
+      expect(existsSync(join(dir, 'bad.dump.rc'))).toBe(false);
+      expect(run(join(dir, 'no-such-dir', 'x.dump'), 'printf x').status).not.toBe(0); // the copy could not be written
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('pg_dump custom format, pg_restore keeping owners and grants, psql strict and unaligned', () => {
-    expect(sql.pgDump('app', 'appdb', '/tmp/x.dump')).toEqual(['pg_dump', '--username', 'app', '--dbname', 'appdb', '--format', 'custom', '--file', '/tmp/x.dump']);
+    expect(sql.pgDumpTee('app', 'appdb', '/tmp/x.dump').slice(3)).toEqual(['sh', '/tmp/x.dump', 'pg_dump', '--username', 'app', '--dbname', 'appdb', '--format', 'custom']);
     expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--exit-on-error', '/tmp/x.dump']);
     expect(sql.pgRestore('postgres', 'd', '/f')).not.toContain('--no-owner'); // defect 1: the app's tables stay the app's
-    expect(sql.pgDump('u', 'd', '/f', '00000003-1')).toContain('--snapshot=00000003-1');
     expect(sql.psql('app', 'postgres', 'SELECT 1')).toEqual(['psql', '--username', 'app', '--dbname', 'postgres', '--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--field-separator', '\t', '--command', 'SELECT 1']);
     expect(dockerExec('pg', ['psql'])).toEqual(['docker', 'exec', 'pg', 'psql']);
     expect(readChunk('/tmp/x.dump', 8388608, 2)).toEqual(['sh', '-c', 'dd if="$1" bs="$2" skip="$3" count=1 status=none | base64 --wrap=0', 'sh', '/tmp/x.dump', '8388608', '2']);
@@ -40,18 +58,37 @@ describe('db commands as data', () => {
 
   it('swap: refuse and end connections, then both renames in ONE transaction, between two server clock readings', () => {
     const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true);
-    expect(cmds.slice(1)).toEqual([
+    expect(cmds[0]).toBe('SET synchronous_commit TO off'); // no fsync wait inside the window
+    expect(cmds.slice(2)).toEqual([
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
-      "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = 'appdb' AND pid <> pg_backend_pid()",
+      sql.endSessionsSql('appdb'),
+      'SELECT extract(epoch FROM clock_timestamp())',
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(6); // one psql session
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(8); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
-    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[3]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
+    expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe(sql.endSessionsSql('appdb'));
+    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps).
+    const end = sql.endSessionsSql("it's");
+    expect(end).toContain("WHERE datname = 'it''s' AND pid <> pg_backend_pid()");
+    expect(end).toContain('pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));');
+    expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
+    expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
+    expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
+    expect(swapWindowMs('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toBe(42.5);
     expect(() => swapWindowMs('1\n')).toThrow(/two clock readings/);
+  });
+
+  it('database-level grants: the target loses PUBLIC defaults, then gets every non-owner grant of the source, built by the server', () => {
+    const [revoke, grants] = sql.copyDatabaseGrantsScript('app', 'app_pier_restore').split('\n');
+    expect(revoke).toBe('REVOKE ALL ON DATABASE "app_pier_restore" FROM PUBLIC;');
+    expect(grants).toMatch(/^SELECT format\('GRANT %s ON DATABASE %I TO %s%s', a\.privilege_type, 'app_pier_restore', .*aclexplode\(coalesce\(d\.datacl, acldefault\('d', d\.datdba\)\)\).* WHERE d\.datname = 'app' AND a\.grantee <> d\.datdba ORDER BY 1 \\gexec$/);
+    expect(sql.accessProblemsSql('app')).toMatch(/has_database_privilege\('app', current_database\(\), priv\)/);
+    expect(sql.accessProblemsSql('app')).toContain("format('%s on the database', priv)"); // no name: the scratch and live names differ
   });
 
   it('scratch databases get the live owner', () => {
