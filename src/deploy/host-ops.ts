@@ -299,9 +299,12 @@ export class HostOps {
     return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
   }
 
-  /** Blue/green: a host-side timer stops `container` after `seconds` unless it serves again by then. */
+  /**
+   * A host-side timer stops `container` after `seconds` (blue/green window, rollback drain), not
+   * while a deploy holds the lock, and not when it serves again by then.
+   */
   async scheduleStop(container: string, seconds: number): Promise<void> {
-    await this.h.run(scheduleStop(container, this.layout.currentFile, seconds));
+    await this.h.run(scheduleStop(container, this.layout.currentFile, seconds, this.layout.lockDir));
   }
 
   /** One attempt at this host's deploy lock (atomic mkdir); other failures throw. */
