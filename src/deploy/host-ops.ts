@@ -362,7 +362,7 @@ export class HostOps {
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   }
 
-  /** Remove stopped release containers beyond the newest `keep` (never those in `protect`). */
+  /** Remove stopped release containers beyond the newest `keep` (never those in `protect`), in one command. */
   async prune(keep: number, protect: string[]): Promise<string[]> {
     const all = await this.listReleases();
     const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
@@ -374,11 +374,9 @@ export class HostOps {
         kept.add(c.name);
         continue;
       }
-      if (c.state !== 'running') {
-        await this.remove(c.name);
-        removed.push(c.name);
-      }
+      if (c.state !== 'running') removed.push(c.name);
     }
+    if (removed.length) await this.h.probe(docker.remove(...removed));
     return removed;
   }
 

@@ -356,10 +356,13 @@ export class SimHost {
         return ok(`${x.name}\n`);
       }
       case 'rm': {
-        if (a[0] !== '--force' || a.length !== 2) throw new UnknownCommandError(this.name, argv);
-        if (!c(a[1])) return noSuch(a[1]!);
-        delete this.s.containers[a[1]!];
-        return ok(`${a[1]}\n`);
+        // Several names: each that exists goes; any missing one makes the exit status 1 (as docker).
+        if (a[0] !== '--force' || a.length < 2) throw new UnknownCommandError(this.name, argv);
+        const names = a.slice(1);
+        const missing = names.filter((n) => !c(n));
+        for (const n of names) delete this.s.containers[n];
+        if (missing.length) return fail(1, missing.map((n) => `Error: No such container: ${n}`).join('\n'), names.filter((n) => !missing.includes(n)).map((n) => `${n}\n`).join(''));
+        return ok(names.map((n) => `${n}\n`).join(''));
       }
       case 'logs':
         if (a[0] !== '--tail' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
