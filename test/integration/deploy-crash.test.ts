@@ -160,7 +160,7 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
   // because it reaches releases by container name through Docker's DNS (commands/nginx.ts), and
   // release containers and the proxy come back by their restart policy.
   it('a host restarted mid-deploy: the others keep serving, its proxy serves v5 again by itself; a deploy afterwards converges', async () => {
-    const t = target();
+    let t = target();
     const web2 = fleet.hosts[1]!;
     const proxyOf = async (h: (typeof fleet.hosts)[number]) =>
       (await exec(['docker', 'exec', h.container, 'curl', '--silent', '--max-time', '2', 'http://127.0.0.1:80/version'], { nothrow: true })).stdout;
@@ -196,7 +196,12 @@ describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
     // Through the front load balancer the other hosts carried the traffic.
     expect(l.sent).toBeGreaterThan(100);
     expect(l.ok / l.sent).toBeGreaterThan(0.95);
-    // Wait for sshd, then recover as an operator would.
+    // A restarted container gets a new random 127.0.0.1 port for its sshd (seen: status could not
+    // connect on the old one): point the project at it, wait for sshd, then recover as an operator would.
+    const port = /127\.0\.0\.1:(\d+)/.exec((await exec(['docker', 'port', web2.container, '22/tcp'])).stdout)?.[1];
+    expect(port).toBeDefined();
+    web2.sshPort = Number(port);
+    t = target();
     await expect.poll(async () => (await status(t).catch(() => [])).length, { timeout: 30_000, interval: 500 }).toBe(3);
     expect((await pier(['lock', 'release', 'production'])).code).toBe(0);
     const again = await pier(['deploy', 'production', '--version', 'v6']);
