@@ -17,7 +17,7 @@ import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import { Progress, type ProgressEvent } from './progress.ts';
-import { auditLine, type LockInfo } from './records.ts';
+import { auditLine, type CurrentRelease, type LockInfo } from './records.ts';
 import { reconcileRecords } from './reconcile.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
@@ -81,9 +81,8 @@ export interface DeployReport {
   strategy?: { name: string } & Record<string, unknown>;
 }
 
-/** What the host served before, from current.json, if its container still exists. */
-async function previousOf(o: HostOps): Promise<Release | undefined> {
-  const cur = await o.readCurrent();
+/** What the host served before, from its (reconciled) current.json, if its container still exists. */
+async function previousOf(o: HostOps, cur: CurrentRelease | undefined): Promise<Release | undefined> {
   if (!cur || !(await o.exists(cur.container))) return undefined;
   return { version: cur.version, image: cur.image, container: cur.container };
 }
@@ -147,7 +146,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           const r = await reconcileRecords(o, target.by, runId);
           mixed ||= r.mixed;
           if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
-          return { ops: o, previous: await previousOf(o), switched: false };
+          return { ops: o, previous: await previousOf(o, r.current), switched: false };
         })),
         audit(ops, target, runId, `deploy ${envOnly ? '--env-only' : opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);

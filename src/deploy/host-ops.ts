@@ -299,9 +299,12 @@ export class HostOps {
     return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
   }
 
-  /** Blue/green: a host-side timer stops `container` after `seconds` unless it serves again by then. */
+  /**
+   * A host-side timer stops `container` after `seconds` (blue/green window, rollback drain), not
+   * while a deploy holds the lock, and not when it serves again by then.
+   */
   async scheduleStop(container: string, seconds: number): Promise<void> {
-    await this.h.run(scheduleStop(container, this.layout.currentFile, seconds));
+    await this.h.run(scheduleStop(container, this.layout.currentFile, seconds, this.layout.lockDir));
   }
 
   /** One attempt at this host's deploy lock (atomic mkdir); other failures throw. */
@@ -359,7 +362,7 @@ export class HostOps {
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   }
 
-  /** Remove stopped release containers beyond the newest `keep` (never those in `protect`). */
+  /** Remove stopped release containers beyond the newest `keep` (never those in `protect`), in one command. */
   async prune(keep: number, protect: string[]): Promise<string[]> {
     const all = await this.listReleases();
     const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
@@ -371,11 +374,9 @@ export class HostOps {
         kept.add(c.name);
         continue;
       }
-      if (c.state !== 'running') {
-        await this.remove(c.name);
-        removed.push(c.name);
-      }
+      if (c.state !== 'running') removed.push(c.name);
     }
+    if (removed.length) await this.h.probe(docker.remove(...removed));
     return removed;
   }
 

@@ -1,4 +1,5 @@
 /** Read-only verbs: `pier status` and `pier releases`. They take no lock and change nothing. */
+import { parseProxyServes } from './commands/nginx.ts';
 import { withHosts } from './fleet.ts';
 import { readFleetLock } from './lock.ts';
 import type { LockInfo, ReleaseRecord } from './records.ts';
@@ -16,6 +17,16 @@ export interface HostStatusReport {
   error?: string;
 }
 
+/**
+ * What a proxy config points at, for `pier status`: `v2 (api-v2-a1b2c3)`, with canary weights; a
+ * config written by an older pier (addresses, no identities) by its release map. Pure.
+ */
+export function proxyTargetOf(conf: string): string | undefined {
+  const serves = parseProxyServes(conf);
+  if (serves.length) return serves.map((s) => `${s.version} (${s.container}${s.weight !== undefined ? `, weight ${s.weight}` : ''})`).join(', ');
+  return [...conf.matchAll(/^\s+(\d[\d.]*:\d+) "([^"]*)";$/gm)].map((m) => `${m[2]} (${m[1]})`).join(', ') || undefined;
+}
+
 /** `pier status`: per host, the release serving, its health through the proxy, the proxy target, retained releases. */
 export async function status(target: DeployTarget): Promise<HostStatusReport[]> {
   return withHosts(target, async (ops) =>
@@ -23,7 +34,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
       ops.map(async (o): Promise<HostStatusReport> => {
         try {
           const [cur, containers, conf, health, locks] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o])]);
-          const proxyTarget = [...conf.matchAll(/^\s+(\d[\d.]*:\d+) "([^"]*)";$/gm)].map((m) => `${m[2]} (${m[1]})`).join(', ') || undefined;
+          const proxyTarget = proxyTargetOf(conf);
           return {
             host: o.name,
             serving: cur?.version,

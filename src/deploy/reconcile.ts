@@ -8,13 +8,16 @@
  */
 import { parseProxyServes, type ProxyServes } from './commands/nginx.ts';
 import type { HostOps } from './host-ops.ts';
-import type { CurrentRelease } from './records.ts';
+import type { CurrentRelease, ReleaseRecord } from './records.ts';
 
 export interface Reconciled {
   /** The proxy points at more than one release (an interrupted canary step). */
   mixed: boolean;
   /** What was repaired ('' when the records already agreed). */
   repaired: string;
+  /** current.json and the release history as they are after reconciling: callers need not read them again. */
+  current: CurrentRelease | undefined;
+  records: ReleaseRecord[];
 }
 
 /**
@@ -25,8 +28,13 @@ export function servingOf(serves: readonly ProxyServes[]): ProxyServes | undefin
   return serves.at(-1);
 }
 
-export async function reconcileRecords(o: HostOps, by: string, runId: string): Promise<Reconciled> {
-  const [conf, cur, records] = await Promise.all([o.proxyConf(), o.readCurrent(), o.readReleases()]);
+/**
+ * Reconcile one host's records with its proxy config, in one round of reads. `strictHistory`
+ * (rollback, which decides from the history): a malformed history line is a HostStateError naming
+ * it; otherwise such lines are skipped.
+ */
+export async function reconcileRecords(o: HostOps, by: string, runId: string, opts: { strictHistory?: boolean } = {}): Promise<Reconciled> {
+  const [conf, cur, records] = await Promise.all([o.proxyConf(), o.readCurrent(), opts.strictHistory ? o.readHistory() : o.readReleases()]);
   const serves = parseProxyServes(conf);
   const truth = servingOf(serves);
   const lastRecorded = records.at(-1)?.container;
@@ -35,23 +43,26 @@ export async function reconcileRecords(o: HostOps, by: string, runId: string): P
     const c: CurrentRelease = { version: r.version, image: r.image, container: r.container, since: new Date().toISOString(), by, run: runId };
     return { cur: c, rec: { ...c, event: 'reconciled' as const, ...(from ? { from } : {}) } };
   };
+  const unchanged = { mixed, repaired: '', current: cur, records };
   if (!truth) {
     // A config without identities (written by an older pier): the history catches up with current.json.
     if (cur && lastRecorded !== cur.container) {
-      await o.recordRelease(record(cur).rec);
-      return { mixed, repaired: `history caught up with current.json (${cur.version})` };
+      const { rec } = record(cur);
+      await o.recordRelease(rec);
+      return { ...unchanged, repaired: `history caught up with current.json (${cur.version})`, records: [...records, rec] };
     }
-    return { mixed, repaired: '' };
+    return unchanged;
   }
   if (cur?.container === truth.container) {
-    if (lastRecorded === truth.container) return { mixed, repaired: '' };
-    await o.recordRelease(record(truth, cur.version).rec);
-    return { mixed, repaired: `history caught up with current.json (${truth.version})` };
+    if (lastRecorded === truth.container) return unchanged;
+    const { rec } = record(truth, cur.version);
+    await o.recordRelease(rec);
+    return { ...unchanged, repaired: `history caught up with current.json (${truth.version})`, records: [...records, rec] };
   }
   // The config names another release than current.json: make sure nginx has loaded that config
   // (the process may have died between the write and the reload), then record it.
   await o.switchProxy(serves.map((s) => ({ address: s.address, release: s.version, container: s.container, image: s.image, ...(s.weight !== undefined ? { weight: s.weight } : {}) })));
   const { cur: c, rec } = record(truth, cur?.version);
   await o.recordSwitch(c, rec);
-  return { mixed, repaired: `records said ${cur?.version ?? 'nothing'}, the proxy serves ${serves.map((s) => s.version).join('+')}` };
+  return { mixed, repaired: `records said ${cur?.version ?? 'nothing'}, the proxy serves ${serves.map((s) => s.version).join('+')}`, current: c, records: [...records, rec] };
 }

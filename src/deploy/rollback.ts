@@ -53,10 +53,10 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       const histories: HostHistory[] = await Promise.all(
         ops.map(async (o) => {
           // The records first catch up with what the proxy serves: the decision trusts them.
-          const r = await reconcileRecords(o, target.by, runId);
+          // reconcile returns the records as they stand after it, so they are not read twice.
+          const [r, retained] = await Promise.all([reconcileRecords(o, target.by, runId, { strictHistory: true }), o.listReleases()]);
           if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
-          const [current, records, retained] = await Promise.all([o.readCurrent(), o.readHistory(), o.listReleases()]);
-          return { host: o.name, current, records, retained };
+          return { host: o.name, current: r.current, records: r.records, retained };
         }),
       );
       const d = decideRollback(histories, opts.to);
@@ -78,7 +78,8 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
         if (p.from?.container === p.to.container) return { host: p.o.name, from: p.from.version, to: p.to.version, ok: true, detail: 'already serving' };
         progress.step(p.o.name, 'rolling-back', `${p.from?.version ?? '?'} -> ${p.to.version}`);
         await switchHostTo(p.o, p.to, {
-          target, runId, event: 'rollback', from: p.from,
+          // The command returns once every host serves `to`; the old release drains and stops host-side.
+          target, runId, event: 'rollback', from: p.from, retire: 'schedule',
           onSwitched: () => {
             switchedAt = Math.max(switchedAt, Date.now());
             progress.step(p.o.name, 'switched');

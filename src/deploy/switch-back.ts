@@ -14,10 +14,18 @@ export interface SwitchBackOptions {
   from?: Release;
   /** Called once traffic is on `to` (before the drain). */
   onSwitched?: () => void;
+  /**
+   * How `from` is stopped after the drain: 'wait' (default) drains and stops it before returning;
+   * 'schedule' leaves both to a detached timer on the host (commands/retire.ts), so the caller
+   * returns once traffic is on `to` and recorded (`pier rollback`). The timer skips the stop when
+   * `from` serves again by then.
+   */
+  retire?: 'wait' | 'schedule';
 }
 
 /** Start `to` if stopped, health-check it, point the proxy at it, drain and stop `from`. */
 export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
+  const schedule = o.retire === 'schedule';
   const started = await ops.restart(to);
   await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
@@ -29,7 +37,7 @@ export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptio
     // Records are written while the old release drains: traffic is already on `to`.
     await Promise.all([
       ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
-      leaving && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
+      leaving && !schedule && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
     ]);
   } catch (e) {
     // Traffic may already be on `to` (even when the switch itself reported a failure): leave the
@@ -37,5 +45,8 @@ export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptio
     await reconcileRecords(ops, o.target.by, o.runId).catch(() => undefined);
     throw e;
   }
-  if (leaving) await ops.stop(leaving.container);
+  if (!leaving) return;
+  // After the records: the timer's check reads current.json, which now names `to`.
+  if (schedule) await ops.scheduleStop(leaving.container, o.target.settings.drainSeconds);
+  else await ops.stop(leaving.container);
 }

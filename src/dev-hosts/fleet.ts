@@ -112,7 +112,10 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
           '--network', network, '--network-alias', alias,
           '--publish', '127.0.0.1::22',
           '--env', `AUTHORIZED_KEY=${kp.public}`, '--env', 'INSECURE_REGISTRY=reg:5000',
-          images.sshhost,
+          // /run is a tmpfs as on a real host, so a restarted host boots clean: a /var/run/docker.pid
+          // kept from before the restart made its dockerd refuse to start ("pid file found").
+          '--tmpfs', '/run:rw,exec,nosuid,size=64m',
+          images.sshhost, 'sh', '-c', 'mkdir -p /run/sshd && exec /usr/local/bin/host-entrypoint.sh',
         );
         containers.push(c);
         return { name, alias, container: c, sshPort: 0, fingerprint: '' };

@@ -37,8 +37,10 @@ export interface SimContainer {
 }
 
 export interface LoadedUpstream {
+  /** `<container name>:<port>`, resolved per request through Docker's DNS. */
   address: string;
-  weight?: number;
+  /** Share of requests (`split_clients`, e.g. `90%`); the last entry takes the rest. */
+  share?: string;
 }
 
 export interface HostState {
@@ -51,7 +53,7 @@ export interface HostState {
   /** What nginx serves: the config it loaded at start or the last successful reload. */
   proxyLoaded?: LoadedUpstream[];
   /** Host-side timers (blue/green retire) waiting for time to pass. */
-  scheduled: { seconds: number; container: string; file: string }[];
+  scheduled: { seconds: number; container: string; file: string; lockDir: string }[];
   /** The releases this host served, as a stack (a switch back pops, a new release pushes). */
   lineage: { release: string; container: string }[];
   /** The proxy served at least once: from then on it must always serve. */
@@ -90,13 +92,17 @@ const dirname = (p: string) => p.replace(/\/[^/]*$/, '') || '/';
 const PROXY = 'pier-proxy';
 const IP_FORMAT = /^\{\{\(index \.NetworkSettings\.Networks "([^"]+)"\)\.IPAddress\}\}$/;
 
-/** Parse the proxy config nginx would load; undefined when nginx would reject it. */
+/**
+ * Parse the proxy config nginx would load (its per-request targets: `split_clients` entries, each
+ * `"<container>:<port>"` with its share); undefined when nginx would reject it.
+ */
 export function parseProxyConf(text: string | undefined): LoadedUpstream[] | undefined {
   if (!text) return undefined;
-  const block = /upstream pier_app \{\n([\s\S]*?)\n\}/.exec(text)?.[1];
-  if (!block) return undefined;
-  const servers = [...block.matchAll(/^ {4}server (\S+?)(?: weight=(\d+))? max_fails=0;$/gm)].map((m) => ({ address: m[1]!, ...(m[2] ? { weight: Number(m[2]) } : {}) }));
-  return servers.length ? servers : undefined;
+  const block = /split_clients "\$\{request_id\}" \$pier_upstream \{\n([\s\S]*?)\n\}/.exec(text)?.[1];
+  if (!block || !text.includes('resolver 127.0.0.11 ') || !text.includes('proxy_pass http://$pier_upstream;')) return undefined;
+  const entries = [...block.matchAll(/^ {4}(\*|\d+(?:\.\d+)?%) "([^"]+)";$/gm)];
+  if (entries.length !== block.split('\n').length || entries.at(-1)?.[1] !== '*') return undefined;
+  return entries.map((m) => ({ address: m[2]!, ...(m[1] !== '*' ? { share: m[1]! } : {}) }));
 }
 
 /** docker ps CreatedAt format for a clock tick (sorts like time). */
@@ -240,32 +246,48 @@ export class SimHost {
         return ok();
       }
       case 'scheduleStop':
-        this.s.scheduled.push({ seconds: Number(a[0]), container: a[1]!, file: a[2]! });
+        this.s.scheduled.push({ seconds: Number(a[0]), container: a[1]!, file: a[2]!, lockDir: a[3]! });
         return ok();
       default:
         throw new UnknownCommandError(this.name, argv, 'unknown sh -c script (changed builder? see test/sim/scripts.ts)');
     }
   }
 
-  /** Time passes on the host: every scheduled timer fires (the blue/green retire script). */
+  /**
+   * Time passes on the host: every scheduled timer fires (the retire script), except while the
+   * host's deploy lock is held: the script waits for it (bounded; a lock left by a dead process is
+   * released by the operator's recovery, after which the next `elapse` fires the timer).
+   */
   elapse(): void {
-    const due = this.s.scheduled;
-    this.s.scheduled = [];
+    const due = this.s.scheduled.filter((t) => !this.hasDir(t.lockDir));
+    this.s.scheduled = this.s.scheduled.filter((t) => this.hasDir(t.lockDir));
     for (const t of due) {
       if ((this.s.files[t.file] ?? '').includes(`"container":"${t.container}"`)) continue;
       this.docker(['docker', 'stop', '--time', '10', t.container], ['stop', '--time', '10', t.container]);
     }
   }
 
-  /** The host reboots: containers with a restart policy that were running come back (health unchecked). */
+  /**
+   * The host reboots: containers with a restart policy that were running come back (health
+   * unchecked) with new addresses, handed out afresh as Docker does; the others stay stopped.
+   */
   reboot(): void {
-    for (const c of Object.values(this.s.containers)) {
+    this.s.nextIp = 2;
+    const all = Object.values(this.s.containers);
+    for (const c of all) c.ip = undefined;
+    for (const c of all) {
       const back = c.running && (c.restart === 'unless-stopped' || c.restart === 'always');
       c.running = back;
       c.checked = false;
       c.answered = 0;
+      if (back) c.ip = this.nextIp();
       if (c.name === PROXY && back) this.s.proxyLoaded = parseProxyConf(this.s.files[`${c.confDir}/pier.conf`]);
     }
+  }
+
+  private nextIp(): string {
+    const n = this.s.nextIp++;
+    return `172.18.${Math.floor(n / 250)}.${(n % 250) + 2}`;
   }
 
   private docker(argv: readonly string[], r: string[]): RemoteResult {
@@ -336,10 +358,13 @@ export class SimHost {
         return ok(`${x.name}\n`);
       }
       case 'rm': {
-        if (a[0] !== '--force' || a.length !== 2) throw new UnknownCommandError(this.name, argv);
-        if (!c(a[1])) return noSuch(a[1]!);
-        delete this.s.containers[a[1]!];
-        return ok(`${a[1]}\n`);
+        // Several names: each that exists goes; any missing one makes the exit status 1 (as docker).
+        if (a[0] !== '--force' || a.length < 2) throw new UnknownCommandError(this.name, argv);
+        const names = a.slice(1);
+        const missing = names.filter((n) => !c(n));
+        for (const n of names) delete this.s.containers[n];
+        if (missing.length) return fail(1, missing.map((n) => `Error: No such container: ${n}`).join('\n'), names.filter((n) => !missing.includes(n)).map((n) => `${n}\n`).join(''));
+        return ok(names.map((n) => `${n}\n`).join(''));
       }
       case 'logs':
         if (a[0] !== '--tail' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
@@ -421,9 +446,8 @@ export class SimHost {
       name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile, env: envFile ? this.s.files[envFile] : undefined,
       health: isProxy ? 'healthy' : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
       checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
-      ip: `172.18.${Math.floor(this.s.nextIp / 250)}.${(this.s.nextIp % 250) + 2}`,
+      ip: this.nextIp(),
     };
-    this.s.nextIp++;
     this.s.containers[name] = x;
     this.startContainer(x);
     return ok(`${name}-id\n`);
@@ -440,18 +464,19 @@ export class SimHost {
       if (Number(port) !== this.w.proxyPort) return refused;
       const p = this.s.containers[PROXY];
       if (!p?.running || !this.s.proxyLoaded) return refused;
-      // nginx tries the next upstream on a connection error: any live upstream answers.
-      const live = this.s.proxyLoaded.map((u) => this.answer(u.address, path!)).find((s) => s !== '000');
-      return ok(live ?? '502');
+      // Each request goes to one target picked by share, with no retry on another: the proxy
+      // answers 200 only when every target it may pick answers (a name that does not resolve,
+      // i.e. a container that is not running, or a refused connection is a 502).
+      const answers = this.s.proxyLoaded.map((u) => this.answer(this.containerAt(u.address), u.address, path!));
+      return ok(answers.find((s) => s !== '200') === undefined ? '200' : answers.find((s) => s !== '000' && s !== '200') ?? '502');
     }
-    const s = this.answer(`${ip}:${port}`, path!);
+    const s = this.answer(this.byIp(ip!), `${ip}:${port}`, path!);
     return s === '000' ? refused : ok(s);
   }
 
-  /** An app container's answer at `address` (ip:port) for `path`, '000' when nothing listens. */
-  private answer(address: string, path: string): string {
-    const [ip, port] = address.split(':');
-    const x = this.byIp(ip!);
+  /** An app container's answer at `address` (`x` is the container there) for `path`, '000' when nothing listens. */
+  private answer(x: SimContainer | undefined, address: string, path: string): string {
+    const port = address.split(':').at(-1);
     if (!x || !x.running || x.name === PROXY || Number(port) !== this.w.appPort) return '000';
     if (path !== this.w.healthPath) return '200';
     if (x.health === 'never') return '503';
@@ -465,9 +490,10 @@ export class SimHost {
     return '200';
   }
 
-  /** The release an upstream address belongs to (by container label), for checks. */
+  /** The container an upstream (`<name>:<port>`) names: what Docker's DNS resolves it to. */
   containerAt(address: string): SimContainer | undefined {
-    return this.byIp(address.split(':')[0]!);
+    const name = address.slice(0, address.lastIndexOf(':'));
+    return name === PROXY ? undefined : this.s.containers[name];
   }
 
   /**
@@ -480,7 +506,7 @@ export class SimHost {
     const problems: string[] = [];
     for (const u of this.s.proxyLoaded) {
       const x = this.containerAt(u.address);
-      if (!x) problems.push(`upstream ${u.address}: no container has this address`);
+      if (!x) problems.push(`upstream ${u.address}: no such container`);
       else if (x.crashed) continue; // the app died by itself: not pier's doing (checked at the end of a run)
       else if (!x.running) problems.push(`upstream ${u.address}: ${x.name} is not running`);
       else if (!x.checked) problems.push(`upstream ${u.address}: ${x.name} has not passed a health check`);

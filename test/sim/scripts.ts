@@ -23,7 +23,7 @@ export const KNOWN_SCRIPTS = {
   healthProbe: "s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time \"$2\" \"$1\"); echo \"$s\"; [ \"$s\" = 200 ] || docker inspect --format '{{.State.Running}}' \"$3\" 2>/dev/null || true",
   recordSwitch: "mkdir -p \"$(dirname \"$1\")\" \"$(dirname \"$3\")\" && umask 077 && printf '%s\\n' \"$2\" > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && printf '%s\\n' \"$4\" >> \"$3\"",
   writeProxyConf: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && docker exec \"$2\" sh -c 'nginx -t -q && nginx -s reload'",
-  scheduleStop: "nohup sh -c 'sleep \"$1\"; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" >/dev/null 2>&1 </dev/null &",
+  scheduleStop: "nohup sh -c 'sleep \"$1\"; i=0; while [ -d \"$4\" ] && [ \"$i\" -lt 600 ]; do sleep 1; i=$((i+1)); done; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" \"$4\" >/dev/null 2>&1 </dev/null &",
 } as const;
 
 export type ScriptName = keyof typeof KNOWN_SCRIPTS;
@@ -45,7 +45,7 @@ function builderTexts(): Record<ScriptName, string> {
     healthProbe: host.healthProbe('U', 'c', 2)[2]!,
     recordSwitch: host.recordSwitch('F', '{}', 'R', '{}')[2]!,
     writeProxyConf: host.writeProxyConf('F', 'P')[2]!,
-    scheduleStop: scheduleStop('c', 'F', 1)[2]!,
+    scheduleStop: scheduleStop('c', 'F', 1, 'L')[2]!,
   };
 }
 

@@ -118,7 +118,8 @@ export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, '
 
 export const start = (name: string): string[] => ['docker', 'start', name];
 export const stop = (name: string, timeoutSeconds = 10): string[] => ['docker', 'stop', '--time', String(timeoutSeconds), name];
-export const remove = (name: string): string[] => ['docker', 'rm', '--force', name];
+/** Remove containers (one command for several: pruning costs one round trip). */
+export const remove = (...names: string[]): string[] => ['docker', 'rm', '--force', ...names];
 export const logsTail = (name: string, lines = 20): string[] => ['docker', 'logs', '--tail', String(lines), name];
 /** IP of a container on the host network: the proxy upstream and the health check use it. */
 export const containerIp = (name: string, network = HOST_NETWORK): string[] => [

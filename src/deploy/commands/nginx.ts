@@ -1,9 +1,16 @@
 /**
  * nginx configuration as file content. The per-host proxy config takes weighted upstreams so the
  * canary strategy can reuse it; the access log is JSON with the release that served each request.
+ *
+ * Upstreams are release containers by NAME (`<container>:<port>`), resolved at request time by
+ * Docker's DNS on the host's pier network (127.0.0.11), not addresses fixed at reload: after a
+ * host restart Docker hands out new addresses, and the proxy (restart policy) then serves again as
+ * soon as the containers are back, with nobody re-pointing it. This is how Kamal's proxy reaches
+ * its targets. Open-source nginx before 1.27.3 re-resolves only names held in a variable, so the
+ * target is a variable chosen per request (`split_clients` by weight, one `*` entry when alone).
  */
 export interface Upstream {
-  /** ip:port of the container. */
+  /** `host:port` the proxy sends to: the release container's name and the app's port. */
   address: string;
   /** The release this server belongs to (logged per request). */
   release: string;
@@ -24,6 +31,9 @@ export interface ProxyServes {
 }
 
 const SERVES_PREFIX = '# pier-serves ';
+
+/** Docker's embedded DNS server, present in every container on a user-defined network. */
+export const DOCKER_DNS = '127.0.0.11';
 
 /**
  * The releases a proxy config (as rendered by renderProxyConf) points at, in config order; [] for a
@@ -51,11 +61,28 @@ export interface ProxyConf {
   accessLog?: string;
 }
 
+/**
+ * `split_clients` shares (percent, two decimals, rounded down so they never add up to more than
+ * 100) for weighted upstreams; the last upstream with a weight takes the rest (`*`). Zero weights
+ * get no traffic. Pure.
+ */
+export function trafficShares(upstreams: readonly Upstream[]): { address: string; share: string }[] {
+  const live = upstreams.filter((u) => (u.weight ?? 1) > 0);
+  const total = live.reduce((n, u) => n + (u.weight ?? 1), 0);
+  return live.map((u, i) => ({
+    address: u.address,
+    share: i === live.length - 1 ? '*' : `${(Math.max(1, Math.floor(((u.weight ?? 1) / total) * 10_000)) / 100).toFixed(2).replace(/\.?0+$/, '')}%`,
+  }));
+}
+
+const quoted = (s: string) => JSON.stringify(s);
+
 /** Content of the proxy's conf.d/pier.conf. */
 export function renderProxyConf(conf: ProxyConf): string {
   if (conf.upstreams.length === 0) throw new Error('renderProxyConf: at least one upstream is required');
-  const servers = conf.upstreams.map((u) => `    server ${u.address}${u.weight !== undefined ? ` weight=${u.weight}` : ''} max_fails=0;`);
-  const releases = conf.upstreams.map((u) => `    ${u.address} ${JSON.stringify(u.release)};`);
+  const shares = trafficShares(conf.upstreams);
+  if (shares.length === 0) throw new Error('renderProxyConf: at least one upstream needs a weight above 0');
+  const releases = conf.upstreams.map((u) => `    ${quoted(u.address)} ${quoted(u.release)};`);
   // One comment per upstream naming its container: the config is the ground truth of what serves.
   const serves = conf.upstreams.filter((u) => u.container && u.image).map((u) => `${SERVES_PREFIX}${JSON.stringify({ address: u.address, version: u.release, container: u.container, image: u.image, ...(u.weight !== undefined ? { weight: u.weight } : {}) })}`);
   return [
@@ -65,27 +92,30 @@ export function renderProxyConf(conf: ProxyConf): string {
     `  '{"msec":$msec,"status":$status,"upstream":"$upstream_addr","release":"$pier_release",'`,
     `  '"upstream_status":"$upstream_status","request_time":$request_time,"uri":"$uri"}';`,
     '',
-    'map $upstream_addr $pier_release {',
-    '    default "";',
-    ...releases,
+    '# Release containers by name, resolved per request (cached 1 s) by Docker\'s DNS: container',
+    '# addresses change when the host restarts.',
+    `resolver ${DOCKER_DNS} valid=1s ipv6=off;`,
+    'resolver_timeout 2s;',
+    '',
+    'split_clients "${request_id}" $pier_upstream {',
+    ...shares.map((s) => `    ${s.share} ${quoted(s.address)};`),
     '}',
     '',
-    'upstream pier_app {',
-    ...servers,
-    '    keepalive 16;',
+    'map $pier_upstream $pier_release {',
+    '    default "";',
+    ...releases,
     '}',
     '',
     'server {',
     `    listen ${conf.listen ?? 80} default_server;`,
     `    access_log ${conf.accessLog ?? '/var/log/pier/access.log'} pier_json;`,
     '    location / {',
-    '        proxy_pass http://pier_app;',
+    '        proxy_pass http://$pier_upstream;',
     '        proxy_http_version 1.1;',
     '        proxy_set_header Connection "";',
     '        proxy_set_header Host $host;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '        proxy_connect_timeout 2s;',
-    '        proxy_next_upstream error timeout;',
     '    }',
     '}',
     '',

@@ -69,15 +69,20 @@ export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<Erro
   }
 }
 
-/** Let in-flight requests to the old release finish, stop it (kept for rollback), prune old ones. */
+/**
+ * Retire the old release (kept for rollback) and prune older ones. The old release finishes its
+ * in-flight requests for the rest of the drain and is stopped by a host-side timer
+ * (commands/retire.ts, which also waits until this deploy lets go of the lock): the deploy does not
+ * wait for the drain or the stop.
+ */
 export async function retire(ctx: RolloutContext, plan: HostPlan, alreadyWaitedS: number): Promise<void> {
   const { ops } = plan;
-  const wait = ctx.target.settings.drainSeconds - alreadyWaitedS;
-  if (wait > 0) await sleep(wait * 1000);
-  // Pruning never touches the two protected containers, so it runs while the old one stops.
+  const drain = Math.max(0, ctx.target.settings.drainSeconds - alreadyWaitedS);
+  const leaving = plan.previous && plan.previous.container !== plan.started?.container ? plan.previous : undefined;
+  // Pruning never touches the two protected containers, so it runs beside the scheduling.
   await Promise.all([
-    plan.previous && plan.previous.container !== plan.started?.container ? ops.stop(plan.previous.container) : undefined,
+    leaving ? ops.scheduleStop(leaving.container, drain) : undefined,
     ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]),
   ]);
-  ctx.progress.step(ops.name, 'drained');
+  ctx.progress.step(ops.name, 'retiring', leaving ? `${leaving.version} stops host-side after ${Math.round(drain)}s of drain` : undefined);
 }

@@ -39,7 +39,7 @@ export interface Strategy {
   rollout(ctx: RolloutContext): Promise<void>;
 }
 
-/** Upstream entry of a started release. */
-export function upstreamOf(rel: StartedRelease, port: number, weight?: number): Upstream {
-  return { address: `${rel.ip}:${port}`, release: rel.version, container: rel.container, image: rel.image, ...(weight !== undefined ? { weight } : {}) };
+/** Upstream entry of a started release: its container by name (the proxy resolves it per request). */
+export function upstreamOf(rel: Release, port: number, weight?: number): Upstream {
+  return { address: `${rel.container}:${port}`, release: rel.version, container: rel.container, image: rel.image, ...(weight !== undefined ? { weight } : {}) };
 }

@@ -44,11 +44,11 @@ describe('the simulated host', () => {
     expect(fleet.unknown).toHaveLength(1);
   });
 
-  it('reads the proxy config nginx.ts renders (weights included); a config without servers is rejected', () => {
-    const conf = renderProxyConf({ upstreams: [{ address: '172.18.0.5:3000', release: 'v2', weight: 75 }, { address: '172.18.0.9:3000', release: 'v3', weight: 25 }] });
-    expect(parseProxyConf(conf)).toEqual([{ address: '172.18.0.5:3000', weight: 75 }, { address: '172.18.0.9:3000', weight: 25 }]);
-    expect(parseProxyConf(renderProxyConf({ upstreams: [{ address: '172.18.0.5:3000', release: 'v2' }] }))).toEqual([{ address: '172.18.0.5:3000' }]);
-    expect(parseProxyConf('upstream pier_app {\n}\n')).toBeUndefined();
+  it('reads the proxy config nginx.ts renders (shares included); a config without targets is rejected', () => {
+    const conf = renderProxyConf({ upstreams: [{ address: 'api-v2-aaaaaa:3000', release: 'v2', weight: 75 }, { address: 'api-v3-bbbbbb:3000', release: 'v3', weight: 25 }] });
+    expect(parseProxyConf(conf)).toEqual([{ address: 'api-v2-aaaaaa:3000', share: '75%' }, { address: 'api-v3-bbbbbb:3000' }]);
+    expect(parseProxyConf(renderProxyConf({ upstreams: [{ address: 'api-v2-aaaaaa:3000', release: 'v2' }] }))).toEqual([{ address: 'api-v2-aaaaaa:3000' }]);
+    expect(parseProxyConf('upstream pier_app {\n    server 172.18.0.5:3000 max_fails=0;\n}\n')).toBeUndefined();
   });
 
   it('takes the lock atomically and shows the holder to the next taker', () => {
@@ -112,6 +112,65 @@ describe('every crash point', () => {
     expect(a.commands).toBe(40);
     const shape = (c: typeof a) => [c.host, ...c.violations.map((v) => `${v.invariant} ${v.host} ${v.phase}`)];
     expect(shape(b)).toEqual(shape(a));
+  });
+});
+
+describe('pier rollback returns once every host is switched (the old release drains host-side)', () => {
+  it('leaves the stop to a host timer, reads each record once, and the timer then stops the old release', async () => {
+    const fleet = new SimFleet(start);
+    const proc = fleet.process();
+    const r = await rollback(fleet.target(proc, { drainSeconds: 5 }), { progress: quiet() });
+    expect(r.ok).toBe(true);
+    for (const h of fleet.hosts) {
+      const v2 = Object.values(h.s.containers).find((c) => c.labels['pier.release'] === 'v2')!;
+      expect(h.serving().map((s) => s.release)).toEqual(['v1']);
+      // Still running when the command returned: no drain and no stop on the command's path.
+      expect(v2.running).toBe(true);
+      expect(h.s.scheduled).toEqual([expect.objectContaining({ seconds: 5, container: v2.name })]);
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(cmds.some((a) => a[0] === 'docker' && a[1] === 'stop')).toBe(false);
+      // reconcile's reads are the decision's reads: current.json and the history once each.
+      for (const file of ['/var/lib/pier/api/current.json', '/var/lib/pier/api/releases.jsonl']) {
+        expect(cmds.filter((a) => a[0] === 'sh' && a.at(-1) === file && a[2]!.startsWith('cat ')).length, `${h.name} reads of ${file}`).toBe(1);
+      }
+    }
+    fleet.elapse();
+    for (const h of fleet.hosts) expect(Object.values(h.s.containers).find((c) => c.labels['pier.release'] === 'v2')!.running).toBe(false);
+    expect(fleet.violations).toEqual([]);
+  });
+
+  it('the timer waits while a deploy holds the lock, and skips a release that serves again', async () => {
+    const fleet = new SimFleet(start);
+    expect((await rollback(fleet.target(fleet.process(), { drainSeconds: 5 }), { progress: quiet() })).ok).toBe(true);
+    const h = fleet.host('web1');
+    h.s.dirs.push('/var/lib/pier/lock');
+    fleet.elapse();
+    expect(h.s.scheduled).toHaveLength(1);
+    h.s.dirs = h.s.dirs.filter((d) => d !== '/var/lib/pier/lock');
+    // Back to v2 before the timer could act: it must leave v2 running.
+    expect((await rollback(fleet.target(fleet.process()), { to: 'v2', progress: quiet() })).ok).toBe(true);
+    fleet.elapse();
+    expect(h.serving().map((s) => s.release)).toEqual(['v2']);
+    expect(fleet.violations).toEqual([]);
+  });
+});
+
+describe('a host reboot (Docker hands out new container addresses)', () => {
+  it('the proxy serves the same release again by itself: its targets are container names, not addresses', async () => {
+    const fleet = new SimFleet(start);
+    expect((await deploy(fleet.target(fleet.process()), { version: 'v3', progress: quiet() })).ok).toBe(true);
+    fleet.elapse();
+    const h = fleet.host('web2');
+    const served = h.serving()[0]!.container;
+    const ipBefore = h.s.containers[served]!.ip;
+    h.reboot();
+    expect(h.s.containers[served]!.ip).not.toBe(ipBefore);
+    expect(h.serving()).toEqual([{ release: 'v3', container: served }]);
+    const viaProxy = h.exec(host.httpStatus(`http://127.0.0.1:${fleet.world.proxyPort}/version`, 3));
+    expect(viaProxy.stdout).toBe('200');
+    // The address the proxy would have been pointed at before is gone or another container's now.
+    const atOldAddress = Object.values(h.s.containers).find((c) => c.ip === ipBefore);
+    expect(atOldAddress?.name).not.toBe(served);
   });
 });
 

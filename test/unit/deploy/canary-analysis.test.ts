@@ -101,9 +101,9 @@ describe('weighted upstreams and strategies', () => {
   });
 
   it('renders weighted servers for a canary step', () => {
-    const conf = renderProxyConf({ upstreams: [{ address: OLD, release: 'v1', weight: 90 }, { address: NEW, release: 'v2', weight: 10 }] });
-    expect(conf).toContain(`    server ${OLD} weight=90 max_fails=0;\n    server ${NEW} weight=10 max_fails=0;`);
-    expect(conf).toContain(`    ${NEW} "v2";`);
+    const conf = renderProxyConf({ upstreams: [{ address: 'api-v1-a:3000', release: 'v1', weight: 90 }, { address: 'api-v2-b:3000', release: 'v2', weight: 10 }] });
+    expect(conf).toContain(`    90% "api-v1-a:3000";\n    * "api-v2-b:3000";`);
+    expect(conf).toContain(`    "api-v2-b:3000" "v2";`);
   });
 
   it('the registry maps deploy.strategy names', () => {
@@ -113,12 +113,12 @@ describe('weighted upstreams and strategies', () => {
     expect(() => strategyFor('big-bang')).toThrow(/unknown deploy strategy/);
   });
 
-  it('blue/green window: a detached host-side stop, skipped when the container serves again', () => {
-    const argv = scheduleStop('app-v1', '/var/lib/pier/app/current.json', 900);
+  it('blue/green window: a detached host-side stop, waiting out a held lock, skipped when the container serves again', () => {
+    const argv = scheduleStop('app-v1', '/var/lib/pier/app/current.json', 900, '/var/lib/pier/lock');
     expect(argv).toEqual([
       'sh', '-c',
-      `nohup sh -c 'sleep "$1"; grep -qF "\\"container\\":\\"$2\\"" "$3" 2>/dev/null || docker stop --time 10 "$2"' pier-retire "$1" "$2" "$3" >/dev/null 2>&1 </dev/null &`,
-      'sh', '900', 'app-v1', '/var/lib/pier/app/current.json',
+      `nohup sh -c 'sleep "$1"; i=0; while [ -d "$4" ] && [ "$i" -lt 600 ]; do sleep 1; i=$((i+1)); done; grep -qF "\\"container\\":\\"$2\\"" "$3" 2>/dev/null || docker stop --time 10 "$2"' pier-retire "$1" "$2" "$3" "$4" >/dev/null 2>&1 </dev/null &`,
+      'sh', '900', 'app-v1', '/var/lib/pier/app/current.json', '/var/lib/pier/lock',
     ]);
   });
 });

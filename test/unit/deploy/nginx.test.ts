@@ -1,42 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import { parseProxyServes, renderLoadBalancerConf, renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
+import { parseProxyServes, renderLoadBalancerConf, renderProxyConf, trafficShares } from '../../../src/deploy/commands/nginx.ts';
 
 describe('proxy config', () => {
-  it('renders one upstream with the release map and JSON access log', () => {
-    expect(renderProxyConf({ upstreams: [{ address: '172.18.0.3:3000', release: 'v2' }] })).toBe(`# Managed by pier deploy: rewritten on every switch.
+  it('renders one target by container name, resolved per request by Docker\'s DNS, with the release map and JSON access log', () => {
+    expect(renderProxyConf({ upstreams: [{ address: 'api-v2-aaaaaa:3000', release: 'v2' }] })).toBe(`# Managed by pier deploy: rewritten on every switch.
 log_format pier_json escape=json
   '{"msec":$msec,"status":$status,"upstream":"$upstream_addr","release":"$pier_release",'
   '"upstream_status":"$upstream_status","request_time":$request_time,"uri":"$uri"}';
 
-map $upstream_addr $pier_release {
-    default "";
-    172.18.0.3:3000 "v2";
+# Release containers by name, resolved per request (cached 1 s) by Docker's DNS: container
+# addresses change when the host restarts.
+resolver 127.0.0.11 valid=1s ipv6=off;
+resolver_timeout 2s;
+
+split_clients "\${request_id}" $pier_upstream {
+    * "api-v2-aaaaaa:3000";
 }
 
-upstream pier_app {
-    server 172.18.0.3:3000 max_fails=0;
-    keepalive 16;
+map $pier_upstream $pier_release {
+    default "";
+    "api-v2-aaaaaa:3000" "v2";
 }
 
 server {
     listen 80 default_server;
     access_log /var/log/pier/access.log pier_json;
     location / {
-        proxy_pass http://pier_app;
+        proxy_pass http://$pier_upstream;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_connect_timeout 2s;
-        proxy_next_upstream error timeout;
     }
 }
 `);
   });
-  it('takes weights (for canaries)', () => {
-    const conf = renderProxyConf({ upstreams: [{ address: '10.0.0.2:3000', release: 'v1', weight: 9 }, { address: '10.0.0.3:3000', release: 'v2', weight: 1 }] });
-    expect(conf).toContain('    server 10.0.0.2:3000 weight=9 max_fails=0;\n    server 10.0.0.3:3000 weight=1 max_fails=0;\n');
-    expect(conf).toContain('    10.0.0.2:3000 "v1";\n    10.0.0.3:3000 "v2";\n');
+  it('splits traffic by weight (canaries): shares in percent, the last target takes the rest', () => {
+    const conf = renderProxyConf({ upstreams: [{ address: 'api-v1-a:3000', release: 'v1', weight: 9 }, { address: 'api-v2-b:3000', release: 'v2', weight: 1 }] });
+    expect(conf).toContain('    90% "api-v1-a:3000";\n    * "api-v2-b:3000";\n');
+    expect(conf).toContain('    "api-v1-a:3000" "v1";\n    "api-v2-b:3000" "v2";\n');
+    expect(trafficShares([{ address: 'a', release: '1', weight: 1 }, { address: 'b', release: '2', weight: 1 }, { address: 'c', release: '3', weight: 1 }])).toEqual([
+      { address: 'a', share: '33.33%' },
+      { address: 'b', share: '33.33%' },
+      { address: 'c', share: '*' },
+    ]);
+    // A zero weight gets no traffic but still names its release in the log map.
+    expect(trafficShares([{ address: 'a', release: '1', weight: 0 }, { address: 'b', release: '2', weight: 5 }])).toEqual([{ address: 'b', share: '*' }]);
+    expect(() => renderProxyConf({ upstreams: [{ address: 'a', release: '1', weight: 0 }] })).toThrow(/weight above 0/);
   });
   it('refuses an empty upstream', () => {
     expect(() => renderProxyConf({ upstreams: [] })).toThrow(/at least one upstream/);
@@ -65,5 +76,18 @@ describe('proxy config identities (the record of what serves)', () => {
     expect(parseProxyServes('')).toEqual([]);
     expect(parseProxyServes('# pier-serves {"address":"10.0.0.2:3000"\n')).toEqual([]);
     expect(parseProxyServes('# pier-serves {"address":"10.0.0.2:3000","version":"v1"}\n')).toEqual([]);
+  });
+});
+
+describe('pier status: what the proxy points at', () => {
+  it('names release and container (weights for a canary) from the config, and reads an older address-based config', async () => {
+    const { proxyTargetOf } = await import('../../../src/deploy/queries.ts');
+    const conf = renderProxyConf({ upstreams: [
+      { address: 'api-v1-aaaaaa:3000', release: 'v1', weight: 90, container: 'api-v1-aaaaaa', image: 'r/api@sha256:1' },
+      { address: 'api-v2-bbbbbb:3000', release: 'v2', weight: 10, container: 'api-v2-bbbbbb', image: 'r/api@sha256:2' },
+    ] });
+    expect(proxyTargetOf(conf)).toBe('v1 (api-v1-aaaaaa, weight 90), v2 (api-v2-bbbbbb, weight 10)');
+    expect(proxyTargetOf('map $upstream_addr $pier_release {\n    default "";\n    172.18.0.3:3000 "v2";\n}\n')).toBe('v2 (172.18.0.3:3000)');
+    expect(proxyTargetOf('')).toBeUndefined();
   });
 });

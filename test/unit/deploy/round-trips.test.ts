@@ -3,12 +3,13 @@
  * `curl` and `docker` on PATH where the script calls them): same effects as the separate commands.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
+import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 
 const run = (argv: string[], env: Record<string, string> = {}) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
 
@@ -70,4 +71,38 @@ describe('digestFromPull: the digest from docker pull’s own report (no inspect
   it('pulls without --quiet so the report has the Digest line', () => {
     expect(docker.pullReport('reg:5000/a:v1')).toEqual(['docker', 'pull', 'reg:5000/a:v1']);
   });
+});
+
+describe('scheduleStop: the host-side retire timer, run for real (docker stubbed)', () => {
+  const setup = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-retire-'));
+    writeFileSync(join(dir, 'docker'), `#!/bin/sh\necho "docker $*" >> '${dir}/calls'\n`);
+    chmodSync(join(dir, 'docker'), 0o755);
+    writeFileSync(join(dir, 'current.json'), '{"container":"api-v2-b"}\n');
+    const calls = () => { try { return readFileSync(join(dir, 'calls'), 'utf8'); } catch { return ''; } };
+    const start = () => run(scheduleStop('api-v1-a', join(dir, 'current.json'), 1, join(dir, 'lock')), { PATH: `${dir}:${process.env.PATH}` });
+    return { dir, calls, start };
+  };
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('returns at once, stops the old release after the delay, but not while the lock is held', async () => {
+    const { dir, calls, start } = setup();
+    mkdirSync(join(dir, 'lock'));
+    const t0 = Date.now();
+    start();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await wait(2500);
+    expect(calls()).toBe('');
+    rmSync(join(dir, 'lock'), { recursive: true });
+    await wait(1800);
+    expect(calls()).toBe('docker stop --time 10 api-v1-a\n');
+  }, 10_000);
+
+  it('skips the stop when the release serves again (current.json names it)', async () => {
+    const { dir, calls, start } = setup();
+    start();
+    writeFileSync(join(dir, 'current.json'), '{"container":"api-v1-a"}\n');
+    await wait(2000);
+    expect(calls()).toBe('');
+  }, 10_000);
 });
