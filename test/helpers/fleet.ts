@@ -28,6 +28,8 @@ export interface ProjectOptions extends Omit<FleetEnvironmentOptions, 'envFile'>
   image?: string;
   migrate?: string[];
   env?: Record<string, string>;
+  /** Merged over the `app:` section (port, health, volumes...). */
+  appSettings?: Record<string, unknown>;
   /** Merged over the `deploy:` section (strategy, blueGreen, canary...). */
   deploy?: Record<string, unknown>;
   /** Extra top-level keys of environments/production.yaml (e.g. `backup`). */
@@ -48,6 +50,7 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
         health: { path: '/health', timeoutSeconds: 30 },
         test: { command: ['true'] },
         ...(o.migrate ? { migrate: { command: o.migrate } } : {}),
+        ...o.appSettings,
       },
     }),
   );
