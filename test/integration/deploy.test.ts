@@ -21,8 +21,9 @@ let fleet: Fleet;
 let config: string;
 const pinned: Record<string, string> = {};
 
+/** A project on the fleet; bake 1 s and drain 0.5 s per host unless a test needs more (the bake test sets its own). */
 function target(o: ProjectOptions & { by?: string } = {}): DeployTarget {
-  config = writeProject(fleet, { hostKeys: pinned, ...o });
+  config = writeProject(fleet, { hostKeys: pinned, bakeSeconds: 1, drainSeconds: 0.5, ...o });
   return deployTarget(config, o.by);
 }
 
