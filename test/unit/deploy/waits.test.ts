@@ -180,6 +180,13 @@ describe('canary observe (one step)', () => {
     expect(b.looks).toEqual(a.looks);
   });
 
+  it('a failing log read is not retried', async () => {
+    let looks = 0;
+    const { ctx } = context([{ looks: [], entries: () => { looks++; throw new Error('host1: ssh: connection lost'); } }]);
+    await expect(observe(ctx, 1, 50, 'v1')).rejects.toThrow('host1: ssh: connection lost');
+    expect(looks).toBe(1);
+  });
+
   it('an abort ends it with the abort reason', async () => {
     const ac = new AbortController();
     const h: Host = { looks: [], entries: () => [] };
