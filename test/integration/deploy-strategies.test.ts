@@ -181,10 +181,8 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
 
   it('over SSH: a deploy with migrations backs up the database container on a host first; that backup restores there', async () => {
     // PostgreSQL inside host web1 (Docker-in-Docker), reached only over SSH like a production database host.
-    // Loaded straight into web1 (docker save | docker load): only that host needs it, and this skips
-    // the registry's gzip and gunzip of ~450 MB.
-    await exec(['sh', '-c', 'docker save "$1" | docker exec -i "$2" docker load --quiet', 'sh', postgresImage, fleet.hosts[0]!.container]);
-    await fleet.hostExec('web1', ['docker', 'run', '--detach', '--name', 'pier-pg', '--label', `pier.run=${fleet.runId}`, '--env', 'POSTGRES_USER=app', '--env', 'POSTGRES_PASSWORD=not-used-by-pier', '--env', 'POSTGRES_DB=app', postgresImage]);
+    await fleet.push(postgresImage, 'pier-test/postgres:15');
+    await fleet.hostExec('web1', ['docker', 'run', '--detach', '--name', 'pier-pg', '--label', `pier.run=${fleet.runId}`, '--env', 'POSTGRES_USER=app', '--env', 'POSTGRES_PASSWORD=not-used-by-pier', '--env', 'POSTGRES_DB=app', 'reg:5000/pier-test/postgres:15']);
     await poll('postgres in web1', () => fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'pg_isready', '--host', '127.0.0.1', '--username', 'app']).then(() => true), { timeoutMs: 60_000, intervalMs: 500 });
     await fleet.hostExec('web1', ['docker', 'exec', 'pier-pg', 'psql', '-U', 'app', '-d', 'app', '-v', 'ON_ERROR_STOP=1', '-c',
       "CREATE TABLE schema_migrations (version text); INSERT INTO schema_migrations VALUES ('001'); CREATE TABLE notes (id int, body text); INSERT INTO notes SELECT g, repeat('x', g % 50) FROM generate_series(1, 500) g;"]);
