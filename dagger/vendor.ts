@@ -1,27 +1,35 @@
 /**
- * Vendors the pier library into the Dagger module. The TypeScript runtime copies only the module's
+ * Generates the Dagger module's functions from the stage registry (dagger/src/index.ts, by
+ * dagger/module-gen.ts) and vendors the pier library into the module. The TypeScript runtime copies only the module's
  * source directory (`dagger/`) into its container (dagger.json `include` only widens what is
  * uploaded for loading), so a relative import of ../../src would not resolve there. Instead the
  * module imports an exact copy of the files it needs, under dagger/src/pier/, and its package.json
  * lists their npm dependencies at the root's pinned versions.
  *
- *   npx tsx dagger/vendor.ts          # regenerate
- *   npx tsx dagger/vendor.ts --check  # exit 1 when the copy is stale (run by test:dagger)
+ *   npx tsx dagger/vendor.ts          # regenerate (index.ts, the copy, package.json)
+ *   npx tsx dagger/vendor.ts --check  # exit 1 when any of them is stale (run by test:dagger)
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STAGES } from '../src/pipeline/stages/index.ts';
+import { renderModule } from './module-gen.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const srcRoot = join(repo, 'src');
 export const vendorDir = join(repo, 'dagger', 'src', 'pier');
+/** The module's functions, generated from the stage registry. */
+export const moduleFile = join(repo, 'dagger', 'src', 'index.ts');
 
-/** What the module imports from the copy (`./pier/...` in dagger/src/*.ts), as paths under src/. */
-export function entryPoints(): string[] {
+/**
+ * What the module imports from the copy (`./pier/...` in dagger/src/*.ts), as paths under src/;
+ * `index` is the generated index.ts's text (what it will be, not what is on disk).
+ */
+export function entryPoints(index = renderModule(STAGES)): string[] {
   const dir = join(repo, 'dagger', 'src');
-  const own = readdirSync(dir).filter((f) => f.endsWith('.ts'));
-  const specs = own.flatMap((f) => importsOf(readFileSync(join(dir, f), 'utf8')).relative);
+  const own = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
+  const specs = [index, ...own.map((f) => readFileSync(join(dir, f), 'utf8'))].flatMap((code) => importsOf(code).relative);
   return [...new Set(specs.filter((s) => s.startsWith('./pier/')).map((s) => s.slice('./pier/'.length)))].sort();
 }
 
@@ -94,8 +102,10 @@ function listVendored(dir = vendorDir, base = vendorDir): string[] {
 
 /** Differences between what vendor() would write and what is on disk ([] when fresh). */
 export function staleness(): string[] {
-  const { files, packages } = closure();
   const problems: string[] = [];
+  // First: the closure below follows the imports of the module as generated.
+  if (!existsSync(moduleFile) || readFileSync(moduleFile, 'utf8') !== renderModule(STAGES)) problems.push('stale dagger/src/index.ts (the module functions, from the stage registry)');
+  const { files, packages } = closure(entryPoints(renderModule(STAGES)));
   for (const f of files) {
     const want = HEADER + readFileSync(join(srcRoot, f), 'utf8');
     const at = join(vendorDir, f);
@@ -108,8 +118,9 @@ export function staleness(): string[] {
   return problems;
 }
 
-/** Write the copy and the module's package.json. */
+/** Write the module's functions, the copy and the module's package.json. */
 export function vendor(): { files: string[]; packages: string[] } {
+  writeFileSync(moduleFile, renderModule(STAGES));
   const c = closure();
   rmSync(vendorDir, { recursive: true, force: true });
   for (const f of c.files) {
@@ -124,12 +135,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (process.argv.includes('--check')) {
     const p = staleness();
     if (p.length) {
-      console.error(`the Dagger module's copy of src/ is stale (run: npx tsx dagger/vendor.ts):\n  ${p.join('\n  ')}`);
+      console.error(`the Dagger module is stale (run: npx tsx dagger/vendor.ts):\n  ${p.join('\n  ')}`);
       process.exit(1);
     }
-    console.log('dagger/src/pier is up to date');
+    console.log('dagger/src/index.ts and dagger/src/pier are up to date');
   } else {
     const c = vendor();
-    console.log(`vendored ${c.files.length} files into dagger/src/pier; packages: ${c.packages.join(', ')}`);
+    console.log(`wrote dagger/src/index.ts (${STAGES.length} stage functions + serve, ci); vendored ${c.files.length} files into dagger/src/pier; packages: ${c.packages.join(', ')}`);
   }
 }

@@ -1,6 +1,5 @@
 /** Switch a host to a release whose container is retained on it: auto-rollback and `pier rollback`. */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { HostOps, Release } from './host-ops.ts';
+import { deployClock, type HostOps, type Release } from './host-ops.ts';
 import type { ReleaseEvent } from './records.ts';
 import { reconcileRecords } from './reconcile.ts';
 import { upstreamOf } from './strategies/types.ts';
@@ -37,7 +36,7 @@ export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptio
     // Records are written while the old release drains: traffic is already on `to`.
     await Promise.all([
       ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
-      leaving && !schedule && o.target.settings.drainSeconds > 0 ? sleep(o.target.settings.drainSeconds * 1000) : undefined,
+      leaving && !schedule && o.target.settings.drainSeconds > 0 ? deployClock.sleep(o.target.settings.drainSeconds * 1000) : undefined,
     ]);
   } catch (e) {
     // Traffic may already be on `to` (even when the switch itself reported a failure): leave the

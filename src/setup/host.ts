@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
 import { findOnPath } from '../util/find-on-path.ts';
+import { notYet, poll } from '../util/poll.ts';
 
 export type Log = (msg: string) => void;
 
@@ -49,11 +49,11 @@ export async function ensureEngine(log: Log): Promise<void> {
   // Detached in its own session with no pipes back to us, so it outlives this process.
   const out = openSync('/var/log/dockerd.log', 'a');
   spawn('dockerd', [], { detached: true, stdio: ['ignore', out, out] }).unref();
-  for (let i = 0; i < 60; i++) {
-    if (await ok(['docker', 'info'], 5_000)) return;
-    await sleep(500);
-  }
-  throw new EnvironmentError('dockerd did not become ready within 30 s', 'see /var/log/dockerd.log');
+  await poll('dockerd', async () => ((await ok(['docker', 'info'], 5_000)) ? true : notYet('docker info failed')), {
+    timeoutMs: 30_000,
+    intervalMs: 500,
+    onGiveUp: (e) => new EnvironmentError(`dockerd did not become ready within 30 s (${e.attempts} attempts of docker info)`, 'see /var/log/dockerd.log'),
+  });
 }
 
 /** The apt options that read only a private trixie sources list (pure). */

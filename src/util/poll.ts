@@ -59,8 +59,12 @@ const formatSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 export interface PollOptions {
   /** Give up after this long (required: every wait is bounded). */
   timeoutMs: number;
-  /** Pause between attempts (default 250 ms; never past the deadline). */
-  intervalMs?: number;
+  /**
+   * Pause between attempts (default 250 ms; never past the deadline). A function is asked before
+   * each pause, so a caller can land an attempt exactly on a point in time of its own (the end of
+   * an observation window).
+   */
+  intervalMs?: number | (() => number);
   /** Give up after this many attempts as well. */
   maxAttempts?: number;
   signal?: AbortSignal;
@@ -78,6 +82,7 @@ export interface PollOptions {
 export async function poll<T>(what: string, check: (attempt: number) => Promise<T | Pending | undefined> | T | Pending | undefined, opts: PollOptions): Promise<T> {
   const clock = opts.clock ?? realClock;
   const interval = opts.intervalMs ?? 250;
+  const pause = typeof interval === 'function' ? interval : () => interval;
   const start = clock.now();
   const deadline = start + opts.timeoutMs;
   let last: string | undefined;
@@ -98,7 +103,7 @@ export async function poll<T>(what: string, check: (attempt: number) => Promise<
     if (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts) throw giveUp('attempts', attempt);
     const left = deadline - clock.now();
     if (left <= 0) throw giveUp('timeout', attempt);
-    await clock.sleep(Math.min(interval, left), opts.signal);
+    await clock.sleep(Math.max(0, Math.min(pause(), left)), opts.signal);
   }
 
   function giveUp(reason: GiveUpReason, attempts: number): Error {

@@ -13,6 +13,7 @@ import { DEFAULT_EXCLUDE, openDaggerEngine, SET_SECRET_LIMIT } from '../../src/e
 import type { Engine } from '../../src/engine/types.ts';
 import { createProgress } from '../../src/pipeline/progress.ts';
 import { runPipeline, selectStages } from '../../src/pipeline/runner.ts';
+import { STAGES } from '../../src/pipeline/stages/index.ts';
 import { EnvironmentError, ExitCode } from '../../src/util/errors.ts';
 import { BuildFailedError, ImageUnavailableError } from '../../src/engine/types.ts';
 import { exec } from '../../src/util/exec.ts';
@@ -508,14 +509,17 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
       const steps = rec.flatMap((q) => q.steps);
       expect(steps.filter((s) => s.field === 'withObject').map((s) => s.args.name)).toContain('Pier');
       const fns = steps.filter((s) => s.field === 'function').map((s) => s.args.name);
+      // One function per registered stage (generated from the registry), plus serve and ci.
       expect(new Set(fns)).toEqual(new Set(['build', 'serve', 'test', 'scan', 'loadTest', 'publish', 'ci']));
+      expect(new Set(fns)).toEqual(new Set([...STAGES.map((s) => s.dagger.name), 'serve', 'ci']));
       const sourceArgs = steps.filter((s) => s.field === 'withArg' && s.args.name === 'source');
-      expect(sourceArgs).toHaveLength(7);
+      expect(sourceArgs).toHaveLength(STAGES.length + 2);
       for (const a of sourceArgs) expect(a.args).toMatchObject({ defaultPath: '/', ignore: ['**/node_modules', '.git', '.pier', '.env', 'dagger/sdk'] });
       expect(steps.find((s) => s.field === 'withArg' && s.args.name === 'password')?.args).toMatchObject({ name: 'password' });
       // Each function's chain: function(name) ... withCachePolicy(Never) for the three uncached ones.
       const never = rec.filter((q) => q.steps.some((s) => s.field === 'withCachePolicy' && s.args.policy === 'Never')).map((q) => q.steps.find((s) => s.field === 'function')?.args.name);
       expect(new Set(never)).toEqual(new Set(['ci', 'publish', 'loadTest']));
+      expect(new Set(never)).toEqual(new Set(['ci', ...STAGES.filter((s) => s.dagger.uncached).map((s) => s.dagger.name)]));
       const descriptions = steps.filter((s) => s.field === 'withDescription').map((s) => String(s.args.description));
       for (const fn of ['ci', 'build publish --address', 'build as-service up --ports=8080:3000', 'serve up --ports=8080:3000', 'test', 'scan', 'load-test', 'publish --address']) {
         expect(descriptions.some((d) => d.includes(`Example: dagger call ${fn}`)), fn).toBe(true);

@@ -1,13 +1,16 @@
 /**
- * The Dagger module's static contract: dagger.json as the engine reads it, the vendored copy of
- * src/ is fresh, and the module type-checks against the SDK's own types.
+ * The Dagger module's static contract: dagger.json as the engine reads it, its functions generated
+ * from the stage registry and the vendored copy of src/ are fresh, and the module type-checks
+ * against the SDK's own types.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { closure, importsOf, packageName, staleness } from '../../dagger/vendor.ts';
+import { renderModule } from '../../dagger/module-gen.ts';
+import { moduleFiles } from './sdk-standin.ts';
 import { serveArgs } from '../../dagger/src/serve.ts';
 import { STAGES } from '../../src/pipeline/stages/index.ts';
 
@@ -24,7 +27,7 @@ describe('Dagger module', () => {
     expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
   });
 
-  it('vendored copy of src/ (dagger/src/pier) is up to date: run `npx tsx dagger/vendor.ts` if not', () => {
+  it('generated module functions and vendored copy of src/ (dagger/src/pier) are up to date: run `npx tsx dagger/vendor.ts` if not', () => {
     expect(staleness()).toEqual([]);
   });
 
@@ -40,16 +43,55 @@ describe('Dagger module', () => {
     expect(c.packages).not.toContain('dockerode');
   });
 
-  it('has a function for every stage in the registry, running that stage', () => {
-    // Dagger reads the module's functions from its source (decorators), so they cannot be generated
-    // from the registry; this keeps the two in step: a new stage fails here until it has one.
+  it('the module functions (dagger/src/index.ts) are generated from the stage registry: one per stage, plus serve and ci', () => {
     const code = readFileSync(join(repoRoot, 'dagger', 'src', 'index.ts'), 'utf8');
-    for (const s of STAGES) {
-      const fn = new RegExp(`async ${s.dagger}\\([^]*?\\{([^]*?)\\n  \\}`).exec(code);
-      expect(fn, `dagger/src/index.ts: no function ${s.dagger} for stage ${s.name}`).not.toBeNull();
-      expect(fn![1], s.dagger).toContain(`only: ['${s.name}']`);
-    }
+    expect(code).toBe(renderModule(STAGES));
+    for (const s of STAGES) expect(code, s.name).toContain(`async ${s.dagger.name}(`);
+    expect(code.match(/@func\(/g)).toHaveLength(STAGES.length + 2);
   });
+
+  it('generator: return kinds, registry arguments, cache policy; refuses clashing or non-identifier names', () => {
+    const code = renderModule([
+      { name: 'lint', dagger: { name: 'lint', returns: 'summary', doc: 'Lint the app.', examples: ['lint'] } },
+      { name: 'sbom', dagger: { name: 'sbomPush', returns: 'image', args: 'registry', uncached: true, doc: 'Push an SBOM.', examples: ['sbom-push --address=r'] } },
+    ]);
+    expect(code).toContain("   * Lint the app.\n   *\n   * Example: dagger call lint\n   */\n  @func()\n  async lint(@argument({ defaultPath: '/', ignore: IGNORE }) source: Directory): Promise<string> {\n    return (await runStages(source, { only: ['lint'] })).text;\n  }");
+    expect(code).toContain("  @func({ cache: 'never' })\n  async sbomPush(\n    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,\n    address?: string,\n    username?: string,\n    password?: Secret,\n  ): Promise<string> {\n    return imageOf(await runStages(source, { only: ['sbom'] }, { address, username, password }), 'sbom');\n  }");
+    // The module description is the file's first doc comment: the generated-file notice comes after it.
+    expect(code.startsWith('/**\n * pier as a Dagger module')).toBe(true);
+    const def = { returns: 'summary', doc: 'x', examples: [] } as const;
+    expect(() => renderModule([{ name: 'a', dagger: { name: 'ci', ...def } }])).toThrow('two Dagger functions named "ci"');
+    expect(() => renderModule([{ name: 'a', dagger: { name: 'x', ...def } }, { name: 'b', dagger: { name: 'x', ...def } }])).toThrow('two Dagger functions named "x"');
+    expect(() => renderModule([{ name: 'a', dagger: { name: 'load-test', ...def } }])).toThrow('stage a: dagger.name "load-test" is not a camelCase identifier');
+  });
+
+  it('a stage added to the registry becomes a Dagger function: the SDK\'s own introspection of the generated module', async () => {
+    // The TypeScript SDK's introspection entrypoint (what the module runtime runs to register the
+    // module; DRY_RUN prints what it found) over a copy of dagger/src whose index.ts was generated
+    // from the registry plus one more stage.
+    // Inside the checkout (under the git-ignored .pier/) so '@dagger.io/dagger' resolves as from dagger/src.
+    mkdirSync(join(repoRoot, '.pier'), { recursive: true });
+    const dir = mkdtempSync(join(repoRoot, '.pier', 'dagger-gen-'));
+    try {
+      cpSync(join(repoRoot, 'dagger', 'src'), dir, { recursive: true });
+      const lint = { name: 'lint', dagger: { name: 'lint', returns: 'summary', doc: 'Lint the app.', examples: ['lint'] } } as const;
+      writeFileSync(join(dir, 'index.ts'), renderModule([...STAGES, lint]));
+      const introspect = join(repoRoot, 'node_modules', '@dagger.io', 'dagger', 'dist', 'src', 'module', 'entrypoint', 'introspection_entrypoint.js');
+      const client = moduleFiles().at(-1)!;
+      const r = await exec([process.execPath, introspect, 'pier', dir, client], { env: { ...process.env, DRY_RUN: '1' }, nothrow: true, timeoutMs: 120_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const mod = JSON.parse(r.stdout) as { description: string; objects: { Pier: { methods: Record<string, { arguments: Record<string, { defaultPath?: string }>; returnType: { kind: string; name?: string } }> } } };
+      const fns = mod.objects.Pier.methods;
+      expect(Object.keys(fns).sort()).toEqual([...STAGES.map((s) => s.dagger.name), 'lint', 'serve', 'ci'].sort());
+      expect(fns.lint!.returnType.kind).toBe('STRING_KIND');
+      expect(fns.lint!.arguments.source).toMatchObject({ defaultPath: '/' });
+      expect(fns.build!.returnType).toMatchObject({ kind: 'OBJECT_KIND', name: 'Container' });
+      expect(Object.keys(fns.publish!.arguments)).toEqual(['source', 'address', 'username', 'password']);
+      expect(mod.description).toMatch(/^pier as a Dagger module/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('serve: migration then the image command, the command passed as positional parameters', () => {
     expect(serveArgs(undefined, ['node', 'src/server.js'])).toEqual(['node', 'src/server.js']);

@@ -10,13 +10,17 @@ import { interpolationVars, loadConfig } from '../../src/config/load.ts';
 import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { fleetEnvironment, type FleetEnvironmentOptions } from '../../src/dev-hosts/environment.ts';
 import { downByRunId, fleetImages, startFleet as startDevFleet, type Fleet } from '../../src/dev-hosts/fleet.ts';
+import { BASE_IMAGE } from '../../src/machine/images.ts';
 import { exec } from '../../src/util/exec.ts';
 import { repoRoot } from './paths.ts';
 
 export type { Fleet, FleetHost } from '../../src/dev-hosts/fleet.ts';
 export { downByRunId };
 
-export const images = fleetImages(interpolationVars(repoRoot));
+const vars = interpolationVars(repoRoot);
+export const images = fleetImages(vars);
+/** The Debian base of the stand-ins (the proxy image's base on the hosts), else the slim public one. */
+const baseImage = vars[BASE_IMAGE.env] || 'debian:bookworm-slim';
 
 /** Start a fleet of `count` hosts with this checkout's images (see src/dev-hosts/fleet.ts). */
 export function startFleet(opts: { count?: number; log?: (s: string) => void; services?: boolean } = {}): Promise<Fleet> {
@@ -28,6 +32,8 @@ export interface ProjectOptions extends Omit<FleetEnvironmentOptions, 'envFile'>
   image?: string;
   migrate?: string[];
   env?: Record<string, string>;
+  /** Merged over the `app:` section (port, health, volumes...). */
+  appSettings?: Record<string, unknown>;
   /** Merged over the `deploy:` section (strategy, blueGreen, canary...). */
   deploy?: Record<string, unknown>;
   /** Extra top-level keys of environments/production.yaml (e.g. `backup`). */
@@ -48,6 +54,7 @@ export function writeProject(fleet: Fleet, o: ProjectOptions = {}): string {
         health: { path: '/health', timeoutSeconds: 30 },
         test: { command: ['true'] },
         ...(o.migrate ? { migrate: { command: o.migrate } } : {}),
+        ...o.appSettings,
       },
     }),
   );
@@ -68,6 +75,7 @@ export async function buildTestApp(tag: string, o: { failRate?: number; neverHea
   await exec([
     'docker', 'buildx', 'build', '--load', '--quiet',
     '--build-arg', `NODE_IMAGE=${images.node}`,
+    '--build-arg', `BASE_IMAGE=${baseImage}`,
     '--build-arg', `FAIL_RATE=${o.failRate ?? 0}`,
     '--build-arg', `NEVER_HEALTHY=${o.neverHealthy ? 1 : 0}`,
     '--build-arg', `FAIL_AFTER_SECONDS=${o.failAfterSeconds ?? 0}`,

@@ -16,6 +16,8 @@ export interface RunPierOptions {
   timeoutMs?: number;
   /** Called with all stderr so far on every chunk (e.g. to send SIGINT at a given step). */
   onStderr?: (all: string, child: ChildProcess) => void;
+  /** Called with the child once spawned (e.g. to kill what a timed-out test left running). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface PierResult {
@@ -32,6 +34,7 @@ export function runPier(args: string[], opts: RunPierOptions = {}): Promise<Pier
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -49,7 +52,7 @@ export function runPier(args: string[], opts: RunPierOptions = {}): Promise<Pier
 }
 
 /** The same, synchronously (quick commands in unit tests: --help, config errors). */
-export function runPierSync(args: string[], opts: Omit<RunPierOptions, 'onStderr'> = {}): { status: number | null; stdout: string; stderr: string } {
+export function runPierSync(args: string[], opts: Omit<RunPierOptions, 'onStderr' | 'onSpawn'> = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [pierBin, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -17,8 +17,12 @@ export interface UseFleetOptions {
 export function useFleet(opts: UseFleetOptions, ready: (fleet: Fleet) => void | Promise<void> = () => {}): void {
   let fleet: Fleet | undefined;
   beforeAll(async () => {
-    [fleet] = await Promise.all([startFleet({ count: opts.count, services: opts.services }), ...(opts.alongside?.() ?? [])]);
-    await ready(fleet);
+    // Settled, not Promise.all: a failed build must not leak a fleet that started (afterAll removes it).
+    const [started, ...others] = await Promise.allSettled([startFleet({ count: opts.count, services: opts.services }), ...(opts.alongside?.() ?? [])]);
+    if (started!.status === 'fulfilled') fleet = started!.value as Fleet;
+    const failed = [started!, ...others].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await ready(fleet!);
   }, 300_000);
   afterAll(async () => {
     if (!fleet) return;

@@ -3,20 +3,18 @@
  * A note written through each host's proxy survives a deploy of the next release and a rollback
  * on that host; each host keeps its own copy (why pier init warns about multi-host state).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
+import { describe, expect, it } from 'vitest';
 import { deploy } from '../../src/deploy/deploy.ts';
 import { rollback } from '../../src/deploy/rollback.ts';
 import { Progress } from '../../src/deploy/progress.ts';
-import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
+import type { DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
 import { interpolationVars } from '../../src/config/load.ts';
-import { startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { deployTarget, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 
 const base = interpolationVars(repoRoot).PIER_DEBIAN_IMAGE ?? 'pier.local/debian:bookworm';
 let fleet: Fleet;
@@ -27,24 +25,21 @@ const quiet = () => new Progress(() => undefined);
 const viaHost = async (host: string, argv: string[]) => fleet.hostExec(host, ['curl', '-sS', '--max-time', '5', ...argv]);
 const notesOn = async (host: string) => (JSON.parse(await viaHost(host, ['http://127.0.0.1:80/notes'])) as { text: string }[]).map((n) => n.text);
 
-beforeAll(async () => {
-  const build = exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${base}`, '-t', 'pier-test/notes:vol', join(repoRoot, 'test/fixtures/apps/python-flask')]);
-  // Settle both so a failed build never leaks a started fleet (afterAll takes it down).
-  const [f, b] = await Promise.allSettled([startFleet({ count: 2 }), build]);
-  if (f.status === 'fulfilled') fleet = f.value;
-  if (f.status === 'rejected') throw f.reason;
-  if (b.status === 'rejected') throw b.reason;
-  for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/notes:vol', `pier-test/notes:${v}`);
-  const config = writeProject(fleet, { app: 'notes', image: 'pier-test/notes', healthTimeoutSeconds: 120, env: { LOG_LEVEL: 'warn' } });
-  const doc = parse(readFileSync(config, 'utf8'));
-  Object.assign(doc.app, { port: 8000, health: { path: '/healthz', timeoutSeconds: 30 }, volumes: [{ source: 'data', target: '/data' }] });
-  writeFileSync(config, stringify(doc));
-  target = resolveTarget(loadConfig({ configFile: config, env: 'production', vars: {} }), { by: 'tester@ci' });
-}, 900_000);
-
-afterAll(async () => {
-  await fleet?.down();
-}, 120_000);
+useFleet(
+  { count: 2, alongside: () => [exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${base}`, '-t', 'pier-test/notes:vol', join(repoRoot, 'test/fixtures/apps/python-flask')])] },
+  async (f) => {
+    fleet = f;
+    for (const v of ['1.0.0', '1.0.1']) await fleet.push('pier-test/notes:vol', `pier-test/notes:${v}`);
+    const config = writeProject(fleet, {
+      app: 'notes',
+      image: 'pier-test/notes',
+      healthTimeoutSeconds: 120,
+      env: { LOG_LEVEL: 'warn' },
+      appSettings: { port: 8000, health: { path: '/healthz', timeoutSeconds: 30 }, volumes: [{ source: 'data', target: '/data' }] },
+    });
+    target = deployTarget(config);
+  },
+);
 
 describe.sequential('app.volumes across releases', () => {
   it('1.0.0 mounts the named volume <app>-data; a note is written through each host\'s proxy', async () => {

@@ -5,13 +5,14 @@
  * One fleet for the whole file; scenarios in order, each starting from the state the last left.
  * The env file carries quotes, `export`, a comment and `DATABASE_URL=...50%off...` throughout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { exec } from '../../src/util/exec.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { runPier } from '../helpers/pier.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 
 let fleet: Fleet;
 let config: string;
@@ -29,23 +30,17 @@ interface Run {
 
 const running = new Set<ChildProcess>();
 
-/** Run the real CLI (bin/pier.js) against the fleet project. */
-function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) => void } = {}): Promise<Run> {
-  const child = spawn(join(repoRoot, 'bin/pier.js'), [...args, '--config', config], { env: { ...process.env, PIER_DEPLOYER: 'failures-test' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    o.onStderr?.(err, () => child.kill('SIGKILL'));
+/** Run the real CLI against the fleet project. */
+async function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) => void } = {}): Promise<Run> {
+  let child: ChildProcess | undefined;
+  const r = await runPier([...args, '--config', config], {
+    env: { PIER_DEPLOYER: 'failures-test' },
+    timeoutMs: 600_000,
+    onSpawn: (c) => running.add((child = c)),
+    ...(o.onStderr ? { onStderr: (all: string, c: ChildProcess) => o.onStderr!(all, () => c.kill('SIGKILL')) } : {}),
   });
-  running.add(child);
-  return new Promise((res) =>
-    child.on('close', (code) => {
-      running.delete(child);
-      res({ code, out, err });
-    }),
-  );
+  running.delete(child!);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 // A test that timed out must not leave a deploy running into the next one.
@@ -64,16 +59,17 @@ const proxyVersion = async (host: string) => {
 };
 const lockFree = async () => (await pier(['lock', 'status', 'production'])).code === 0;
 
-beforeAll(async () => {
-  const [f] = await Promise.all([startFleet({ count: 3 }), buildTestApp('pier-test/deploy-app:good'), buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }), buildTestApp('pier-test/deploy-app:alt', { failAfterSeconds: 3600 })]);
-  fleet = f;
-  await Promise.all(['v1', 'v2', 'v3', 'v4'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)));
-  config = writeProject(fleet, { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV });
-}, 300_000);
-
-afterAll(async () => {
-  await fleet?.down();
-}, 120_000);
+useFleet(
+  {
+    count: 3,
+    alongside: () => [buildTestApp('pier-test/deploy-app:good'), buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }), buildTestApp('pier-test/deploy-app:alt', { failAfterSeconds: 3600 })],
+  },
+  async (f) => {
+    fleet = f;
+    await Promise.all(['v1', 'v2', 'v3', 'v4'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)));
+    config = writeProject(fleet, { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV });
+  },
+);
 
 describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () => {
   it('v1, v2, rollback (-> v1), v3, rollback: back to v1, not to v2 which was rolled back as bad', async () => {

@@ -6,7 +6,7 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,15 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 const run = promisify(execFile);
 
+/** dist/ at least as new as every file under src/ (what bin/pier.js checks before running it). */
+function distIsFresh(): boolean {
+  const built = join(repoRoot, 'dist', 'cli', 'main.js');
+  if (!existsSync(built)) return false;
+  const src = join(repoRoot, 'src');
+  const newest = Math.max(...readdirSync(src, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+  return statSync(built).mtimeMs >= newest;
+}
+
 /** The installed bin (`npx pier` resolves to it; npx itself is checked once, for --version). */
 async function pier(args: string[], extra: Record<string, string> = {}, cmd = [join(app, 'node_modules', '.bin', 'pier')]) {
   // Async: a synchronous child would block the test worker for the whole run.
@@ -45,7 +54,10 @@ async function pier(args: string[], extra: Record<string, string> = {}, cmd = [j
 
 beforeAll(async () => {
   expect(work.startsWith(repoRoot)).toBe(false);
-  const packed = (await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: repoRoot, encoding: 'utf8' })).stdout.trim().split('\n').pop()!;
+  // `npm pack` runs `prepare`, a whole tsc build; when dist/ is already newer than every file under
+  // src/ (bin/pier.js's own test: a fresh clone's `npm ci` has just built it) that is skipped.
+  const scripts = distIsFresh() ? ['--ignore-scripts'] : [];
+  const packed = (await run('npm', ['pack', '--pack-destination', work, '--silent', ...scripts], { cwd: repoRoot, encoding: 'utf8' })).stdout.trim().split('\n').pop()!;
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), '{"name":"userapp","private":true}\n');
   await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed)], { cwd: app });

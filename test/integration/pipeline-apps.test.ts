@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { leftoversOfPid, pier, stage, testConfig, trivyStandIn } from '../fixtures/pipeline-run.ts';
 import { measureIndependently } from '../helpers/independent-client.ts';
+import { poll } from '../../src/util/poll.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
 const d = docker();
@@ -53,11 +54,7 @@ async function runImage(image: string, env: Record<string, string>): Promise<{ u
   await c.start();
   const port = (await c.inspect()).NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
   const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await poll(`${image} on ${url}`, async () => ((await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)) ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
   return { url, c };
 }
 

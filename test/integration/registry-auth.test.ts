@@ -13,6 +13,7 @@ import { reap } from '../../src/docker/reap.ts';
 import { DockerEngine } from '../../src/engine/docker.ts';
 import { registryAuth } from '../../src/pipeline/stages/publish.ts';
 import { newRunId, runLabels } from '../../src/util/run-id.ts';
+import { poll } from '../../src/util/poll.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
 const vars = interpolationVars(repoRoot);
@@ -55,11 +56,7 @@ describe.skipIf(!line)(`publish with registry auth (${line ? registryImage : `sk
     await c.start();
     const port = (await c.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
     address = `127.0.0.1:${port}`;
-    for (let i = 0; i < 40; i++) {
-      const r = await fetch(`http://${address}/v2/`).catch(() => undefined);
-      if (r?.status === 401) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await poll(`registry on ${address} asking for auth`, async () => ((await fetch(`http://${address}/v2/`).catch(() => undefined))?.status === 401 ? true : undefined), { timeoutMs: 10_000, intervalMs: 250 });
     engine = new DockerEngine({ runId });
   });
 

@@ -5,14 +5,14 @@
  * crossing a threshold rolls the whole fleet back at once (the orchestrator switches every host
  * back). The analysis is printed at each step and kept in the run's report.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GateError } from '../../util/errors.ts';
+import { notYet, poll } from '../../util/poll.ts';
 import type { AccessEntry } from '../access-log.ts';
 import { analyseCanary, formatAnalysis, stepWeights, type CanaryAnalysis } from '../canary-analysis.ts';
 import { mapLimit } from '../executor.ts';
-import type { StartedRelease } from '../host-ops.ts';
+import { deployClock, type StartedRelease } from '../host-ops.ts';
 import { blueGreen } from './blue-green.ts';
-import { retire, startBeside, switchOver } from './steps.ts';
+import { abortReason, LOOK_INTERVAL_MS, retire, startBeside, switchOver } from './steps.ts';
 import type { HostPlan, RolloutContext, Strategy } from './types.ts';
 import { upstreamOf } from './types.ts';
 
@@ -42,23 +42,33 @@ async function entriesSince(plan: HostPlan): Promise<AccessEntry[]> {
 }
 
 /**
- * Observe one step: poll the logs every second for `pauseSeconds` and stop early on a rollback
- * verdict; when the new release saw too few requests, keep watching up to another pause.
+ * Observe one step: look at the logs once a second for `pauseSeconds` (a look lands on its end)
+ * and stop early on a rollback verdict; when the new release saw too few requests to be judged,
+ * keep watching up to another pause, promoting as soon as it can.
  */
-async function observe(ctx: RolloutContext, step: number, percent: number, baseline: string): Promise<CanaryAnalysis> {
+export async function observe(ctx: RolloutContext, step: number, percent: number, baseline: string): Promise<CanaryAnalysis> {
   const c = ctx.target.settings.canary;
-  const started = Date.now();
-  const until = started + c.pauseSeconds * 1000;
-  const hardUntil = started + 2 * c.pauseSeconds * 1000;
-  for (;;) {
-    ctx.signal.throwIfAborted();
+  const pauseMs = c.pauseSeconds * 1000;
+  const started = deployClock.now();
+  const elapsed = () => deployClock.now() - started;
+  return poll(`canary step ${step} (${percent}%)`, async () => {
     const perHost = new Map(await Promise.all(ctx.plans.map(async (p) => [p.ops.name, await entriesSince(p)] as const)));
     const a = analyseCanary(perHost, { step, percent, canary: ctx.version, baseline, thresholds: c });
-    const now = Date.now();
+    const e = elapsed();
     if (a.verdict === 'rollback') return a;
-    if (now >= until && (a.verdict === 'promote' || now >= hardUntil)) return a;
-    await sleep(Math.min(1000, Math.max(50, (now >= until ? hardUntil : until) - now)));
-  }
+    if (e >= pauseMs && (a.verdict === 'promote' || e >= 2 * pauseMs)) return a;
+    return notYet(a.reasons.join('; ') || a.verdict);
+  }, {
+    // The second pause ends the wait (returning the inconclusive analysis); the timeout only backs that up.
+    timeoutMs: 2 * pauseMs + LOOK_INTERVAL_MS,
+    intervalMs: () => {
+      const e = elapsed();
+      return Math.min(LOOK_INTERVAL_MS, (e < pauseMs ? pauseMs : 2 * pauseMs) - e);
+    },
+    retry: () => false,
+    signal: ctx.signal,
+    clock: deployClock,
+  }).catch(abortReason(ctx.signal));
 }
 
 export const canary: Strategy = {

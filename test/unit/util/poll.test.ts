@@ -18,6 +18,15 @@ describe('poll', () => {
     expect(clock.slept).toEqual([100, 100]);
   });
 
+  it('an interval function is asked before each pause (an attempt lands on a point of the caller\'s)', async () => {
+    const clock = fakeClock();
+    const seen: number[] = [];
+    const v = await poll('window', () => (seen.push(clock.now()), clock.now() >= 2500 ? 'done' : undefined), { timeoutMs: 10_000, intervalMs: () => Math.min(1000, 2500 - clock.now()), clock });
+    expect(v).toBe('done');
+    expect(seen).toEqual([0, 1000, 2000, 2500]);
+    expect(clock.slept).toEqual([1000, 1000, 500]);
+  });
+
   it('gives up at the deadline, naming what, how long, the attempts and the last detail', async () => {
     const clock = fakeClock();
     const err = await poll('registry on 127.0.0.1:5000', () => notYet('HTTP 503'), { timeoutMs: 1000, intervalMs: 300, clock }).catch((e) => e);
