@@ -26,6 +26,9 @@ describe('deploy --env-only', () => {
     expect(r.ok, r.error).toBe(true);
     expect(r.version).toBe('v1');
     expect(r.hosts.map((h) => h.status)).toEqual(['deployed', 'deployed', 'deployed']);
+    // The old container drains and is stopped by the host-side timer, not by the deploy.
+    for (const h of fleet.hosts) expect(h.s.scheduled.map((t) => t.container), h.name).toEqual([before[fleet.hosts.indexOf(h)]![0]!.name]);
+    for (const h of fleet.hosts) h.elapse();
     serving(fleet).forEach((cs, i) => {
       expect(cs).toHaveLength(1);
       expect(cs[0]!.env).toBe('API_TOKEN=new-token-2\n');
