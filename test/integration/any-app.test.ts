@@ -6,22 +6,24 @@
  * simulated fleet under load with zero failed requests. Three apps: Flask (single-stage
  * Dockerfile, pytest, SQLite on local disk), Go (standard library, `go test`, no /health, no
  * database) and Node (single-stage Dockerfile, jest, its own compose file). One fleet for the
- * file: one app at a time, each on hosts reset to fresh (one pier proxy per host serves one app).
+ * file, started by the installed `pier dev-hosts up --env fleet` and torn down by its Ctrl-C; the
+ * apps take turns on it, each on hosts reset to fresh (one pier proxy per host serves one app).
  * Then: a failing test is a gate, old images are pruned, and two apps' dev stacks run side by side.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { fleetEnvironment } from '../../src/dev-hosts/environment.ts';
+import { interpolationVars } from '../../src/config/load.ts';
+import { fleetImages } from '../../src/dev-hosts/fleet.ts';
+import type { DevHostsState } from '../../src/dev-hosts/state.ts';
+import { poll } from '../../src/util/poll.ts';
 import type { RunReport } from '../../src/pipeline/report.ts';
 import { exec } from '../../src/util/exec.ts';
-import type { Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { useFleet } from '../helpers/use-fleet.ts';
 import { leftoversOfPid } from '../fixtures/pipeline-run.ts';
 
 interface AppCase {
@@ -83,7 +85,11 @@ const APPS: AppCase[] = [
 ];
 
 const dirOf = (a: AppCase) => join(work, a.fixture);
-let fleet: Fleet;
+/** The fleet as `pier dev-hosts up` reports it (.pier/dev-hosts.json) plus the environment file it wrote. */
+let fleet: { runId: string; registryPort: number; lbPort: number; hosts: number; envYaml: string };
+let devHosts: ChildProcess | undefined;
+let devHostsErr = '';
+const opsDir = join(work, 'ops');
 const pids: number[] = [];
 
 /** The user's shell: nothing from this test run (PIER_*, vitest) leaks into the installed pier. */
@@ -138,14 +144,59 @@ async function prepare(a: AppCase, tarball: string): Promise<void> {
 async function packAndPrepare(): Promise<void> {
   expect(work.startsWith(repoRoot)).toBe(false);
   const packed = (await exec(['npm', 'pack', '--pack-destination', work, '--silent'], { cwd: repoRoot, timeoutMs: 240_000 })).stdout.trim().split('\n').pop()!;
-  await Promise.all(APPS.map((a) => prepare(a, join(work, packed))));
+  // The first app's install brings the fleet up (its `pier dev-hosts`) while the others install.
+  await prepare(APPS[0]!, join(work, packed));
+  await Promise.all([startDevHosts(), ...APPS.slice(1).map((a) => prepare(a, join(work, packed)))]);
 }
 
-useFleet({ count: 2, alongside: () => [packAndPrepare()] }, (f) => void (fleet = f));
+/**
+ * `pier dev-hosts up --hosts 2 --env fleet` with the installed pier, in an operations directory of
+ * its own: it runs in the foreground until Ctrl-C; ready once it has written its state file.
+ */
+async function startDevHosts(): Promise<void> {
+  mkdirSync(opsDir);
+  const bin = join(dirOf(APPS[0]!), 'node_modules', '.bin', 'pier');
+  devHosts = spawn(bin, ['dev-hosts', 'up', '--hosts', '2', '--env', 'fleet'], { cwd: opsDir, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  pids.push(devHosts.pid!);
+  devHosts.stderr!.on('data', (d: Buffer) => (devHostsErr += d.toString()));
+  devHosts.stdout!.resume();
+  let exited = false;
+  devHosts.on('close', () => (exited = true));
+  const state = await poll('pier dev-hosts up', async () => {
+    if (exited) throw new Error(`pier dev-hosts up exited:\n${devHostsErr.slice(-3000)}`);
+    const f = join(opsDir, '.pier', 'dev-hosts.json');
+    return existsSync(f) && existsSync(join(opsDir, 'environments', 'fleet.yaml')) ? (JSON.parse(readFileSync(f, 'utf8')) as DevHostsState) : undefined;
+  }, { timeoutMs: 280_000, intervalMs: 500 });
+  fleet = {
+    runId: state.runId,
+    registryPort: Number(state.registry.split(':').pop()),
+    lbPort: Number(new URL(state.loadBalancer).port),
+    hosts: state.hosts.length,
+    envYaml: readFileSync(join(opsDir, 'environments', 'fleet.yaml'), 'utf8'),
+  };
+}
+
+beforeAll(packAndPrepare, 600_000);
+
+/** Ctrl-C to `pier dev-hosts up`: it removes the fleet and its environment file; nothing with its run id stays. */
+async function stopDevHosts(): Promise<void> {
+  if (!devHosts || devHosts.exitCode !== null) return;
+  const closed = new Promise<number | null>((resolve) => devHosts!.on('close', (code) => resolve(code)));
+  devHosts.kill('SIGINT');
+  const timer = setTimeout(() => devHosts!.kill('SIGKILL'), 120_000);
+  const code = await closed;
+  clearTimeout(timer);
+  expect(code, devHostsErr.slice(-2000)).toBe(0);
+  expect(existsSync(join(opsDir, 'environments', 'fleet.yaml'))).toBe(false);
+  expect((await exec(['docker', 'ps', '-a', '--quiet', '--filter', `label=pier.run=${fleet.runId}`])).stdout.trim()).toBe('');
+}
 
 /** Between apps: the hosts as new (no containers, volumes or pier state): one proxy per host serves one app. */
 async function resetHosts(): Promise<void> {
-  await Promise.all(fleet.hosts.map((h) => fleet.hostExec(h.name, ['sh', '-c', 'docker rm -f $(docker ps -aq) >/dev/null 2>&1; docker volume prune -f >/dev/null; rm -rf /var/lib/pier'])));
+  const sshhost = fleetImages(interpolationVars(repoRoot)).sshhost;
+  const hosts = (await exec(['docker', 'ps', '--quiet', '--filter', `label=pier.run=${fleet.runId}`, '--filter', `ancestor=${sshhost}`])).stdout.split('\n').filter(Boolean);
+  expect(hosts).toHaveLength(fleet.hosts);
+  await Promise.all(hosts.map((c) => exec(['docker', 'exec', c, 'sh', '-c', 'docker rm -f $(docker ps -aq) >/dev/null 2>&1; docker volume prune -f >/dev/null; rm -rf /var/lib/pier'])));
 }
 
 /** Compose objects of a project still on the engine. */
@@ -177,6 +228,7 @@ const get = async (addr: string, path: string) => {
 };
 
 afterAll(async () => {
+  await stopDevHosts();
   // Whatever a failed test left: the dev stacks, then images this file built (by the apps' names).
   await Promise.all(APPS.map((a) => pier(a, ['env', 'down', 'dev', '--volumes'], {}, 60_000).catch(() => undefined)));
   const refs = (await exec(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n');
@@ -184,7 +236,7 @@ afterAll(async () => {
   if (ours.length) await exec(['docker', 'image', 'rm', ...ours], { nothrow: true });
   for (const pid of pids) expect(await leftoversOfPid(pid), `pier pid ${pid}`).toEqual([]);
   rmSync(work, { recursive: true, force: true });
-}, 180_000);
+}, 300_000);
 
 const tags: Record<string, { v1?: string; v2?: string }> = {};
 
@@ -203,12 +255,13 @@ for (const a of APPS) {
       // Only the Flask app keeps state on local disk.
       expect(init.warnings.length).toBe(a.fixture === 'python-flask' ? 1 : 0);
       // What the user changes after reading "check:": the registry of their fleet (here the
-      // simulated one, as `pier dev-hosts up --env fleet` writes it) and a shorter load test.
+      // simulated one: its environment file, as `pier dev-hosts up --env fleet` wrote it) and a
+      // shorter load test.
       const cfg = parse(readFileSync(join(dir(), 'pier.yaml'), 'utf8'));
       cfg.pipeline.registry = { address: `127.0.0.1:${fleet.registryPort}` };
       Object.assign(cfg.pipeline.loadtest, { durationSeconds: 3, warmupSeconds: 1 });
       writeFileSync(join(dir(), 'pier.yaml'), stringify(cfg));
-      writeFileSync(join(dir(), 'environments', 'fleet.yaml'), stringify(fleetEnvironment(fleet)));
+      writeFileSync(join(dir(), 'environments', 'fleet.yaml'), fleet.envYaml);
       await commitAll(dir(), 'pier init');
       // pier's own files never make the tree dirty: run reports, env files, pier in node_modules.
       expect((await git(dir(), 'status', '--porcelain')).stdout).toBe('');
@@ -267,7 +320,7 @@ for (const a of APPS) {
       expect(Object.keys(l.versions).sort()).toEqual([tags[a.name]!.v1!, tag2].sort());
       const status = await pier(a, ['status', 'fleet', '--json']);
       expect(status.code, why(status)).toBe(0);
-      expect(status.stdout.match(new RegExp(`"${tags[a.name]!.v1!}"`, 'g'))?.length ?? 0).toBeGreaterThanOrEqual(fleet.hosts.length);
+      expect(status.stdout.match(new RegExp(`"${tags[a.name]!.v1!}"`, 'g'))?.length ?? 0).toBeGreaterThanOrEqual(fleet.hosts);
       for (let i = 0; i < 4; i++) expect((await get(`127.0.0.1:${fleet.lbPort}`, a.health)).body.version).toBe(tags[a.name]!.v1);
       await resetHosts();
     }, 600_000);
