@@ -60,8 +60,9 @@ const APPS: AppCase[] = [
   },
   {
     fixture: 'go-stdlib', name: 'counter', health: '/', install: '--save-dev',
-    tests: { runner: 'go test', pass: 4 },
-    v1: { version: '1.0.0', source: 'git tag' },
+    tests: { runner: 'go', pass: 4 },
+    // Tagged v1.0.0 before pier's files were committed: HEAD is one commit past the tag.
+    v1: { version: '1.0.0', source: 'nearest git tag' },
     release2: async (dir) => {
       const f = join(dir, 'server.go');
       writeFileSync(f, readFileSync(f, 'utf8').replace('"error": "not found"', '"error": "no such path"'));
@@ -137,7 +138,7 @@ async function prepare(a: AppCase, tarball: string): Promise<void> {
   cpSync(join(repoRoot, 'test', 'fixtures', 'apps', a.fixture), dir, { recursive: true });
   await git(dir, 'init', '-q', '-b', 'main');
   await commitAll(dir, 'the app');
-  if (a.v1.source === 'git tag') await git(dir, 'tag', `v${a.v1.version}`);
+  if (a.v1.source.endsWith('git tag')) await git(dir, 'tag', `v${a.v1.version}`);
   await exec(['npm', 'install', a.install, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: dir, timeoutMs: 240_000 });
 }
 
@@ -371,7 +372,7 @@ describe.sequential('after the three apps', () => {
     // From the Go app's repo, pointed at the Flask app's project: refused, nothing touched.
     const wrong = await pier(go, ['env', 'down', 'dev', '--project', 'notes-dev']);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/compose project notes-dev holds containers of another app: .*\(app notes\)/);
+    expect(wrong.stderr).toMatch(/compose project notes-dev holds containers of another app: notes-dev-app-1 \(app notes/);
     expect((await get(pyAddr, '/healthz')).status).toBe(200);
     // Down one: the other keeps serving.
     const downGo = await pier(go, ['env', 'down', 'dev', '--volumes']);
