@@ -361,7 +361,7 @@ export function detect(snap: RepoSnapshot): Detection {
     const pytest = py?.mentionsPytest || /\bpytest\b/.test(snap.files['requirements.txt'] ?? '') || /\bpytest\b/.test(snap.files['requirements-dev.txt'] ?? '') || snap.paths.some((p) => /(^|\/)(conftest|test_\w+)\.py$/.test(p));
     if (pytest) test = { value: ['python3', '-m', 'pytest'], source: 'pytest in the project files' };
     else if (snap.paths.some((p) => /(^|\/)tests?\/.*\.py$/.test(p))) test = { value: ['python3', '-m', 'unittest', 'discover'], source: 'tests/*.py (unittest)' };
-  } else if (language.value === 'go' && snap.paths.some((p) => p.endsWith('_test.go'))) test = { value: ['go', 'test', './...'], source: '*_test.go files' };
+  } else if (language.value === 'go' && snap.paths.some((p) => p.endsWith('_test.go'))) test = { value: ['go', 'test', '-v', './...'], source: '*_test.go files (-v: per-test counts in the report)' };
   else if (language.value === 'java') test = has('pom.xml') ? { value: ['mvn', '-B', 'test'], source: 'pom.xml' } : { value: ['./gradlew', 'test'], source: 'Gradle build' };
   if (!test) notes.push('no tests found: app.test.command is set to `true`; replace it with your test command');
   else if (targets.test && targets.runtime && targets.test.value === targets.runtime.value && language.value !== 'node' && language.value !== 'python') notes.push('tests run in the shipped image: check it has the test tools');

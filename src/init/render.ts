@@ -176,10 +176,13 @@ export function composeOverride(d: Detection): string | undefined {
   ].join('\n');
 }
 
-export const GITIGNORE_LINES = ['.pier/', '.env', 'environments/*.env', '!environments/*.env.example'];
+// node_modules/ whatever the app's language: `npm install --save-dev pier` puts pier itself there.
+// Untracked and not ignored, it made every image tag `-dirty` (hashing the whole tree on each
+// build), and in a `COPY . .` image it shipped pier and its dependencies.
+export const GITIGNORE_LINES = ['.pier/', '.env', 'environments/*.env', '!environments/*.env.example', 'node_modules/'];
 
 export function dockerignoreLines(d: Detection): string[] {
-  return ['.git', '.pier/', '.env', 'environments/*.env', ...(d.language.value === 'node' ? ['node_modules'] : []), ...(d.language.value === 'python' ? ['__pycache__/', '.venv/'] : [])];
+  return ['.git', '.pier/', '.env', 'environments/*.env', 'node_modules/', ...(d.language.value === 'python' ? ['__pycache__/', '.venv/'] : [])];
 }
 
 /** Every file init proposes, in the order they are reported. */

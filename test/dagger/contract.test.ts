@@ -435,7 +435,7 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
         const testBuild = since(mark2).filter((q) => step(q, 'dockerBuild')).map((q) => step(q, 'dockerBuild')!.args.target);
         expect(testBuild).toContain('builder');
         const execs = since(mark2).flatMap((q) => q.logical.filter((st) => st.field === 'withExec').map((st) => st.args.args));
-        expect(execs).toContainEqual(['go', 'test', './...']);
+        expect(execs).toContainEqual(['go', 'test', '-v', './...']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

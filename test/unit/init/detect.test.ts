@@ -37,7 +37,7 @@ describe('pier init detection on the fixture apps and the example app', () => {
     expect(d.port.value).toBe(8080);
     expect(d.health.value).toBe('/');
     expect(d.health.candidates.at(-1)).toBe('/'); // probed last
-    expect(d.test?.value).toEqual(['go', 'test', './...']);
+    expect(d.test?.value).toEqual(['go', 'test', '-v', './...']);
     expect(d.state.onDisk).toBe(false);
     expect(d.envVars).toEqual(['APP_VERSION', 'PORT']);
   });
@@ -72,6 +72,11 @@ describe('pier init detection on the fixture apps and the example app', () => {
     expect(validatePlan(files, {})).toEqual([]);
   });
 
+  it.each(['python-flask', 'go-stdlib', 'node-jest'])('%s: node_modules/ (where npm puts pier itself) is git- and docker-ignored whatever the language', (name) => {
+    const files = plan(app(name));
+    for (const path of ['.gitignore', '.dockerignore']) expect(files.find((f) => f.path === path)!.content.split('\n'), path).toContain('node_modules/');
+  });
+
   it('the example app\'s generated config validates too', () => {
     expect(validatePlan(plan(detect(scanRepo(join(repoRoot, 'examples/api')))), {})).toEqual([]);
   });
@@ -98,7 +103,7 @@ describe('detection helpers', () => {
     const d = detect({ dir: '/x/repo', paths: ['go.mod', 'package.json', 'main_test.go'], files: { 'go.mod': 'module example.com/svc\n', 'package.json': '{"name":"svc-tools","devDependencies":{"pier":"file:pier.tgz"}}', Dockerfile: 'FROM golang AS build\nFROM debian AS run\n' } });
     expect(d.language.value).toBe('go');
     expect(d.name.value).toBe('svc');
-    expect(d.test?.value).toEqual(['go', 'test', './...']);
+    expect(d.test?.value).toEqual(['go', 'test', '-v', './...']);
   });
 
   it('reads env variables from JS, Python, Go and Java', () => {
