@@ -69,7 +69,7 @@ export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult>
     const byProvider = new Map<string, Promise<{ values?: Record<string, number | undefined>; error?: string }>>();
     for (const s of batch) {
       if (!byProvider.has(s.provider.key)) {
-        byProvider.set(s.provider.key, s.provider.measure(signal).then((values) => ({ values }), (e: Error) => ({ error: e.message })));
+        byProvider.set(s.provider.key, s.provider.measure(signal, now).then((values) => ({ values }), (e: Error) => ({ error: e.message })));
       }
     }
     for (const s of batch) {

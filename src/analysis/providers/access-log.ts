@@ -49,12 +49,30 @@ export interface AccessLogSource {
   release?: string;
 }
 
+/**
+ * One read per tick, however many access-log providers (different `minRequests`) share the
+ * source: each read consumes the entries since the previous one.
+ */
+export function sharedSource(source: AccessLogSource): AccessLogSource & { readAt(at: number | undefined): Promise<Map<string, AccessEntry[]>> } {
+  let last: { at: number; p: Promise<Map<string, AccessEntry[]>> } | undefined;
+  return {
+    ...source,
+    read: () => source.read(),
+    readAt(at) {
+      if (at === undefined) return source.read();
+      if (last?.at !== at) last = { at, p: source.read() };
+      return last.p;
+    },
+  };
+}
+
 export function accessLogProvider(source: AccessLogSource, minRequests: number): Provider {
+  const shared = 'readAt' in source ? (source as ReturnType<typeof sharedSource>) : sharedSource(source);
   return {
     key: `accessLog:${minRequests}`,
     label: `access logs of ${source.hosts.join(', ')}${source.release ? ` (release ${source.release})` : ''}`,
-    async measure() {
-      return fleetValues(await source.read(), minRequests, source.release);
+    async measure(_signal, at) {
+      return fleetValues(await shared.readAt(at), minRequests, source.release);
     },
   };
 }

@@ -6,6 +6,6 @@ export interface Provider {
   readonly key: string;
   /** For messages: `access logs of 3 hosts`, `prometheus http://...`. */
   readonly label: string;
-  /** Take one measurement; throw when nothing could be measured (a provider error). */
-  measure(signal?: AbortSignal): Promise<Values>;
+  /** Take one measurement at clock time `at` (the tick); throw when nothing could be measured (a provider error). */
+  measure(signal?: AbortSignal, at?: number): Promise<Values>;
 }

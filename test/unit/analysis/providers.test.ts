@@ -91,3 +91,50 @@ describe('providers over HTTP and processes (a server on 127.0.0.1 this test sta
     await expect(jobProvider({ command: [process.execPath, '-e', 'setTimeout(()=>{}, 5000)'], timeoutSeconds: 0.3 }).measure()).rejects.toThrow(/killed after 0.3s/);
   });
 });
+
+describe('configured metrics -> specs and providers', async () => {
+  const { Guard } = await import('../../../src/config/sections/analysis.ts');
+  const { metricSpec, providersFor } = await import('../../../src/analysis/spec.ts');
+  const { runAnalysis } = await import('../../../src/analysis/run.ts');
+  const { manualClock } = await import('../../../src/analysis/clock.ts');
+
+  it("the default guard is the seeds' three rules over one shared access-log read per tick", async () => {
+    const g = Guard.parse({});
+    expect(g.window).toBe(600);
+    expect(g.inconclusive).toBe('pause');
+    const specs = g.metrics.map(metricSpec);
+    expect(specs.map((s) => `${s.name}: ${s.failureCondition?.source} for ${s.forSeconds}s every ${s.intervalSeconds}s`)).toEqual([
+      'error-rate: error_rate > 5% for 120s every 10s',
+      'response-time: p95_ms > 2000 for 300s every 10s',
+      'availability: availability < 95% for 60s every 10s',
+    ]);
+    let reads = 0;
+    const clock = manualClock();
+    // Requests fail 10 % from 300 s on: availability (1 m) decides before error-rate (2 m).
+    const metrics = providersFor([...specs, metricSpec({ ...g.metrics[0]!, name: 'strict', provider: { accessLog: { minRequests: 5 } } })], {
+      accessLog: () => ({
+        hosts: ['web1'],
+        release: 'v2',
+        read: async () => {
+          reads += 1;
+          const bad = clock.now() >= 300_000;
+          return new Map([['web1', Array.from({ length: 50 }, (_, i) => entry(bad && i % 10 === 0 ? 500 : 200, 20))]]);
+        },
+      }),
+    });
+    const r = await runAnalysis({ metrics, clock, windowSeconds: g.window });
+    expect(reads).toBe(36); // one read per tick for four metrics
+    expect(r.phase).toBe('failed');
+    expect(r.seconds).toBe(360);
+    expect(r.reasons).toEqual(['availability: "availability < 95%" held for 1m (for: 1m): availability 90.0%, requests 50, errors 5']);
+  });
+
+  it('config errors: a bad condition names it, a metric needs a condition and exactly one provider', () => {
+    const issues = (v: unknown) => Guard.safeParse(v).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues({ metrics: [{ name: 'x', failureCondition: 'error_rate >' }] })).toEqual(['metrics.0.failureCondition: condition "error_rate >": at column 13: expected a value after the operator (the condition ends here)']);
+    expect(issues({ metrics: [{ name: 'x' }] })).toEqual(['metrics.0: expected a failureCondition or a successCondition (or both)']);
+    expect(issues({ metrics: [{ name: 'x', failureCondition: 'a > 1', provider: { web: { url: 'http://x/' }, job: { command: ['true'] } } }] })).toEqual(['metrics.0.provider: expected exactly one provider of accessLog, prometheus, web, job (found web, job)']);
+    expect(issues({ window: '10 minutes' })?.[0]).toMatch(/^window: /);
+    expect(Guard.parse({ window: '10m', metrics: [{ name: 'j', successCondition: 'exit_code == 0', provider: { job: { command: 'npm run probe' } }, count: 1 }] }).metrics[0]!.provider.job!.command).toEqual(['npm', 'run', 'probe']);
+  });
+});
