@@ -10,7 +10,7 @@ import { targetFor, writeReport } from './deploy-common.ts';
 import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 
-export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
+export const help = `Usage: pier deploy <env> [--version V] [--stream] [--lock-wait SECONDS] [--no-guard] [--config FILE] [--json]
 
 Health-gated deploy (deploy.strategy: rolling, blue-green or canary) of the app image to every host of environments/<env>.yaml over SSH.
 The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
@@ -21,6 +21,10 @@ already-switched host back to its previous release.
                       <app semver>-<short sha>, e.g. 1.0.0-abc1234)
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
+  --no-guard          skip the post-deploy guard (deploy.guard)
+
+After a successful deploy: the environment's smoke: commands (a failure rolls every host back), then
+the guard when deploy.guard is set: its metrics for its window; a failed metric rolls every host back.
 
 Exit: 0 deployed; 1 rolled back / refused by a gate; 2 bad usage or config; 3 hosts unreachable,
 host key refused, lock held.`;
@@ -31,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     version: { type: 'string' },
     stream: { type: 'boolean' },
     'lock-wait': { type: 'string' },
+    'no-guard': { type: 'boolean' },
   });
   if (values.help) return console.log(help), 0;
   const lockWait = parseLockWait(values['lock-wait']);
@@ -61,17 +66,24 @@ export async function run(argv: string[]): Promise<number> {
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
     });
-    const path = writeReport(target, runId, report);
-    if (values.json) console.log(JSON.stringify(report, null, 2));
+    // Smoke and guard after a deploy that went through (each may roll the fleet back).
+    const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
+      ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
+      : [];
+    const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
+    const full = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
+    const path = writeReport(target, runId, full);
+    if (values.json) console.log(JSON.stringify(full, null, 2));
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
       if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
       console.error(report.ok ? `✓ ${version} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${version} failed: ${report.error}`);
     }
+    if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
     console.error(`report: ${path}`);
-    return report.exitCode;
+    return full.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
   }
