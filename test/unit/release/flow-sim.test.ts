@@ -73,9 +73,11 @@ describe('promotion by digest (simulated hosts)', () => {
     const staging = fleet(['stage1', 'stage2']);
     await withVirtualTime(async () => {
       await deploy(target(staging, 'staging'), { version: 'v1', progress: quiet() });
-      const one = fleet(['stage2']);
-      one.hosts[0]!.s = staging.host('stage2').s; // the same host state, deployed alone
-      await deploy(target(one, 'staging'), { version: 'v2', progress: quiet() });
+      // stage2 alone gets v2 (a deploy to a one-host copy of it, its state copied back).
+      const snap = staging.snapshot();
+      const one = new SimFleet({ ...snap, hosts: [snap.hosts[1]!] });
+      expect((await deploy(target(one, 'staging'), { version: 'v2', progress: quiet() })).ok).toBe(true);
+      Object.assign(staging.host('stage2').s, one.hosts[0]!.s);
       const r = await promote(target(staging, 'staging', { checks: true }), target(fleet(['web1']), 'production'), { log: () => undefined });
       expect(r.error).toBe(`cannot promote from staging: its hosts disagree on what they serve:\n  ${DIGEST.v1}: stage1 (v1)\n  ${DIGEST.v2}: stage2 (v2)`);
     });
