@@ -139,8 +139,16 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
   }
   log(`guard ${target.envName}: ${analysis.phase}: ${analysis.reasons.join('; ')}`);
   if (opts.rollback === false) return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate };
-  log(`guard ${target.envName}: rolling every host back from ${serving.version}`);
   try {
+    // Another deploy during the window changed what serves: rolling "back" would undo it instead.
+    const now = await withHosts(target, (ops) => Promise.all(ops.map((o) => o.readCurrent())));
+    const moved = now.filter((c) => c?.image !== serving.image);
+    if (moved.length) {
+      const msg = `not rolled back: the hosts no longer serve ${serving.version} (${now.map((c) => c?.version ?? 'nothing').join(', ')}): another deploy or rollback ran during the guard`;
+      log(`guard ${target.envName}: ${msg}`);
+      return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate, summary: [...summary, msg] };
+    }
+    log(`guard ${target.envName}: rolling every host back from ${serving.version}`);
     const rb = await rollback(target, { progress: new Progress((l) => log(l)) });
     return { ...base, action: rb.ok ? 'rolled-back' : 'rollback-failed', rollback: rb, ok: false, exitCode: ExitCode.gate };
   } catch (e) {

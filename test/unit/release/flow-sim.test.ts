@@ -166,3 +166,31 @@ describe('the guard (simulated hosts, manual clock)', () => {
     expect(g.seconds).toBe(370); // first slow measurement at 70 s (covers 60..70 s), held 5 m
   });
 });
+
+describe('the guard and a deploy during its window', () => {
+  it('does not roll back a release it was not watching', async () => {
+    const prod = fleet(['web1', 'web2']);
+    await withVirtualTime(async () => {
+      for (const v of ['v1', 'v2']) expect((await deploy(target(prod, 'production'), { version: v, progress: quiet() })).ok).toBe(true);
+    });
+    const c = manualClock(0);
+    let deployed = false;
+    const clock = {
+      now: c.now,
+      sleep: async (ms: number) => {
+        traffic(prod, 'v2', 15, c.now() >= 60_000 ? 2 : 0);
+        // Someone deploys v3 at 100 s (the guard still watches v2's failures).
+        if (c.now() >= 100_000 && !deployed) {
+          deployed = true;
+          expect((await deploy(target(prod, 'production'), { version: 'v3', progress: quiet() })).ok).toBe(true);
+        }
+        await c.sleep(ms);
+      },
+    };
+    const g = await withVirtualTime(() => guard(target(prod, 'production', { guard: {} }), { clock, log: () => undefined }));
+    expect(g.phase).toBe('failed');
+    expect(g.action).toBe('not-rolled-back');
+    expect(g.summary.at(-1)).toMatch(/the hosts no longer serve v2 \(v3, v3\)/);
+    expect(servingOf(prod).map((x) => x.version)).toEqual(['v3', 'v3']);
+  });
+});
