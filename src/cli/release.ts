@@ -24,9 +24,9 @@ Exit: 0 released and held; 1 a gate said no (ci, deploy, checks, smoke, guard); 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...commonOptions, version: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'no-guard': { type: 'boolean' }, 'allow-missing-scanner': { type: 'boolean' } }, false);
   if (values.help) return console.log(help), 0;
+  if ((values.from ?? 'staging') === (values.to ?? 'production')) throw new UsageError(`--from and --to name the same environment (${values.to ?? 'production'})`);
   const staging = targetFor(values.from ?? 'staging', values.config, 'release');
   const production = targetFor(values.to ?? 'production', values.config, 'release');
-  if (staging.envName === production.envName) throw new UsageError('--from and --to name the same environment');
   const runId = newRunId();
   const steps: ReleaseStep[] = [];
   let version = values.version;
