@@ -6,7 +6,7 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { scaledClock } from '../../src/analysis/clock.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -112,14 +112,17 @@ useFleet(
       startLb('production', ['host2', 'host3', 'host4']),
     ]);
     writeProjectFiles();
-    // v1 everywhere first (a plain deploy, no guard), so every proxy exists before load starts.
-    for (const env of ['staging', 'production']) {
-      const r = await deploy(target(env), { version: 'v1', progress: quiet() });
-      expect(r.ok, r.error).toBe(true);
-    }
-    await poll('production lb', async () => ((await fetch(`http://127.0.0.1:${lbPort.production}/health`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
   },
 );
+
+beforeAll(async () => {
+  // v1 everywhere first (a plain deploy, no guard), so every proxy exists before load starts.
+  for (const env of ['staging', 'production']) {
+    const r = await deploy(target(env), { version: 'v1', progress: quiet() });
+    expect(r.ok, r.error).toBe(true);
+  }
+  await poll('production lb', async () => ((await fetch(`http://127.0.0.1:${lbPort.production}/health`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
+}, 180_000);
 
 afterAll(async () => {
   // Before useFleet's own afterAll (hooks run in reverse), which checks nothing labelled is left.
