@@ -11,7 +11,7 @@ import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
 
-export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--config FILE] [--json]
+export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--config FILE] [--json]
 
 Health-gated deploy (deploy.strategy: rolling, blue-green or canary) of the app image to every host of environments/<env>.yaml over SSH.
 The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
@@ -24,6 +24,10 @@ already-switched host back to its previous release.
                       host serves: same health-gated rollout, no new image (after pier secrets set)
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
+  --no-guard          skip the post-deploy guard (deploy.guard)
+
+After a successful deploy: the environment's smoke: commands (a failure rolls every host back), then
+the guard when deploy.guard is set: its metrics for its window; a failed metric rolls every host back.
 
 Exit: 0 deployed; 1 rolled back / refused by a gate; 2 bad usage or config; 3 hosts unreachable,
 host key refused, lock held.`;
@@ -35,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     stream: { type: 'boolean' },
     'env-only': { type: 'boolean' },
     'lock-wait': { type: 'string' },
+    'no-guard': { type: 'boolean' },
   });
   if (values.help) return console.log(help), 0;
   const lockWait = parseLockWait(values['lock-wait']);
@@ -67,17 +72,24 @@ export async function run(argv: string[]): Promise<number> {
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
     });
-    const path = writeReport(target, runId, report);
-    if (values.json) printJson(report);
+    // Smoke and guard after a deploy that went through (each may roll the fleet back).
+    const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
+      ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
+      : [];
+    const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
+    const full = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
+    const path = writeReport(target, runId, full);
+    if (values.json) printJson(full);
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
       if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
       console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }
+    if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
     console.error(`report: ${path}`);
-    return report.exitCode;
+    return full.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -41,6 +41,11 @@ export interface DeployOptions {
    * pull): the same health-gated rollout, e.g. after \`pier secrets set\`. \`version\` is ignored.
    */
   envOnly?: boolean;
+  /**
+   * Pull exactly this image (`sha256:...`) from the registry instead of the tag `version` (which
+   * then only names the release): promotion deploys the bytes another environment checked.
+   */
+  digest?: string;
   lockWaitSeconds?: number;
   signal?: AbortSignal;
   progress?: Progress;
@@ -114,6 +119,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const started = Date.now();
   const envOnly = Boolean(opts.envOnly);
   const streamed = !envOnly && (opts.stream || !target.registry);
+  if (opts.digest && streamed) throw new ConfigError([{ file: `environments/${target.envName}.yaml`, path: 'deploy.registry', message: 'a deploy by digest pulls from a registry: set deploy.registry (and do not --stream)' }]);
+  if (opts.digest && !/^sha256:[0-9a-f]{64}$/.test(opts.digest)) throw new ConfigError([{ file: 'command line', path: 'digest', message: `expected sha256:<64 hex digits>, got ${opts.digest}` }]);
   // A streamed image must exist locally: checked before anything remote happens.
   let localImageId: string | undefined;
   if (streamed) {
@@ -167,7 +174,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         fetchImage = async (o) => (await o.ensureImage(image), image);
       } else if (streamed) image = `${target.imageRepo}:${opts.version}`;
       else {
-        fetchImage = imageFetcher(ops, { kind: 'registry', ref: `${target.registry}/${target.imageRepo}:${opts.version}` });
+        fetchImage = imageFetcher(ops, { kind: 'registry', ref: `${target.registry}/${target.imageRepo}${opts.digest ? `@${opts.digest}` : `:${opts.version}`}` });
         for (const o of ops) {
           progress.step(o.name, 'pulling');
           void fetchImage(o).catch(() => undefined); // awaited below; a failure surfaces there

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Check, Guard } from './analysis.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -96,6 +97,7 @@ export const Deploy = z
     smokePath: z.string().startsWith('/').optional().describe('Path requested through the proxy after each switch (default: the app health path)'),
     canary: Canary.default(Canary.parse({})),
     blueGreen: BlueGreen.default(BlueGreen.parse({})),
+    guard: Guard.optional().describe('Post-deploy guard (analysis for a window after the deploy; rollback of every host when a metric fails). pier deploy runs it when set (--no-guard skips); pier guard <env> runs it on demand'),
   })
   .describe('How releases reach the hosts');
 
@@ -127,6 +129,9 @@ export const Environment = z
       )
       .default({})
       .describe('Variables the env file must set, each with a regular expression the whole value must match'),
+    url: z.string().url().optional().describe('Public URL of the environment: BASE_URL of its checks and smoke commands'),
+    checks: z.array(Check).default([]).describe('Commands run against the environment after a deploy (pier checks, pier release); their passing digest is what pier promote accepts'),
+    smoke: z.array(Check).default([]).describe('Commands run against the environment after every deploy to it (a failure rolls every host back)'),
     hosts: z.array(Host).default([]),
     ssh: Ssh.default(Ssh.parse({})),
     deploy: Deploy.default(Deploy.parse({})),
