@@ -44,7 +44,8 @@ export interface Detection {
   test?: Guess<string[]>;
   /** Build arguments, values already in `${PIER_X_IMAGE:-public}` form where a stand-in exists. */
   buildArgs: Record<string, string>;
-  compose?: { file: string; appService?: string };
+  /** `generated`: the file is the dev stack a previous `pier init` wrote (its header says so). */
+  compose?: { file: string; appService?: string; generated?: boolean };
   services: Record<string, SidecarGuess>;
   /** Runtime env of the app in pipeline runs (sidecar URLs from the compose file). */
   appEnv: Record<string, string>;
@@ -77,6 +78,8 @@ export const HEALTH_CANDIDATES = ['/health', '/healthz', '/api/health', '/livez'
 
 const HEALTH_LITERAL = /["'`](\/(?:api\/)?(?:healthz?|livez|readyz|health\/(?:live|ready)|_health|ping|status))["'`]/g;
 
+/** The first line of the compose file `pier init` writes (src/init/render.ts composeFile). */
+const GENERATED_HEADER = /^# Dev stack of .*, written by pier init:/;
 const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 /** Lowercase letters, digits and dashes, as app.name requires. */
@@ -306,7 +309,7 @@ export function detect(snap: RepoSnapshot): Detection {
     const svcs = doc?.services ?? {};
     const appService = Object.keys(svcs).find((k) => svcs[k]?.build !== undefined);
     composeApp = appService ? svcs[appService] : undefined;
-    compose = { file: composeFile, appService };
+    compose = { file: composeFile, appService, ...(GENERATED_HEADER.test(snap.files[composeFile]!) ? { generated: true } : {}) };
     for (const [k, s] of Object.entries(svcs)) {
       if (k === appService || !s?.image) continue;
       const kind = SIDECARS.find((x) => x.match.test(s.image!.replace(/\$\{[^}]*:-([^}]*)\}/, '$1')));

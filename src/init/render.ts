@@ -189,7 +189,10 @@ export function dockerignoreLines(d: Detection): string[] {
 export function plan(d: Detection, opts: RenderOptions = {}): PlannedFile[] {
   const files: PlannedFile[] = [{ path: 'pier.yaml', kind: 'create', content: pierYaml(d, opts), why: 'the app and its pipeline' }];
   let composeFiles: string[];
-  if (d.compose) {
+  if (d.compose?.generated) {
+    // Init run again: the compose file is our own from last time, not the user's; no override.
+    composeFiles = [d.compose.file];
+  } else if (d.compose) {
     const override = composeOverride(d);
     composeFiles = override ? [d.compose.file, COMPOSE_OVERRIDE] : [d.compose.file];
     if (override) files.push({ path: COMPOSE_OVERRIDE, kind: 'create', content: override, why: `labels and image stand-ins over ${d.compose.file}` });

@@ -142,4 +142,20 @@ describe('detection helpers', () => {
     expect(d.notes.join('\n')).toMatch(/names node:20 directly/);
     expect(validatePlan(plan(d), {})).toEqual([]);
   });
+
+  it('init run again: the compose file the first run wrote is pier\'s own, so no override is planned', () => {
+    const first = app('go-stdlib');
+    const written = plan(first).find((f) => f.path === 'compose.yaml');
+    expect(written).toBeDefined();
+    const snap = scanRepo(join(repoRoot, 'test/fixtures/apps/go-stdlib'));
+    const again = detect({ ...snap, paths: [...snap.paths, 'compose.yaml'], files: { ...snap.files, 'compose.yaml': written!.content } });
+    expect(again.compose).toMatchObject({ file: 'compose.yaml', generated: true });
+    const files = plan(again);
+    expect(files.map((f) => f.path)).not.toContain('compose.pier.yaml');
+    expect(files.find((f) => f.path === 'environments/dev.yaml')!.content).toMatch(/compose:\n\s+- compose.yaml\n/);
+    // A user's own compose file still gets the override.
+    const user = detect({ ...snap, paths: [...snap.paths, 'compose.yaml'], files: { ...snap.files, 'compose.yaml': written!.content.split('\n').slice(2).join('\n') } });
+    expect(user.compose?.generated).toBeUndefined();
+    expect(plan(user).map((f) => f.path)).toContain('compose.pier.yaml');
+  });
 });
