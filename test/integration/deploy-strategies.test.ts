@@ -154,7 +154,10 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
     const analyses = (r.strategy?.canary as { analyses: CanaryAnalysis[] }).analyses;
     expect(analyses).toHaveLength(1);
     expect(analyses[0]).toMatchObject({ step: 1, percent: 10, verdict: 'rollback' });
-    expect(analyses[0]!.canary.errorRate).toBeGreaterThan(0.15);
+    // Over the rule's 5 % (a few dozen requests of a 30 %-failing release: 1/7 = 14 % was seen, so
+    // no tighter bound than the threshold the verdict used).
+    expect(analyses[0]!.canary.errorRate).toBeGreaterThan(canarySettings.maxErrorRate);
+    expect(analyses[0]!.canary.errors).toBeGreaterThan(0);
     expect(lines.join('\n')).toMatch(/canary step 1 \(10%\): rollback — error rate/);
     expect(r.hosts.map((h) => `${h.host}:${h.status}:${h.serving}`)).toEqual(['web1:rolled-back:s2', 'web2:rolled-back:s2', 'web3:rolled-back:s2']);
     expect(await serving(t)).toEqual(['s2', 's2', 's2']);
