@@ -17,6 +17,7 @@ import { newKeypair } from '../../src/secrets/dotenvx.ts';
 import { setEncrypted, writePrivateKey } from '../../src/secrets/encrypted-env.ts';
 import { secretForms } from '../../src/util/redact.ts';
 import { exec } from '../../src/util/exec.ts';
+import { poll } from '../../src/util/poll.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { pierBin, runPier, type PierResult } from '../helpers/pier.ts';
@@ -60,7 +61,11 @@ async function pier(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv
 /** Env of the container serving on each host (test plumbing inside the host, not pier output). */
 async function servingEnv(): Promise<{ env: Record<string, string>; image: string }[]> {
   return Promise.all(fleet.hosts.map(async (h) => {
-    const id = (await fleet.hostExec(h.name, ['docker', 'ps', '--filter', 'label=pier.app=deploy-app', '--filter', 'status=running', '--format', '{{.ID}}'])).trim().split('\n');
+    // The release left drains and is stopped by the host-side timer after the deploy returns
+    // (drainSeconds 1): looked at until it is gone (bounded), then exactly one runs.
+    const running = () => fleet.hostExec(h.name, ['docker', 'ps', '--filter', 'label=pier.app=deploy-app', '--filter', 'status=running', '--format', '{{.ID}}']).then((o) => o.trim().split('\n'));
+    await poll(`one running release on ${h.name}`, async () => ((await running()).length === 1 ? true : undefined), { timeoutMs: 20_000, intervalMs: 250 }).catch(() => undefined);
+    const id = await running();
     expect(id, `one running release on ${h.name}`).toHaveLength(1);
     const [c] = JSON.parse(await fleet.hostExec(h.name, ['docker', 'inspect', id[0]!])) as { Config: { Env: string[] }; Image: string }[];
     return { env: Object.fromEntries(c!.Config.Env.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])), image: c!.Image };
