@@ -38,7 +38,8 @@ async function naiveRecreate(t: DeployTarget, version: string): Promise<void> {
         const cur = (await ops.readCurrent())!;
         await ops.stop(cur.container, 10);
         await ops.remove(cur.container);
-        const started = await ops.start(ops.release(version, cur.image), ops.layout.envFile);
+        // A deploy leaves no env file on the host (issue 14): the naive baseline uploads its own.
+        const started = await ops.start(ops.release(version, cur.image), await ops.uploadEnv(t.envFileContent ?? ''));
         await ops.switchProxy([upstreamOf(started, t.appPort)]);
         // Each start has its own container name: keep current.json true for the steps after.
         await ops.setCurrent({ ...cur, container: started.container });
