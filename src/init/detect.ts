@@ -78,8 +78,10 @@ export const HEALTH_CANDIDATES = ['/health', '/healthz', '/api/health', '/livez'
 
 const HEALTH_LITERAL = /["'`](\/(?:api\/)?(?:healthz?|livez|readyz|health\/(?:live|ready)|_health|ping|status))["'`]/g;
 
-/** The first line of the compose file `pier init` writes (src/init/render.ts composeFile). */
-const GENERATED_HEADER = /^# Dev stack of .*, written by pier init:/;
+/** The first line of the compose file `pier init` writes (its prefix and mark; render.ts composeFile uses them). */
+export const GENERATED_COMPOSE_PREFIX = '# Dev stack of ';
+export const GENERATED_COMPOSE_MARK = ', written by pier init:';
+const GENERATED_HEADER = new RegExp(`^${GENERATED_COMPOSE_PREFIX}.*${GENERATED_COMPOSE_MARK}`);
 const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 /** Lowercase letters, digits and dashes, as app.name requires. */

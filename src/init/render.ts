@@ -5,7 +5,7 @@
  * never overwriting, is write.ts's job.
  */
 import { stringify } from 'yaml';
-import type { Detection } from './detect.ts';
+import { GENERATED_COMPOSE_MARK, GENERATED_COMPOSE_PREFIX, type Detection } from './detect.ts';
 
 export interface PlannedFile {
   path: string;
@@ -151,7 +151,7 @@ export function composeFile(d: Detection, opts: RenderOptions = {}): string {
   if (volumes.length) doc.volumes = Object.fromEntries(volumes.map((v) => [v.split(':')[0], { labels }]));
   if (d.usesCaSecret) doc.secrets = { ca: { file: '${PIER_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}' } };
   return [
-    `# Dev stack of ${app}, written by pier init: pier env up dev runs it as compose project ${app}-dev.`,
+    `${GENERATED_COMPOSE_PREFIX}${app}${GENERATED_COMPOSE_MARK} pier env up dev runs it as compose project ${app}-dev.`,
     `# Published on 127.0.0.1:${d.port.value} (APP_PORT= for a random port). ${LABELS_NOTE}`,
     yaml(doc),
     '',
