@@ -71,6 +71,8 @@ export function mergedDockerignore(userRules: string | undefined, exclude: strin
 }
 
 /** Tag pier gives a build: `<version>-<sha>[-dirty[-<hash>]]` or `-nogit`, `-test` for the test image. */
+/** Images tagged within this long are never pruned: a concurrent run on the same engine may be using them. */
+const PRUNE_GRACE_MS = 60 * 60_000;
 const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty(-[0-9a-f]{4,})?)?)(-test)?$/;
 
 export interface ImageSummary {
@@ -78,20 +80,39 @@ export interface ImageSummary {
   Created: number;
   RepoTags?: string[] | null;
   Labels?: Record<string, string> | null;
+  /** When a tag was last put on the image (ms; from inspect's Metadata.LastTagTime). */
+  lastTaggedMs?: number;
+}
+
+export interface PruneGuard {
+  /** Tags this run built: never removed, whatever their age. */
+  protect?: readonly string[];
+  /** Images tagged less than this long ago stay (another run on the engine may be about to use them). */
+  graceMs?: number;
+  now?: number;
 }
 
 /**
  * Which tags to remove so only the newest `keep` images of each kind stay (pure). Only images
  * pier built for the app (`pier.app`, `pier.image`) and only tags pier gave them (the version-sha
  * pattern, also under a registry prefix) are touched; `latest` or a user's own tags never are.
+ * "Newest" is the last tagging, not `Created`: a build served from cache keeps its first build's
+ * creation time, so a run's own image can look old.
  */
-export function pruneTags(images: ImageSummary[], app: string, keep: number): string[] {
+export function pruneTags(images: ImageSummary[], app: string, keep: number, guard: PruneGuard = {}): string[] {
+  const protect = new Set(guard.protect ?? []);
+  const now = guard.now ?? Date.now();
+  const age = (i: ImageSummary) => Math.max(i.Created * 1000, i.lastTaggedMs ?? 0);
   const out: string[] = [];
   for (const kind of ['runtime', 'test']) {
     const mine = images
       .filter((i) => i.Labels?.['pier.app'] === app && i.Labels?.['pier.image'] === kind)
-      .sort((a, b) => b.Created - a.Created);
-    for (const img of mine.slice(keep)) out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
+      .sort((a, b) => age(b) - age(a));
+    for (const img of mine.slice(keep)) {
+      if ((img.RepoTags ?? []).some((t) => protect.has(t))) continue;
+      if (guard.graceMs && now - age(img) < guard.graceMs) continue;
+      out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
+    }
   }
   return out;
 }
@@ -166,11 +187,20 @@ export class DockerEngine implements Engine {
     return { ...spec, dockerfile: copy };
   }
 
-  /** Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay). */
-  async pruneImages(app: string, keep: number): Promise<string[]> {
-    const images = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
+  /**
+   * Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay;
+   * never `protect`ed tags nor images tagged in the last hour, which a concurrent run may use).
+   */
+  async pruneImages(app: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
+    const listed = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
+    const images = await Promise.all(
+      listed.map(async (i) => {
+        const tagged = await this.d.getImage(i.Id).inspect().then((x) => Date.parse((x as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime ?? ''), () => NaN);
+        return Number.isFinite(tagged) ? { ...i, lastTaggedMs: tagged } : i;
+      }),
+    );
     const removed: string[] = [];
-    for (const tag of pruneTags(images, app, keep)) {
+    for (const tag of pruneTags(images, app, keep, { protect, graceMs: PRUNE_GRACE_MS })) {
       const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);
       if (ok) removed.push(tag);
     }

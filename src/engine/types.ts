@@ -147,7 +147,7 @@ export interface Engine extends AsyncDisposable {
    * kind (`pier.image` runtime / test) with all their tags; returns the tags removed. Optional:
    * engines without a local image store have nothing to prune.
    */
-  pruneImages?(app: string, keep: number): Promise<string[]>;
+  pruneImages?(app: string, keep: number, protect?: readonly string[]): Promise<string[]>;
   /** Remove everything this run created. Idempotent. */
   close(): Promise<void>;
 }

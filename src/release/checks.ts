@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parseJUnit, parseTestOutput, sumCounts, type Runner, type TestCounts } from '../pipeline/test-results.ts';
+import { failingTests, parseJUnit, parseTestOutput, sumCounts, type Runner, type TestCounts } from '../pipeline/test-results.ts';
 import { exec } from '../util/exec.ts';
 import { redact } from '../util/redact.ts';
 
@@ -89,6 +89,8 @@ export async function runCheck(spec: CheckSpec, ctx: CheckContext): Promise<Chec
   } else {
     const parsed = parseTestOutput(output);
     if (parsed) Object.assign(result, { runner: parsed.runner, counts: parsed.counts });
+    const failing = failingTests(output);
+    if (failing.length) result.failures = failing.map(redact);
   }
   // A runner that reports failures fails the check even when the command's exit code hides it.
   if (result.counts && result.counts.fail > 0) result.ok = false;

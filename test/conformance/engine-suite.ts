@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BuiltImage, Engine, SidecarSpec } from '../../src/engine/types.ts';
 import { httpGet } from '../../src/util/http.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { get } from '../helpers/http.ts';
 
 export interface ConformanceOptions {
   /** Skip the whole suite with this reason (e.g. no Dagger engine here). */
@@ -127,7 +128,7 @@ export function engineConformance(name: string, makeEngine: () => Engine | Promi
       const pub = await engine.publish({ image: server, address });
       expect(pub.ref).toBe(address);
       expect(pub.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-      const res = await fetch(`http://${opts.registry}/v2/pier-conformance/${name}/manifests/${engine.runId}`, {
+      const res = await get(`http://${opts.registry}/v2/pier-conformance/${name}/manifests/${engine.runId}`, {
         method: 'HEAD',
         headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
       });

@@ -22,6 +22,7 @@ import { repoRoot } from '../helpers/paths.ts';
 import { runPier } from '../helpers/pier.ts';
 import { countFile, DIGEST, startHarness, TRIVY_REPORT, type Harness } from './harness.ts';
 import { GraphQLFailure, type Recorded, type Step } from './recording-server.ts';
+import { get } from '../helpers/http.ts';
 
 const apiDir = join(repoRoot, 'examples', 'api');
 // Imported by path at run time: the module uses legacy decorators (its own tsconfig), which the
@@ -158,7 +159,7 @@ describe('Dagger contract (recording server, schema v0.21.8)', () => {
       const mark = h.server.recorded.length;
       const app = await engine.serve({ image: { ref: 'pier/example-api:0.1.0-contract-test' }, port: 3000, env: { NODE_ENV: 'production' }, sidecars: [{ name: 'redis', image: 'redis:7', env: {}, port: 6379 }] });
       expect(app.url).toBe(h.appUrl);
-      expect((await fetch(`${app.url}/health`)).status).toBe(200);
+      expect((await get(`${app.url}/health`)).status).toBe(200);
       await app.stop();
       const rec = since(mark);
       const tunnel = step(rec.find((q) => step(q, 'tunnel')), 'tunnel')!.args;

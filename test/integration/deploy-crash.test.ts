@@ -20,6 +20,7 @@ import { lockRelease, lockStatus, releases, status } from '../sim/verbs.ts';
 import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad, type Load } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { get } from '../helpers/http.ts';
 
 let fleet: Fleet;
 let config: string;
@@ -64,7 +65,7 @@ const serving = async (t: DeployTarget) => (await status(t)).map((h) => h.servin
 
 async function lbVersions(n = 9): Promise<Set<string>> {
   const seen = new Set<string>();
-  for (let i = 0; i < n; i++) seen.add(((await (await fetch(`http://127.0.0.1:${fleet.lbPort}/version`)).json()) as { version: string }).version);
+  for (let i = 0; i < n; i++) seen.add(((await (await get(`http://127.0.0.1:${fleet.lbPort}/version`)).json()) as { version: string }).version);
   return seen;
 }
 

@@ -13,6 +13,7 @@ import { deployTarget, images, writeProject, type Fleet } from '../helpers/fleet
 import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { get } from '../helpers/http.ts';
 
 let fleet: Fleet;
 let target: DeployTarget;
@@ -45,7 +46,7 @@ describe.sequential('pier deploy with the real example app', () => {
     const r = await deploy(target, { version: '1.0.0', progress: new Progress((l) => lines.push(l)) });
     expect(r.ok, `${r.error}\n${r.logs ?? ''}`).toBe(true);
     expect(lines.filter((l) => /migrating/.test(l))).toHaveLength(1);
-    const res = await fetch(`http://127.0.0.1:${fleet.lbPort}/health`);
+    const res = await get(`http://127.0.0.1:${fleet.lbPort}/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ok', version: '1.0.0', database: 'ok', cache: 'ok' });
     // The database password travels only in the env file (0600), never in output.
@@ -60,7 +61,7 @@ describe.sequential('pier deploy with the real example app', () => {
     expect(r.ok, r.error).toBe(true);
     expect(l.sent).toBeGreaterThan(100);
     expect(l.failures).toEqual([]);
-    const v = await (await fetch(`http://127.0.0.1:${fleet.lbPort}/version`)).json();
+    const v = await (await get(`http://127.0.0.1:${fleet.lbPort}/version`)).json();
     expect(v).toMatchObject({ version: '1.0.1' });
   }, 180_000);
 });

@@ -16,6 +16,7 @@ import { buildTestApp, deployTarget, writeProject, type Fleet, type ProjectOptio
 import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { runPier } from '../helpers/pier.ts';
+import { get } from '../helpers/http.ts';
 
 let fleet: Fleet;
 let config: string;
@@ -40,7 +41,7 @@ async function servingEverywhere(t: DeployTarget): Promise<(string | undefined)[
 async function lbVersions(n = 9): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
-    const r = await fetch(`http://127.0.0.1:${fleet.lbPort}/version`);
+    const r = await get(`http://127.0.0.1:${fleet.lbPort}/version`);
     seen.add(((await r.json()) as { version: string }).version);
   }
   return seen;

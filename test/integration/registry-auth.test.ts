@@ -15,6 +15,7 @@ import { registryAuth } from '../../src/pipeline/stages/publish.ts';
 import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { poll } from '../../src/util/poll.ts';
 import { repoRoot } from '../helpers/paths.ts';
+import { get, statusOf } from '../helpers/http.ts';
 
 const vars = interpolationVars(repoRoot);
 const registryImage = vars.PIER_REGISTRY_IMAGE ?? 'registry:2';
@@ -56,7 +57,7 @@ describe.skipIf(!line)(`publish with registry auth (${line ? registryImage : `sk
     await c.start();
     const port = (await c.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
     address = `127.0.0.1:${port}`;
-    await poll(`registry on ${address} asking for auth`, async () => ((await fetch(`http://${address}/v2/`).catch(() => undefined))?.status === 401 ? true : undefined), { timeoutMs: 10_000, intervalMs: 250 });
+    await poll(`registry on ${address} asking for auth`, async () => ((await statusOf(`http://${address}/v2/`)) === 401 ? true : undefined), { timeoutMs: 10_000, intervalMs: 250 });
     engine = new DockerEngine({ runId });
   });
 
@@ -70,7 +71,7 @@ describe.skipIf(!line)(`publish with registry auth (${line ? registryImage : `sk
   });
 
   it('refuses anonymous access (the registry really requires auth)', async () => {
-    expect((await fetch(`http://${address}/v2/`)).status).toBe(401);
+    expect((await get(`http://${address}/v2/`)).status).toBe(401);
     await expect(engine.publish({ image: { ref: imageToPush }, address: `${address}/pier/auth-test:anon` })).rejects.toThrow(/push of .* failed/);
   });
 
@@ -79,7 +80,7 @@ describe.skipIf(!line)(`publish with registry auth (${line ? registryImage : `sk
     const auth = registryAuth(reg, repoRoot, { PIER_TEST_REGISTRY_PASSWORD: password });
     const pub = await engine.publish({ image: { ref: imageToPush }, address: `${address}/pier/auth-test:ok`, auth });
     expect(pub.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const res = await fetch(`http://${address}/v2/pier/auth-test/manifests/ok`, {
+    const res = await get(`http://${address}/v2/pier/auth-test/manifests/ok`, {
       method: 'HEAD',
       headers: {
         authorization: `Basic ${Buffer.from(`ci:${password}`).toString('base64')}`,

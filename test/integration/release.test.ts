@@ -26,6 +26,7 @@ import { buildTestApp, images, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { runPier } from '../helpers/pier.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
+import { get, statusOf } from '../helpers/http.ts';
 
 let fleet: Fleet;
 let root: string;
@@ -121,7 +122,7 @@ beforeAll(async () => {
     const r = await deploy(target(env), { version: 'v1', progress: quiet() });
     expect(r.ok, r.error).toBe(true);
   }
-  await poll('production lb', async () => ((await fetch(`http://127.0.0.1:${lbPort.production}/health`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
+  await poll('production lb', async () => ((await statusOf(`http://127.0.0.1:${lbPort.production}/health`)) === 200 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
 }, 180_000);
 
 afterAll(async () => {
@@ -199,7 +200,7 @@ describe.sequential('pier release: staging on one SSH host, production on three'
     expect(g.rollback?.hosts.map((h) => `${h.host}:${h.from}->${h.to}:${h.ok}`)).toEqual(['web2:v4->v2:true', 'web3:v4->v2:true', 'web4:v4->v2:true']);
     expect(await serving('production')).toEqual(['v2', 'v2', 'v2']);
     expect(l.versions.v4).toBeGreaterThan(0);
-    const after = await Promise.all(Array.from({ length: 6 }, () => fetch(`http://127.0.0.1:${lbPort.production}/version`).then(async (x) => ((await x.json()) as { version: string }).version)));
+    const after = await Promise.all(Array.from({ length: 6 }, () => get(`http://127.0.0.1:${lbPort.production}/version`).then(async (x) => ((await x.json()) as { version: string }).version)));
     expect(new Set(after)).toEqual(new Set(['v2']));
   }, 300_000);
 });

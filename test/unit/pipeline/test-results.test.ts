@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LiveCounter, classifyLine, parseJUnit, parseTestOutput, stripAnsi } from '../../../src/pipeline/test-results.ts';
+import { LiveCounter, classifyLine, failingTests, parseJUnit, parseTestOutput, stripAnsi } from '../../../src/pipeline/test-results.ts';
 import { testFigures } from '../../../src/pipeline/stages/test.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
@@ -83,5 +83,24 @@ describe('live counts while tests run', () => {
     expect(classifyLine('test_x.py ..Fs.  [ 40%]')).toEqual(['pass', 'pass', 'fail', 'skip', 'pass']);
     expect(classifyLine('listening on 3000')).toBeUndefined();
     expect(stripAnsi('\x1b[1m\x1b[31mred\x1b[39m\x1b[22m')).toBe('red');
+  });
+});
+
+describe('failing test names from real runner output', () => {
+  it.each([
+    ['node-test.tap.txt', ['fails']],
+    ['node-test.spec.txt', ['fails']],
+    ['jest-one-file.txt', ['fails']],
+    ['vitest.txt', ['fails']],
+    ['go-test-v.txt', ['TestFails']],
+    ['pytest.txt', ['test_server.py::test_failure_on_request']],
+  ])('%s names %j', (file, names) => {
+    expect(failingTests(sample(file))).toEqual(names);
+  });
+
+  it('a passing run names none; skips and todos are not failures; the list is bounded', () => {
+    expect(failingTests(sample('pytest-q-pass.txt'))).toEqual([]);
+    expect(failingTests('not ok 3 - later # SKIP no db\nok 1 - a\nnot ok 2 - b # TODO soon')).toEqual([]);
+    expect(failingTests(Array.from({ length: 80 }, (_, i) => `not ok ${i + 1} - t${i}`).join('\n'), 5)).toEqual(['t0', 't1', 't2', 't3', 't4']);
   });
 });

@@ -21,7 +21,8 @@ describe('checks against an environment (real processes)', () => {
   it('node:test counts, the failure fails the check; BASE_URL and PIER_VERSION set', async () => {
     const r = await runCheck(spec({ command: [node, '--test', 'suite.test.mjs'] }), ctx);
     expect(r).toMatchObject({ name: 'e2e', ok: false, exitCode: 1, runner: 'node:test', counts: { tests: 3, pass: 2, fail: 1 } });
-    expect(formatCheck(r)).toMatch(/^✗ e2e {10}2 passed, 1 failed \(node:test\), exit 1, \d+\.\ds$/);
+    expect(r.failures).toEqual(['delete item']);
+    expect(formatCheck(r)).toMatch(/^✗ e2e {10}2 passed, 1 failed \(node:test\), exit 1, \d+\.\ds\n {4}failing: delete item$/);
   });
 
   it('the environment a command sees: BASE_URL, PIER_ENV, PIER_IMAGE and its own env', async () => {

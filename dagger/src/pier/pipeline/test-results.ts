@@ -108,6 +108,26 @@ export function parseTestOutput(out: string): { runner: Runner; counts: TestCoun
   return undefined;
 }
 
+/**
+ * Names of the failing tests in a runner's output (TAP `not ok`, the ✕ × ✖ marks of jest, vitest
+ * and node's spec reporter, go's `--- FAIL:`, pytest's `FAILED` summary), each once, in order, at
+ * most `max`: so a report says which test failed without the reader opening the log.
+ */
+export function failingTests(out: string, max = 50): string[] {
+  const names = new Set<string>();
+  for (const raw of stripAnsi(out).replace(/\r/g, '').split('\n')) {
+    if (/^\s*✖ failing tests:/.test(raw)) continue; // node's spec reporter repeats them under this header
+    const m =
+      /^\s*not ok \d+ - (.+?)(?:\s+#\s*(?!SKIP|TODO).*)?$/i.exec(raw) ??
+      /^\s*(?:✕|×|✖) (.+?)(?:\s+\(?[\d.]+\s*m?s\)?)?$/.exec(raw) ??
+      /^\s*--- FAIL: (\S+)/.exec(raw) ??
+      /^FAILED (\S+)/.exec(raw);
+    if (m?.[1] && !/#\s*(SKIP|TODO)/i.test(raw)) names.add(m[1].trim());
+    if (names.size >= max) break;
+  }
+  return [...names];
+}
+
 export const parseTestCounts = (out: string): TestCounts | undefined => parseTestOutput(out)?.counts;
 
 const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];

@@ -86,7 +86,7 @@ export async function buildStage(ctx: StageContext, withTest: boolean): Promise<
     throw err;
   }
   // Each commit would otherwise leave a full test image and registry-prefixed tags behind.
-  const pruned = await ctx.engine.pruneImages?.(app.name, KEEP_IMAGES).catch(() => []);
+  const pruned = await ctx.engine.pruneImages?.(app.name, KEEP_IMAGES, [ctx.state.runtime?.ref, ctx.state.testImage?.ref].filter((r): r is string => Boolean(r))).catch(() => []);
   if (pruned?.length) figures.prunedTags = pruned;
   return { status: 'passed', figures };
 }
