@@ -2,7 +2,9 @@
  * An analysis run: every metric measured on its own interval by its provider (metrics sharing a
  * provider are measured together, once), judged as it goes, for a window or until each metric
  * has its `count`. The first failed metric ends the run; time comes from an injectable clock, so
- * tests run minutes of rule time in seconds (or none at all).
+ * tests run minutes of rule time in seconds (or none at all). The one engine behind the guard, the
+ * deploy's bake window and each canary step (src/deploy/strategies/observe.ts); those two also
+ * look at the start and at the window's end, and a canary step's extra time stops once it can promote.
  */
 import type { Clock } from '../util/poll.ts';
 import { assess, judgeValues, type Measurement, type MetricSpec, type MetricStatus } from './metric.ts';
@@ -29,6 +31,12 @@ export interface AnalysisInput {
   signal?: AbortSignal;
   /** Each judged measurement, as it happens (progress lines). */
   onMeasurement?: (metric: MetricSpec, m: Measurement, status: MetricStatus) => void;
+  /** Also measure at the start (the deploy's bake and canary steps look right after a switch). */
+  measureAtStart?: boolean;
+  /** The last measurement lands on the window's end even when the end is not on an interval tick. */
+  measureAtEnd?: boolean;
+  /** Checked after each tick: true ends the run there (e.g. a canary step that can already promote). */
+  stopWhen?: (metrics: readonly MetricStatus[]) => boolean;
 }
 
 export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult> {
@@ -39,7 +47,9 @@ export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult>
   }
   const start = clock.now();
   const end = input.windowSeconds !== undefined ? start + input.windowSeconds * 1000 : Number.POSITIVE_INFINITY;
-  const state = input.metrics.map((m) => ({ ...m, ms: [] as Measurement[], next: start + m.spec.intervalSeconds * 1000, done: false, status: assess(m.spec, [], false) }));
+  const first = (m: { spec: MetricSpec }) => start + (input.measureAtStart ? 0 : m.spec.intervalSeconds * 1000);
+  const state = input.metrics.map((m) => ({ ...m, ms: [] as Measurement[], next: first(m), done: false, status: assess(m.spec, [], false) }));
+  let endTaken = false;
   const finish = (aborted = false): AnalysisResult => {
     for (const s of state) if (s.status.phase === 'running') s.status = assess(s.spec, s.ms, true);
     const metrics = state.map((s) => s.status);
@@ -54,8 +64,11 @@ export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult>
     if (signal?.aborted) return finish(true);
     const live = state.filter((s) => !s.done);
     if (!live.length) return finish();
-    const due = Math.min(...live.map((s) => s.next));
-    if (due > end) {
+    let due = Math.min(...live.map((s) => s.next));
+    // The window's end as one more tick for every live metric not measured there yet.
+    const atEnd = due > end && !!input.measureAtEnd && !endTaken && live.some((s) => (s.ms[s.ms.length - 1]?.at ?? -Infinity) < end);
+    if (atEnd) due = end;
+    else if (due > end) {
       await clock.sleep(end - clock.now(), signal);
       if (signal?.aborted) return finish(true);
       return finish();
@@ -64,7 +77,8 @@ export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult>
     if (wait > 0) await clock.sleep(wait, signal);
     if (signal?.aborted) return finish(true);
     const now = clock.now();
-    const batch = live.filter((s) => s.next <= now);
+    const batch = atEnd ? live : live.filter((s) => s.next <= now);
+    if (atEnd) endTaken = true;
     // One measurement per provider per tick, shared by every metric reading it.
     const byProvider = new Map<string, Promise<{ values?: Record<string, number | undefined>; error?: string }>>();
     for (const s of batch) {
@@ -85,5 +99,6 @@ export async function runAnalysis(input: AnalysisInput): Promise<AnalysisResult>
       input.onMeasurement?.(s.spec, m, s.status);
     }
     if (state.some((s) => s.status.phase === 'failed')) return finish();
+    if (input.stopWhen?.(state.map((s) => s.status))) return finish();
   }
 }

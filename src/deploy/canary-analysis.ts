@@ -1,7 +1,7 @@
 /**
- * Canary analysis: a pure verdict over parsed nginx access-log records. The new release's error
- * rate and p95 latency are compared with the old release's over the whole fleet and on each host
- * (each host proxy has one old and one new upstream); crossing a threshold on either rolls back.
+ * Canary figures over parsed nginx access-log records: the new and the old release's requests,
+ * errors and p95, over the whole fleet and per host and upstream, for the step's printout and the
+ * report. The verdict (thresholds as analysis metrics) is src/analysis/canary.ts's.
  */
 import type { AccessEntry } from './access-log.ts';
 
@@ -63,20 +63,16 @@ export function releaseStats(entries: readonly AccessEntry[]): ReleaseStats {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
-const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
+export const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
-/**
- * Judge one canary step from each host's log entries since the step began.
- * `perHost` maps host name -> entries; `canary`/`baseline` are release versions.
- */
-export function analyseCanary(
-  perHost: ReadonlyMap<string, readonly AccessEntry[]> | Record<string, readonly AccessEntry[]>,
-  o: { step: number; percent: number; canary: string; baseline: string; thresholds: CanaryThresholds },
-): CanaryAnalysis {
-  const hosts: [string, readonly AccessEntry[]][] = perHost instanceof Map ? [...perHost.entries()] : Object.entries(perHost);
+/** Each release's figures for one canary step: fleet-wide and per host and upstream (pure; the verdict is src/analysis/canary.ts's). */
+export function canaryFigures(
+  perHost: ReadonlyMap<string, readonly AccessEntry[]>,
+  o: { canary: string; baseline: string },
+): Pick<CanaryAnalysis, 'canary' | 'baseline' | 'upstreams'> {
   const upstreams: UpstreamRow[] = [];
   const all = { canary: [] as AccessEntry[], baseline: [] as AccessEntry[] };
-  for (const [host, entries] of hosts) {
+  for (const [host, entries] of perHost) {
     const byUpstream = new Map<string, AccessEntry[]>();
     for (const e of entries) {
       const role = e.release === o.canary ? 'canary' : e.release === o.baseline ? 'baseline' : undefined;
@@ -92,36 +88,7 @@ export function analyseCanary(
       upstreams.push({ host, upstream, release: role === 'canary' ? o.canary : o.baseline, role, ...releaseStats(list) });
     }
   }
-  const canary = releaseStats(all.canary);
-  const baseline = releaseStats(all.baseline);
-  const t = o.thresholds;
-  const result = (verdict: CanaryVerdict, reasons: string[]): CanaryAnalysis => ({ step: o.step, percent: o.percent, canary, baseline, upstreams, verdict, reasons });
-  // Fleet-wide first; when that passes, each host's canary upstream against that host's old one: a
-  // release that fails on one host only (its env, its disk) is not diluted by the healthy hosts.
-  const reasons = canary.requests >= t.minRequests ? judge(canary, baseline, t) : [];
-  if (!reasons.length) {
-    for (const [host, entries] of hosts) {
-      const c = releaseStats(entries.filter((e: AccessEntry) => e.release === o.canary));
-      if (c.requests < t.minRequests) continue;
-      const b = releaseStats(entries.filter((e: AccessEntry) => e.release === o.baseline));
-      reasons.push(...judge(c, b, t).map((r) => `${host}: ${r}`));
-    }
-  }
-  if (reasons.length) return result('rollback', reasons);
-  if (canary.requests >= t.minRequests) return result('promote', []);
-  return result('inconclusive', [`${canary.requests} requests on the new release, ${t.minRequests} needed to judge`]);
-}
-
-/** Thresholds crossed by `canary` compared with `baseline` (empty: fine). */
-export function judge(canary: ReleaseStats, baseline: ReleaseStats, t: CanaryThresholds): string[] {
-  const reasons: string[] = [];
-  if (canary.errorRate > t.maxErrorRate && canary.errorRate > baseline.errorRate + t.maxErrorRateIncrease) {
-    reasons.push(`error rate ${pct(canary.errorRate)} (${canary.errors}/${canary.requests}) > ${pct(t.maxErrorRate)} and > old ${pct(baseline.errorRate)} + ${pct(t.maxErrorRateIncrease)}`);
-  }
-  if (canary.p95Ms !== undefined && baseline.p95Ms !== undefined && canary.p95Ms > baseline.p95Ms * t.maxP95Ratio && canary.p95Ms - baseline.p95Ms > t.p95SlackMs) {
-    reasons.push(`p95 ${canary.p95Ms} ms > old ${baseline.p95Ms} ms x ${t.maxP95Ratio} (+${t.p95SlackMs} ms slack)`);
-  }
-  return reasons;
+  return { canary: releaseStats(all.canary), baseline: releaseStats(all.baseline), upstreams };
 }
 
 /** Human lines for one analysis (printed at each step and kept in the report). */

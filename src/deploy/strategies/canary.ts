@@ -1,18 +1,17 @@
 /**
  * Canary: the new release starts beside the old one on every host, then each host's proxy sends
  * it a growing share of traffic (`deploy.canary.steps`, weighted nginx upstreams). During each
- * step's pause the access logs are analysed (error rate and p95 of new vs old, per upstream);
- * crossing a threshold rolls the whole fleet back at once (the orchestrator switches every host
+ * step's pause the access logs are analysed by the analysis engine (observe.ts: error rate and p95
+ * of new vs old, fleet-wide and per host); a failed metric rolls the whole fleet back at once (the orchestrator switches every host
  * back). The analysis is printed at each step and kept in the run's report.
  */
 import { GateError } from '../../util/errors.ts';
-import { notYet, poll } from '../../util/poll.ts';
-import type { AccessEntry } from '../access-log.ts';
-import { analyseCanary, formatAnalysis, stepWeights, type CanaryAnalysis } from '../canary-analysis.ts';
+import { formatAnalysis, stepWeights, type CanaryAnalysis } from '../canary-analysis.ts';
 import { mapLimit } from '../executor.ts';
-import { deployClock, type StartedRelease } from '../host-ops.ts';
+import type { StartedRelease } from '../host-ops.ts';
 import { blueGreen } from './blue-green.ts';
-import { abortReason, LOOK_INTERVAL_MS, retire, startBeside, switchOver } from './steps.ts';
+import { observeCanaryStep } from './observe.ts';
+import { retire, startBeside, switchOver } from './steps.ts';
 import type { HostPlan, RolloutContext, Strategy } from './types.ts';
 import { upstreamOf } from './types.ts';
 
@@ -37,40 +36,6 @@ async function weigh(ctx: RolloutContext, plan: HostPlan, old: StartedRelease, p
   ctx.progress.step(plan.ops.name, 'canary', `${percent}% on ${ctx.version}`);
 }
 
-async function entriesSince(plan: HostPlan): Promise<AccessEntry[]> {
-  return plan.ops.accessEntriesSince(plan.logOffset ?? 0);
-}
-
-/**
- * Observe one step: look at the logs once a second for `pauseSeconds` (a look lands on its end)
- * and stop early on a rollback verdict; when the new release saw too few requests to be judged,
- * keep watching up to another pause, promoting as soon as it can.
- */
-export async function observe(ctx: RolloutContext, step: number, percent: number, baseline: string): Promise<CanaryAnalysis> {
-  const c = ctx.target.settings.canary;
-  const pauseMs = c.pauseSeconds * 1000;
-  const started = deployClock.now();
-  const elapsed = () => deployClock.now() - started;
-  return poll(`canary step ${step} (${percent}%)`, async () => {
-    const perHost = new Map(await Promise.all(ctx.plans.map(async (p) => [p.ops.name, await entriesSince(p)] as const)));
-    const a = analyseCanary(perHost, { step, percent, canary: ctx.version, baseline, thresholds: c });
-    const e = elapsed();
-    if (a.verdict === 'rollback') return a;
-    if (e >= pauseMs && (a.verdict === 'promote' || e >= 2 * pauseMs)) return a;
-    return notYet(a.reasons.join('; ') || a.verdict);
-  }, {
-    // The second pause ends the wait (returning the inconclusive analysis); the timeout only backs that up.
-    timeoutMs: 2 * pauseMs + LOOK_INTERVAL_MS,
-    intervalMs: () => {
-      const e = elapsed();
-      return Math.min(LOOK_INTERVAL_MS, (e < pauseMs ? pauseMs : 2 * pauseMs) - e);
-    },
-    retry: () => false,
-    signal: ctx.signal,
-    clock: deployClock,
-  }).catch(abortReason(ctx.signal));
-}
-
 export const canary: Strategy = {
   name: 'canary',
   async rollout(ctx: RolloutContext): Promise<void> {
@@ -90,7 +55,7 @@ export const canary: Strategy = {
     for (const [i, percent] of steps.entries()) {
       if (percent < 100) await allOrThrow(await mapLimit(ctx.plans, all, (p, j) => weigh(ctx, p, olds[j]!, percent)));
       else await allOrThrow(await mapLimit(ctx.plans, all, (p) => switchOver(ctx, p)));
-      const a = await observe(ctx, i + 1, percent, baseline);
+      const a = await observeCanaryStep(ctx, i + 1, percent, baseline);
       analyses.push(a);
       const lines = formatAnalysis(a, ctx.version, baseline);
       ctx.progress.step('fleet', 'analysis', lines.join('\n'));

@@ -1,8 +1,4 @@
-/** Per-host steps shared by strategies: start beside, switch, bake, retire. */
-import { GateError } from '../../util/errors.ts';
-import { notYet, poll } from '../../util/poll.ts';
-import { overThreshold, sumStats, type ErrorStats } from '../access-log.ts';
-import { deployClock } from '../host-ops.ts';
+/** Per-host steps shared by strategies: start beside, switch, bake (observe.ts), retire. */
 import type { HostPlan, RolloutContext } from './types.ts';
 import { upstreamOf } from './types.ts';
 
@@ -41,50 +37,8 @@ export async function switchOver(ctx: RolloutContext, plan: HostPlan): Promise<v
   ctx.progress.step(ops.name, 'switched');
 }
 
-/** The error rate went over the threshold during a bake window. */
-export class BakeError extends GateError {}
-
-/** How often the bake and the canary steps look at the access logs. */
-export const LOOK_INTERVAL_MS = 1000;
-
-/**
- * Watch the new release's error rate on `plans` (nginx access logs since each switch) for
- * bakeSeconds, one look a second, the last at the end of the window; fail as soon as enough
- * requests show a rate over maxErrorRate (20 during the window, 5 at its end).
- */
-export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<ErrorStats> {
-  const { bakeSeconds, maxErrorRate } = ctx.target.settings;
-  const names = plans.map((p) => p.ops.name).join(', ');
-  const windowMs = bakeSeconds * 1000;
-  const until = deployClock.now() + windowMs;
-  for (const p of plans) ctx.progress.step(p.ops.name, 'baking', `${bakeSeconds}s, max error rate ${maxErrorRate}`);
-  const stats = await poll(`bake of ${ctx.version} on ${names}`, async () => {
-    const stats = sumStats(await Promise.all(plans.map((p) => p.ops.errorStatsSince(p.logOffset ?? 0, ctx.version))));
-    // A look that ends after the window saw all of it: the final verdict.
-    const last = deployClock.now() >= until;
-    if (overThreshold(stats, maxErrorRate, last ? 5 : 20)) {
-      throw new BakeError(
-        `error rate ${(stats.rate * 100).toFixed(1)}% (${stats.errors}/${stats.requests}) on ${names} over the threshold ${(maxErrorRate * 100).toFixed(1)}% during the bake window`,
-      );
-    }
-    return last ? stats : notYet(`${stats.requests} requests, ${stats.errors} errors`);
-  }, {
-    // The window ends the wait (the last look lands on its end); the timeout only backs that up.
-    timeoutMs: windowMs + LOOK_INTERVAL_MS,
-    intervalMs: () => Math.min(LOOK_INTERVAL_MS, until - deployClock.now()),
-    retry: () => false,
-    signal: ctx.signal,
-    clock: deployClock,
-  }).catch(abortReason(ctx.signal));
-  for (const p of plans) ctx.progress.step(p.ops.name, 'baked', `${stats.requests} requests, ${stats.errors} errors`);
-  return stats;
-}
-
-/** For a wait's `.catch`: an abort throws its reason (what the operator did), anything else as is. */
-export const abortReason = (signal: AbortSignal) => (e: unknown): never => {
-  signal.throwIfAborted();
-  throw e;
-};
+// The bake window is observed by the analysis engine (observe.ts); re-exported for the strategies.
+export { bake, BakeError, LOOK_INTERVAL_MS } from './observe.ts';
 
 /**
  * Retire the old release (kept for rollback) and prune older ones. The old release finishes its

@@ -181,3 +181,48 @@ describe('an analysis run', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 });
+
+describe('the window options the deploy uses (bake window, canary steps)', () => {
+  /** A provider recording when it measured (seconds of clock time) and answering `values(n)`. */
+  const recorder = (clock: { now(): number }, values: (n: number) => Values) => {
+    const at: number[] = [];
+    const p: Provider = { key: 'rec', label: 'rec', measure: async () => (at.push(clock.now() / 1000), values(at.length)) };
+    return { p, at };
+  };
+
+  it('measureAtStart looks at once; measureAtEnd adds a look on an end that is not on a tick, never a second one on a tick', async () => {
+    const clock = manualClock(0);
+    const a = recorder(clock, () => ({ error_rate: 0 }));
+    await runAnalysis({ metrics: [{ spec: spec({ fail: 'error_rate > 5%', intervalSeconds: 1 }), provider: a.p }], clock, windowSeconds: 2.5, measureAtStart: true, measureAtEnd: true });
+    expect(a.at).toEqual([0, 1, 2, 2.5]);
+    const b = recorder(clock, () => ({ error_rate: 0 }));
+    const t0 = clock.now() / 1000;
+    await runAnalysis({ metrics: [{ spec: spec({ fail: 'error_rate > 5%', intervalSeconds: 1 }), provider: b.p }], clock, windowSeconds: 3, measureAtEnd: true });
+    expect(b.at.map((t) => t - t0)).toEqual([1, 2, 3]);
+    // Without the options (the guard): first look one interval in, none at an end off the ticks.
+    const c = recorder(clock, () => ({ error_rate: 0 }));
+    const t1 = clock.now() / 1000;
+    await runAnalysis({ metrics: [{ spec: spec({ fail: 'error_rate > 5%', intervalSeconds: 1 }), provider: c.p }], clock, windowSeconds: 2.5 });
+    expect(c.at.map((t) => t - t1)).toEqual([1, 2]);
+  });
+
+  it('a zero window with measureAtStart is one look', async () => {
+    const clock = manualClock(0);
+    const a = recorder(clock, () => ({ error_rate: 0 }));
+    const r = await runAnalysis({ metrics: [{ spec: spec({ fail: 'error_rate > 5%', intervalSeconds: 1 }), provider: a.p }], clock, windowSeconds: 0, measureAtStart: true, measureAtEnd: true });
+    expect(a.at).toEqual([0]);
+    expect(r.phase).toBe('successful');
+  });
+
+  it('stopWhen ends the run at the first tick it holds, judging what was measured', async () => {
+    const clock = manualClock(0);
+    // Inconclusive (no rate) until the third look.
+    const a = recorder(clock, (n) => (n >= 3 ? { error_rate: 0.01 } : { requests: n }));
+    const r = await runAnalysis({
+      metrics: [{ spec: spec({ fail: 'error_rate > 5%', intervalSeconds: 1 }), provider: a.p }], clock, windowSeconds: 10,
+      stopWhen: (ms) => ms.every((s) => s.last?.phase === 'successful'),
+    });
+    expect(a.at).toEqual([1, 2, 3]);
+    expect(r).toMatchObject({ phase: 'successful', seconds: 3 });
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAccessLog, type AccessEntry } from '../../../src/deploy/access-log.ts';
-import { analyseCanary, formatAnalysis, percentile, releaseStats, stepWeights, type CanaryThresholds } from '../../../src/deploy/canary-analysis.ts';
+import { analyseCanary } from '../../../src/analysis/canary.ts';
+import { formatAnalysis, percentile, releaseStats, stepWeights, type CanaryThresholds } from '../../../src/deploy/canary-analysis.ts';
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 import { strategyFor } from '../../../src/deploy/strategies/index.ts';
@@ -84,6 +85,21 @@ describe('canary analysis', () => {
     expect(a.verdict).toBe('inconclusive');
     expect(a.reasons).toEqual(['9 requests on the new release, 10 needed to judge']);
     expect(a.upstreams).toHaveLength(1);
+  });
+
+  it('at 100 % (the old release gets no traffic) a failing canary is judged against 0 % and rolled back; a healthy one promotes', () => {
+    const bad = analyseCanary(new Map([['web1', reqs('v2', NEW, 30, 6)], ['web2', reqs('v2', '172.18.0.6:3000', 30, 0)]]), { step: 3, percent: 100, canary: 'v2', baseline: 'v1', thresholds: t });
+    expect(bad.verdict).toBe('rollback');
+    expect(bad.reasons).toEqual(['error rate 10.0% (6/60) > 5.0% and > old 0.0% + 2.0%']);
+    const good = analyseCanary(new Map([['web1', reqs('v2', NEW, 30)], ['web2', reqs('v2', '172.18.0.6:3000', 5)]]), { step: 3, percent: 100, canary: 'v2', baseline: 'v1', thresholds: t });
+    // web2's 5 requests are too few to judge on their own: not judged, and not inconclusive.
+    expect(good.verdict).toBe('promote');
+  });
+
+  it('host names that are not value names (dashes, digits first) still get per-host rules', () => {
+    const a = analyseCanary(new Map([['prod-a', reqs('v2', NEW, 60)], ['9b', [...reqs('v1', OLD, 40), ...reqs('v2', '172.18.0.6:3000', 10, 5)]], ['prod-c', reqs('v2', NEW, 60)]]), { step: 1, percent: 10, canary: 'v2', baseline: 'v1', thresholds: t });
+    expect(a.verdict).toBe('rollback');
+    expect(a.reasons).toEqual(['9b: error rate 50.0% (5/10) > 5.0% and > old 0.0% + 2.0%']);
   });
 
   it('reads request_time from nginx JSON lines', () => {

@@ -1,12 +1,12 @@
 /**
  * The deploy's observation waits, on virtual time (test/sim/clock.ts): when the bake and each
  * canary step look at the access logs, when they stop, and what they throw. The look times are the
- * behaviour contract (one look a second, the last exactly at the end of the window).
+ * behaviour contract (one look a second, the last exactly at the end of the window); they were
+ * kept when both moved onto the analysis engine (src/analysis/run.ts).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessEntry, ErrorStats } from '../../../src/deploy/access-log.ts';
-import { observe } from '../../../src/deploy/strategies/canary.ts';
-import { bake, BakeError } from '../../../src/deploy/strategies/steps.ts';
+import { bake, BakeError, observeCanaryStep as observe } from '../../../src/deploy/strategies/observe.ts';
 import type { HostPlan, RolloutContext } from '../../../src/deploy/strategies/types.ts';
 import { installVirtualClock, type VirtualClock } from '../../sim/clock.ts';
 
