@@ -20,7 +20,7 @@ export { downByRunId };
 const vars = interpolationVars(repoRoot);
 export const images = fleetImages(vars);
 /** The Debian base of the stand-ins (the proxy image's base on the hosts), else the slim public one. */
-const baseImage = vars[BASE_IMAGE.env] || 'debian:bookworm-slim';
+export const baseImage = vars[BASE_IMAGE.env] || 'debian:bookworm-slim';
 
 /** Start a fleet of `count` hosts with this checkout's images (see src/dev-hosts/fleet.ts). */
 export function startFleet(opts: { count?: number; log?: (s: string) => void; services?: boolean } = {}): Promise<Fleet> {

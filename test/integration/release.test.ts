@@ -3,8 +3,11 @@
  * (web2-4), each environment behind its own front load balancer on a 127.0.0.1 port this file
  * publishes. Checks and smoke tests are node:test suites run against BASE_URL; the guard runs the
  * seeds' default rules on a clock 15x faster than the wall clock (10 minutes of rule time in 40 s).
+ * The last test runs `pier release` as a user does, without --version: its own `pier ci` builds
+ * the test app and publishes it to the fleet's registry, and the digest in that run's report is
+ * what reaches staging and production.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -22,7 +25,10 @@ import type { EnvChecksReport } from '../../src/release/env-checks.ts';
 import { exec } from '../../src/util/exec.ts';
 import { poll } from '../../src/util/poll.ts';
 import { runLabels } from '../../src/util/run-id.ts';
-import { buildTestApp, images, type Fleet } from '../helpers/fleet.ts';
+import { baseImage, buildTestApp, images, type Fleet } from '../helpers/fleet.ts';
+import { repoRoot } from '../helpers/paths.ts';
+import type { ReleaseReport } from '../../src/release/report.ts';
+import type { RunReport } from '../../src/pipeline/report.ts';
 import { startLoad } from '../helpers/load.ts';
 import { runPier } from '../helpers/pier.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
@@ -203,4 +209,37 @@ describe.sequential('pier release: staging on one SSH host, production on three'
     const after = await Promise.all(Array.from({ length: 6 }, () => get(`http://127.0.0.1:${lbPort.production}/version`).then(async (x) => ((await x.json()) as { version: string }).version)));
     expect(new Set(after)).toEqual(new Set(['v2']));
   }, 300_000);
+
+  it('pier release without --version releases what its own pier ci run published, identified by the digest in that run\'s report', async () => {
+    // The project becomes buildable: the test app's sources, its build args, the fleet's registry, a short load test.
+    for (const f of ['Dockerfile', 'server.cjs', 'migrate.cjs']) copyFileSync(join(repoRoot, 'test/fixtures/deploy-app', f), join(root, f));
+    writeFileSync(join(root, 'pier.yaml'), stringify({
+      app: { name: 'deploy-app', image: 'pier-test/deploy-app', version: '5.0.0', port: 3000, health: { path: '/health', timeoutSeconds: 30 }, test: { command: ['true'] }, buildArgs: { NODE_IMAGE: images.node, BASE_IMAGE: baseImage } },
+      pipeline: { registry: { address: `127.0.0.1:${fleet.registryPort}` }, loadtest: { durationSeconds: 2, warmupSeconds: 1, slo: { p95Ms: 5000, p99Ms: 10000, maxErrorRate: 0.01 } } },
+    }));
+    let tag: string | undefined;
+    try {
+      const r = await runPier(['release', '--allow-missing-scanner', '--no-guard', '--json', '--config', join(root, 'pier.yaml')], { cwd: root, timeoutMs: 420_000 });
+      expect(r.code, r.stderr.slice(-4000)).toBe(0);
+      const report = JSON.parse(r.stdout) as ReleaseReport;
+      expect(report.steps.map((s) => `${s.name}${s.env ? ` ${s.env}` : ''}:${s.status}`)).toEqual([
+        'ci:passed', 'deploy staging:passed', 'checks staging:passed', 'promotion gate staging:passed', 'deploy production:passed', 'smoke production:passed', 'guard production:skipped',
+      ]);
+      // The hand-over: the tag and digest are the ones the ci run's publish stage recorded.
+      const ci = report.steps[0]!.detail as RunReport;
+      const pub = ci.stages.find((s) => s.name === 'publish')!.figures as { image: string; digest: string };
+      tag = pub.image.split(':').pop()!;
+      expect(tag).toMatch(/^5\.0\.0-/);
+      expect(pub.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(report).toMatchObject({ version: tag, digest: pub.digest, exitCode: 0 });
+      expect(await serving('staging')).toEqual([tag]);
+      expect(await serving('production')).toEqual([tag, tag, tag]);
+      const current = await Promise.all(['web1', 'web2', 'web3', 'web4'].map((h) => fleet.hostExec(h, ['sh', '-c', 'cat /var/lib/pier/deploy-app/current.json'])));
+      expect(new Set(current.map((t) => JSON.parse(t).image))).toEqual(new Set([`reg:5000/pier-test/deploy-app@${pub.digest}`]));
+      expect(await get(`http://127.0.0.1:${lbPort.production}/version`).then(async (x) => ((await x.json()) as { version: string }).version)).toBe(tag);
+    } finally {
+      // What the ci run left on this machine (the fleet's registry goes with the fleet).
+      if (tag) await exec(['docker', 'rmi', `pier-test/deploy-app:${tag}`, `127.0.0.1:${fleet.registryPort}/pier-test/deploy-app:${tag}`], { nothrow: true });
+    }
+  }, 480_000);
 });
