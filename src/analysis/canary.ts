@@ -93,17 +93,37 @@ function failureText(name: string, v: Values, t: CanaryThresholds): string {
   return host ? `${host}: ${text}` : text;
 }
 
+/** A metric's outcome, as `canaryOutcome` reads it. */
+export interface MetricOutcome {
+  name: string;
+  values?: Values;
+  /** The analysis' reason (used for metrics of deploy.canary.metrics). */
+  reason?: string;
+}
+
+const builtIn = (name: string) => /^canary-(error-rate|p95)(@|$)/.test(name);
+
 /**
- * A step's verdict from its metrics' outcome: a failed metric rolls back (fleet-wide reasons
- * first; per-host ones only when the fleet-wide rules passed), an inconclusive one leaves the
- * step inconclusive, else it promotes.
+ * A step's verdict from its metrics' outcome: a failed metric rolls back (fleet-wide threshold
+ * reasons first, per-host ones only when the fleet-wide thresholds passed; configured metrics
+ * with their own reasons), an inconclusive one leaves the step inconclusive, else it promotes.
  */
-export function canaryOutcome(failed: readonly { name: string; values: Values }[], inconclusive: boolean, t: CanaryThresholds, canaryRequests: number): { verdict: CanaryVerdict; reasons: string[] } {
+export function canaryOutcome(failed: readonly MetricOutcome[], inconclusive: readonly MetricOutcome[], t: CanaryThresholds, canaryRequests: number): { verdict: CanaryVerdict; reasons: string[] } {
+  const text = (f: MetricOutcome) => (builtIn(f.name) ? failureText(f.name, f.values ?? {}, t) : (f.reason ?? f.name));
   if (failed.length) {
-    const fleet = failed.filter((f) => !f.name.includes('@'));
-    return { verdict: 'rollback', reasons: (fleet.length ? fleet : failed).map((f) => failureText(f.name, f.values, t)) };
+    const fleet = failed.filter((f) => builtIn(f.name) && !f.name.includes('@'));
+    const shown = fleet.length ? [...fleet, ...failed.filter((f) => !builtIn(f.name))] : failed;
+    return { verdict: 'rollback', reasons: shown.map(text) };
   }
-  if (inconclusive) return { verdict: 'inconclusive', reasons: [`${canaryRequests} requests on the new release, ${t.minRequests} needed to judge`] };
+  if (inconclusive.length) {
+    return {
+      verdict: 'inconclusive',
+      reasons: [
+        ...(inconclusive.some((i) => builtIn(i.name)) ? [`${canaryRequests} requests on the new release, ${t.minRequests} needed to judge`] : []),
+        ...inconclusive.filter((i) => !builtIn(i.name)).map((i) => i.reason ?? i.name),
+      ],
+    };
+  }
   return { verdict: 'promote', reasons: [] };
 }
 
@@ -116,7 +136,7 @@ export function analyseCanary(
   const values = canaryValues(map, { canary: o.canary, baseline: o.baseline, minRequests: o.thresholds.minRequests });
   const judged = canaryMetrics(o.thresholds, [...map.keys()]).map((m) => ({ name: m.name, phase: judgeValues(m, values).phase }));
   const figures = canaryFigures(map, o);
-  const out = canaryOutcome(judged.filter((j) => j.phase === 'failed').map((j) => ({ name: j.name, values })), judged.some((j) => j.phase === 'inconclusive'), o.thresholds, figures.canary.requests);
+  const out = canaryOutcome(judged.filter((j) => j.phase === 'failed').map((j) => ({ name: j.name, values })), judged.filter((j) => j.phase === 'inconclusive'), o.thresholds, figures.canary.requests);
   return { step: o.step, percent: o.percent, ...figures, ...out };
 }
 

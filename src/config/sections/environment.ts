@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Check, Guard } from './analysis.ts';
+import { Check, Guard, Metric } from './analysis.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -47,6 +47,10 @@ export const Canary = z
     maxErrorRateIncrease: z.number().min(0).max(1).default(0.02).describe('...and more than the old release plus this'),
     maxP95Ratio: z.number().min(1).default(1.5).describe('Roll back when the new release p95 latency exceeds the old one times this...'),
     p95SlackMs: z.number().nonnegative().default(50).describe('...and by more than this many milliseconds (ignores noise at low latencies)'),
+    metrics: z
+      .array(Metric)
+      .default([])
+      .describe("More metrics judged at every step besides the thresholds above (a failed one rolls back): the accessLog provider gives the step's values (canary.*, baseline.*, <host>.canary.*: requests, errors, error_rate, p95_ms; rates from minRequests above); prometheus, web and job as in deploy.guard"),
   })
   .describe('strategy: canary — weighted steps with automated analysis of the access log');
 

@@ -8,6 +8,7 @@
  */
 import { bakeMetric, bakeValues, canaryMetrics, canaryOutcome, canaryValues } from '../../analysis/canary.ts';
 import { runAnalysis, type AnalysisResult } from '../../analysis/run.ts';
+import { metricSpec, providersFor } from '../../analysis/spec.ts';
 import type { Provider } from '../../analysis/providers/types.ts';
 import { GateError } from '../../util/errors.ts';
 import { sumStats, type AccessEntry, type ErrorStats } from '../access-log.ts';
@@ -87,7 +88,13 @@ export async function observeCanaryStep(ctx: RolloutContext, step: number, perce
     entries = new Map(await Promise.all(ctx.plans.map(async (p) => [p.ops.name, await p.ops.accessEntriesSince(p.logOffset ?? 0)] as const)));
     return canaryValues(entries, { canary: ctx.version, baseline, minRequests: c.minRequests });
   });
-  const metrics = canaryMetrics(c, hosts).map((spec) => ({ spec, provider }));
+  // deploy.canary.metrics: access-log ones read this step's values; the others their own provider.
+  const extra = (c.metrics ?? []).map(metricSpec);
+  const url = ctx.target.config?.env?.url;
+  const metrics = [
+    ...[...canaryMetrics(c, hosts), ...extra.filter((s) => s.provider.kind === 'accessLog')].map((spec) => ({ spec, provider: provider as Provider })),
+    ...providersFor(extra.filter((s) => s.provider.kind !== 'accessLog'), { jobEnv: { ...process.env, ...(url ? { BASE_URL: url } : {}), PIER_ENV: ctx.target.envName, PIER_VERSION: ctx.version }, cwd: ctx.target.root }),
+  ];
   const window = { metrics, clock: deployClock, windowSeconds: c.pauseSeconds, signal: ctx.signal, measureAtEnd: true };
   let r = await runAnalysis({ ...window, measureAtStart: true });
   endOf(ctx, r, provider);
@@ -96,6 +103,6 @@ export async function observeCanaryStep(ctx: RolloutContext, step: number, perce
     endOf(ctx, r, provider);
   }
   const figures = canaryFigures(entries, { canary: ctx.version, baseline });
-  const failed = r.metrics.filter((m) => m.phase === 'failed').map((m) => ({ name: m.name, values: m.last?.values ?? {} }));
-  return { step, percent, ...figures, ...canaryOutcome(failed, r.phase === 'inconclusive', c, figures.canary.requests) };
+  const outcome = (phases: string[]) => r.metrics.filter((m) => phases.includes(m.phase)).map((m) => ({ name: m.name, values: m.last?.values, reason: m.reason }));
+  return { step, percent, ...figures, ...canaryOutcome(outcome(['failed']), outcome(['inconclusive', 'error']), c, figures.canary.requests) };
 }

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessEntry, ErrorStats } from '../../../src/deploy/access-log.ts';
 import { bake, BakeError, observeCanaryStep as observe } from '../../../src/deploy/strategies/observe.ts';
 import type { HostPlan, RolloutContext } from '../../../src/deploy/strategies/types.ts';
+import { Metric } from '../../../src/config/sections/analysis.ts';
 import { installVirtualClock, type VirtualClock } from '../../sim/clock.ts';
 
 let clock: VirtualClock;
@@ -28,7 +29,7 @@ interface Host {
   entries?: (look: number) => AccessEntry[];
 }
 
-function context(hosts: Host[], settings: { bakeSeconds?: number; maxErrorRate?: number; pauseSeconds?: number } = {}, signal = new AbortController().signal) {
+function context(hosts: Host[], settings: { bakeSeconds?: number; maxErrorRate?: number; pauseSeconds?: number; metrics?: unknown[] } = {}, signal = new AbortController().signal) {
   const steps: string[] = [];
   const plans = hosts.map(
     (h, i) =>
@@ -53,7 +54,7 @@ function context(hosts: Host[], settings: { bakeSeconds?: number; maxErrorRate?:
     plans,
     signal,
     progress: { step: (host: string, phase: string, detail?: string) => steps.push(`${host} ${phase}${detail ? ` ${detail}` : ''}`) },
-    target: { settings: { bakeSeconds: 3, maxErrorRate: 0.05, ...settings, canary: { ...CANARY, pauseSeconds: settings.pauseSeconds ?? CANARY.pauseSeconds } } },
+    target: { settings: { bakeSeconds: 3, maxErrorRate: 0.05, ...settings, canary: { ...CANARY, pauseSeconds: settings.pauseSeconds ?? CANARY.pauseSeconds, metrics: (settings.metrics ?? []).map((m) => Metric.parse(m)) } } },
   } as unknown as RolloutContext;
   return { ctx, steps };
 }
@@ -178,6 +179,24 @@ describe('canary observe (one step)', () => {
     expect((await observe(ctx, 1, 50, 'v1')).verdict).toBe('promote');
     expect(a.looks).toEqual([0, 1, 2, 3]);
     expect(b.looks).toEqual(a.looks);
+  });
+
+  it('deploy.canary.metrics: a configured condition over the step values rolls back at its look, with its rule and figures', async () => {
+    const h: Host = { looks: [], entries: (n) => [...entries(40 * n, 'v2'), ...entries(40, 'v1')] };
+    const { ctx } = context([h], { metrics: [{ name: 'canary-volume', interval: '1s', failureCondition: 'canary.requests > 100 && baseline.requests < 50' }] });
+    const a = await observe(ctx, 1, 50, 'v1');
+    expect(a.verdict).toBe('rollback');
+    expect(a.reasons).toEqual(['canary-volume: "canary.requests > 100 && baseline.requests < 50" in 1 of 3 measurements (failure limit 0): canary.requests 120, baseline.requests 40']);
+    expect(h.looks).toEqual([0, 1, 2]);
+  });
+
+  it('deploy.canary.metrics: a configured metric that cannot be judged keeps the step inconclusive, saying why', async () => {
+    const h: Host = { looks: [], entries: () => [...entries(30, 'v2'), ...entries(30, 'v1')] };
+    const { ctx } = context([h], { metrics: [{ name: 'needs-prom', interval: '1s', failureCondition: 'result > 1' }] });
+    const a = await observe(ctx, 1, 50, 'v1');
+    expect(a.verdict).toBe('inconclusive');
+    expect(a.reasons).toEqual(['needs-prom: no conclusive measurement (no value for result)']);
+    expect(h.looks).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('a failing log read is not retried', async () => {
