@@ -7,7 +7,7 @@
  * a canary step from the metrics' outcome.
  */
 import type { AccessEntry } from '../deploy/access-log.ts';
-import { canaryFigures, pct, releaseStats, type CanaryAnalysis, type CanaryThresholds, type CanaryVerdict } from '../deploy/canary-analysis.ts';
+import { canaryFigures, pct, percentile, releaseStats, type CanaryAnalysis, type CanaryThresholds, type CanaryVerdict } from '../deploy/canary-analysis.ts';
 import { parseCondition, type Values } from './condition.ts';
 import { judgeValues, type MetricSpec } from './metric.ts';
 
@@ -18,7 +18,7 @@ export function hostKey(host: string): string {
 }
 
 /**
- * One release's values: counts always; the error rate and p95 only from `minRequests` requests
+ * One release's values: counts always; the error rate and p50/p95/p99 only from `minRequests` requests
  * (fewer leave conditions on them undecidable: inconclusive, not judged on two requests).
  */
 function roleValues(entries: readonly AccessEntry[], minRequests: number, prefix: string, out: Record<string, number>): void {
@@ -28,6 +28,12 @@ function roleValues(entries: readonly AccessEntry[], minRequests: number, prefix
   if (s.requests < minRequests) return;
   out[`${prefix}error_rate`] = s.errorRate;
   if (s.p95Ms !== undefined) out[`${prefix}p95_ms`] = s.p95Ms;
+  // p50 and p99 too, for conditions of deploy.canary.metrics (the thresholds read p95).
+  const times = entries.flatMap((e) => (e.requestTime !== undefined ? [e.requestTime * 1000] : []));
+  for (const p of [50, 99]) {
+    const v = percentile(times, p);
+    if (v !== undefined) out[`${prefix}p${p}_ms`] = Math.round(v * 1000) / 1000;
+  }
 }
 
 /**

@@ -50,7 +50,7 @@ export const Canary = z
     metrics: z
       .array(Metric)
       .default([])
-      .describe("More metrics judged at every step besides the thresholds above (a failed one rolls back): the accessLog provider gives the step's values (canary.*, baseline.*, <host>.canary.*: requests, errors, error_rate, p95_ms; rates from minRequests above); prometheus, web and job as in deploy.guard"),
+      .describe("More metrics judged at every step besides the thresholds above (a failed one rolls back): the accessLog provider gives the step's values (canary.*, baseline.*, <host>.canary.*: requests, errors, error_rate, p50_ms, p95_ms, p99_ms; rates and times from minRequests above); prometheus, web and job as in deploy.guard"),
   })
   .describe('strategy: canary — weighted steps with automated analysis of the access log');
 
