@@ -15,11 +15,16 @@ import { retire, startBeside, switchOver } from './steps.ts';
 import type { HostPlan, RolloutContext, Strategy } from './types.ts';
 import { upstreamOf } from './types.ts';
 
-/** The canary analysis crossed a threshold. */
+/** The canary analysis crossed a threshold (or could not judge a step, with inconclusive: abort). */
 export class CanaryError extends GateError {
   constructor(readonly analysis: CanaryAnalysis) {
-    super(`canary rolled back at step ${analysis.step} (${analysis.percent}%): ${analysis.reasons.join('; ')}`);
+    super(`canary rolled back at step ${analysis.step} (${analysis.percent}%): ${analysis.verdict === 'inconclusive' ? 'inconclusive (deploy.canary.inconclusive: abort): ' : ''}${analysis.reasons.join('; ')}`);
   }
+}
+
+/** A step that rolls back: a failed metric, or (`deploy.canary.inconclusive: abort`) one that could not be judged. */
+export function stopsRollout(a: Pick<CanaryAnalysis, 'verdict'>, inconclusive: 'continue' | 'abort' = 'continue'): boolean {
+  return a.verdict === 'rollback' || (a.verdict === 'inconclusive' && inconclusive === 'abort');
 }
 
 async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> {
@@ -59,7 +64,7 @@ export const canary: Strategy = {
       analyses.push(a);
       const lines = formatAnalysis(a, ctx.version, baseline);
       ctx.progress.step('fleet', 'analysis', lines.join('\n'));
-      if (a.verdict === 'rollback') throw new CanaryError(a);
+      if (stopsRollout(a, ctx.target.settings.canary.inconclusive)) throw new CanaryError(a);
     }
     // Fully on the new release and judged at 100 % (that step's pause is the bake): retire the old one.
     await allOrThrow(await mapLimit(ctx.plans, all, (p) => retire(ctx, p, ctx.target.settings.canary.pauseSeconds)));

@@ -5,6 +5,8 @@ import { formatAnalysis, percentile, releaseStats, stepWeights, type CanaryThres
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 import { strategyFor } from '../../../src/deploy/strategies/index.ts';
+import { CanaryError, stopsRollout } from '../../../src/deploy/strategies/canary.ts';
+import { Canary } from '../../../src/config/sections/environment.ts';
 
 const t: CanaryThresholds = { minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02, maxP95Ratio: 1.5, p95SlackMs: 50 };
 const OLD = '172.18.0.3:3000';
@@ -100,6 +102,17 @@ describe('canary analysis', () => {
     const a = analyseCanary(new Map([['prod-a', reqs('v2', NEW, 60)], ['9b', [...reqs('v1', OLD, 40), ...reqs('v2', '172.18.0.6:3000', 10, 5)]], ['prod-c', reqs('v2', NEW, 60)]]), { step: 1, percent: 10, canary: 'v2', baseline: 'v1', thresholds: t });
     expect(a.verdict).toBe('rollback');
     expect(a.reasons).toEqual(['9b: error rate 50.0% (5/10) > 5.0% and > old 0.0% + 2.0%']);
+  });
+
+  it('deploy.canary.inconclusive: continue (default) goes on past an unjudged step; abort rolls back, saying why', () => {
+    const unjudged = analyseCanary({ web1: reqs('v2', NEW, 5) }, { step: 2, percent: 50, canary: 'v2', baseline: 'v1', thresholds: t });
+    expect(unjudged.verdict).toBe('inconclusive');
+    expect(Canary.parse({}).inconclusive).toBe('continue');
+    expect(stopsRollout(unjudged, Canary.parse({}).inconclusive)).toBe(false);
+    expect(stopsRollout(unjudged, 'abort')).toBe(true);
+    expect(new CanaryError(unjudged).message).toBe('canary rolled back at step 2 (50%): inconclusive (deploy.canary.inconclusive: abort): 5 requests on the new release, 10 needed to judge');
+    expect(stopsRollout({ verdict: 'rollback' })).toBe(true);
+    expect(stopsRollout({ verdict: 'promote' }, 'abort')).toBe(false);
   });
 
   it('reads request_time from nginx JSON lines', () => {

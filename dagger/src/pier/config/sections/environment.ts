@@ -48,6 +48,10 @@ export const Canary = z
     maxErrorRateIncrease: z.number().min(0).max(1).default(0.02).describe('...and more than the old release plus this'),
     maxP95Ratio: z.number().min(1).default(1.5).describe('Roll back when the new release p95 latency exceeds the old one times this...'),
     p95SlackMs: z.number().nonnegative().default(50).describe('...and by more than this many milliseconds (ignores noise at low latencies)'),
+    inconclusive: z
+      .enum(['continue', 'abort'])
+      .default('continue')
+      .describe('A step still unjudged after a second pause (too few requests, a metric without values): continue to the next step (said in the analysis), or abort (roll every host back)'),
     metrics: z
       .array(Metric)
       .default([])
