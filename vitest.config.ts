@@ -22,6 +22,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/dagger/**/*.test.ts', 'test/conformance/**/*.test.ts'],
           pool: 'threads',
+          // Two files at once: a file spawning many CLI processes takes up to twice as long.
+          testTimeout: 120_000,
           sequence: { groupOrder: 0 },
         },
       },

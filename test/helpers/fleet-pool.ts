@@ -9,6 +9,7 @@
  *   - on every host: a stopped host started again, stray `pier-retire` timers killed, every
  *     container, volume and user network removed, pier's state and log dirs and the docker login
  *     config deleted; images already pulled are kept (pier pulls on every deploy anyway);
+ *   - the fleet's local directory emptied but for its SSH key (projects, backups a file wrote);
  *   - in the fleet registry: every repository but the pre-pushed proxy image deleted, so no tag
  *     pushed by one file is seen by the next;
  *   - on the local engine: any container labelled with the fleet's run id that is not the fleet's
@@ -18,7 +19,9 @@
  * returned to the file, whose afterAll expects nothing. A fleet whose reset fails is removed and
  * the next request starts a new one. `removeAll` (global teardown) removes every fleet.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { exec } from '../../src/util/exec.ts';
 import { poll } from '../../src/util/poll.ts';
 import { startFleet, type Fleet } from './fleet.ts';
@@ -62,8 +65,8 @@ const HOST_RESET = [
 
 /** Prints what is left on a host after a reset, one line per kind (empty when clean). */
 const HOST_CHECK = [
-  'c=$(docker ps -aq | wc -l); [ "$c" = 0 ] || echo "$c containers"',
-  'v=$(docker volume ls -q | wc -l); [ "$v" = 0 ] || echo "$v volumes"',
+  'c=$(docker ps -aq) || echo "docker ps failed"; [ -z "$c" ] || echo "containers: $(echo $c)"',
+  'v=$(docker volume ls -q) || echo "docker volume ls failed"; [ -z "$v" ] || echo "volumes: $(echo $v)"',
   '[ ! -e /var/lib/pier ] || echo "/var/lib/pier exists"',
 ].join('; ');
 
@@ -146,13 +149,11 @@ export class FleetPool {
 
   /** Hosts running, dockerd answering, SSH ports and host keys as they are now (a test may stop a host or change its key). */
   private async refresh(e: Entry): Promise<void> {
-    let restarted = false;
     await Promise.all(
       e.fleet.hosts.map(async (h) => {
         if ((await docker('inspect', '--format', '{{.State.Running}}', h.container)) !== 'true') {
           this.log(`fleet ${e.fleet.runId}: starting stopped host ${h.name}`);
           await docker('start', h.container);
-          restarted = true;
         }
         await poll(`${h.name} dockerd`, async () => ((await exec(['docker', 'exec', h.container, 'docker', 'info'], { nothrow: true })).code === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
         const port = /127\.0\.0\.1:(\d+)/.exec(await docker('port', h.container, '22/tcp'));
@@ -165,8 +166,9 @@ export class FleetPool {
         );
       }),
     );
-    // A restarted host may have a new address on the fleet network: nginx re-resolves on reload.
-    if (restarted) await docker('exec', e.lb, 'nginx', '-s', 'reload');
+    // A host restarted (here or by a test, e.g. deploy-crash) may have a new address on the fleet
+    // network: nginx resolves the hosts' names when it loads its config, so reload it (same config).
+    await docker('exec', e.lb, 'nginx', '-s', 'reload');
   }
 
   private async reset(e: Entry): Promise<string[]> {
@@ -181,6 +183,8 @@ export class FleetPool {
     const missing = e.own.filter((id) => !labelled.includes(id));
     if (missing.length) throw new Error(`fleet containers gone: ${missing.map((s) => s.slice(0, 12)).join(' ')}`);
     await this.refresh(e);
+    // The fleet's local directory: projects and backups a file wrote there; the SSH key stays.
+    for (const f of readdirSync(fleet.dir)) if (join(fleet.dir, f) !== fleet.keyFile) rmSync(join(fleet.dir, f), { recursive: true, force: true });
     await Promise.all([
       ...fleet.hosts.map((h) => docker('exec', h.container, 'sh', '-c', HOST_RESET)),
       docker('exec', e.registry, 'sh', '-c', REGISTRY_RESET),
