@@ -103,7 +103,7 @@ export class FleetPool {
         const fleet = await startFleet({ count: req.count, services: req.services });
         try {
           const own = (await docker('ps', '--all', '--no-trunc', '--quiet', '--filter', `label=pier.run=${fleet.runId}`)).split('\n').filter(Boolean);
-          e = { fleet, own, registry: await publishing(fleet, '5000'), lb: await publishing(fleet, '80'), count: req.count, services: req.services, busy: false };
+          e = { fleet, own, registry: await publishing(own, '5000'), lb: await publishing(own, '80'), count: req.count, services: req.services, busy: false };
         } catch (err) {
           await fleet.down();
           throw err;
@@ -196,10 +196,14 @@ export class FleetPool {
 }
 
 /** The fleet's one container publishing `port` (5000: the registry, 80: the front load balancer). */
-async function publishing(fleet: Fleet, port: string): Promise<string> {
-  const ids = (await docker('ps', '--no-trunc', '--quiet', '--filter', `label=pier.run=${fleet.runId}`, '--filter', `publish=${port}`)).split('\n').filter(Boolean);
-  if (ids.length !== 1) throw new Error(`expected one container publishing ${port} in fleet ${fleet.runId}, found ${ids.length}`);
-  return ids[0]!;
+async function publishing(own: string[], port: string): Promise<string> {
+  const found: string[] = [];
+  for (const id of own) {
+    const ports = JSON.parse(await docker('inspect', '--format', '{{json .NetworkSettings.Ports}}', id)) as Record<string, unknown[] | null> | null;
+    if (ports?.[`${port}/tcp`]?.length) found.push(id);
+  }
+  if (found.length !== 1) throw new Error(`expected one fleet container publishing ${port}/tcp, found ${found.length}`);
+  return found[0]!;
 }
 
 function describe(e: Entry): FleetDescription {
