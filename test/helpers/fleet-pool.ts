@@ -166,7 +166,7 @@ export class FleetPool {
         );
       }),
     );
-    // A host restarted (here or by a test, e.g. deploy-crash) may have a new address on the fleet
+    // A host restarted (here, after a test stopped it) may have a new address on the fleet
     // network: nginx resolves the hosts' names when it loads its config, so reload it (same config).
     await docker('exec', e.lb, 'nginx', '-s', 'reload');
   }

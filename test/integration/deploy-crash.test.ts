@@ -17,8 +17,7 @@ import { Progress } from '../../src/deploy/progress.ts';
 import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
 import { lockRelease, lockStatus, releases, status } from '../sim/verbs.ts';
-import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
-import { useFleet } from '../helpers/use-fleet.ts';
+import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad, type Load } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { get } from '../helpers/http.ts';
@@ -82,18 +81,20 @@ async function expectLockShown(t: DeployTarget, version: string): Promise<void> 
   expect(refused.err).toMatch(/deploy lock on web1 is held by crash-test@\S+ \(deploy/);
 }
 
-useFleet({ count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good')] }, async (f) => {
+beforeAll(async () => {
+  const [f] = await Promise.all([startFleet({ count: 3 }), buildTestApp('pier-test/deploy-app:good')]);
   fleet = f;
   // One tag after the other: parallel pushes of the same layers made the registry refuse under load.
   for (const v of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6']) await fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`);
-});
-
-beforeAll(async () => {
   for (const version of ['v1', 'v2']) {
     const r = await deploy(target(), { version, progress: new Progress(() => undefined) });
     if (!r.ok) throw new Error(`seed deploy ${version}: ${r.error}`);
   }
 }, 900_000);
+
+afterAll(async () => {
+  await fleet?.down();
+}, 120_000);
 
 describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
   let load: Load | undefined;
