@@ -16,6 +16,7 @@ import { newRunId } from '../util/run-id.ts';
 import { createProgress } from '../pipeline/progress.ts';
 import { summary, writeReport, type StageName } from '../pipeline/report.ts';
 import { runDirFor, runPipeline, selectStages } from '../pipeline/runner.ts';
+import { runPreBuild } from '../hooks/points.ts';
 
 export const pipelineOptions = {
   ...commonOptions,
@@ -52,6 +53,8 @@ export async function runFromCli(argv: string[], help: string, fixed?: StageName
     await reap().catch(() => undefined); // leftovers of crashed runs (dead pids on this host)
   }
   const runId = newRunId();
+  // hooks.preBuild: before anything is built; a failing command stops the run (exit 1).
+  if (selection.run.includes('build')) await runPreBuild(config, runId);
   const runDir = runDirFor(config.root, runId);
   mkdirSync(runDir, { recursive: true });
   const engine = await openEngine(decision, { runId, noCache: values['no-cache'] }); // Dagger: exit 3 when it cannot connect
