@@ -11,7 +11,8 @@ import { defaultMaintenancePage, parseMaintenanceConf, renderMaintenanceConf, ty
 import { PROXY_CONTAINER } from './commands/layout.ts';
 import { mapLimit } from './executor.ts';
 import { withHosts } from './fleet.ts';
-import type { HostOps } from './host-ops.ts';
+import { deployClock, type HostOps } from './host-ops.ts';
+import { notYet, poll, PollError } from '../util/poll.ts';
 import { auditLine } from './records.ts';
 import type { DeployTarget } from './target.ts';
 
@@ -67,13 +68,23 @@ async function switchHost(o: HostOps, target: DeployTarget, on: boolean, page: R
     const rec: MaintenanceRecord = { since: new Date().toISOString(), by: target.by, retryAfterSeconds: page!.retryAfterSeconds, page: page!.source };
     await o.maintenanceOn(renderMaintenanceConf(target.healthPath, rec), page!.html);
   } else await o.maintenanceOff();
-  // In force? A proxy config from before maintenance mode has no include: say so, leave it off.
-  const probe = await o.proxyStatus(MAINTENANCE_PROBE_PATH);
-  if (on && probe !== '503') {
+  // In force? nginx's reload is asynchronous (new workers start, old ones finish what they have), so
+  // the proxy is asked until it answers as switched (bounded); a proxy config from before
+  // maintenance mode has no include and never does: said so, and left off.
+  const want = (status: string) => (on ? status === '503' : status !== '503' && status !== '');
+  let probe = '';
+  const settled = await poll(`${o.name}: maintenance ${on ? 'on' : 'off'}`, async () => {
+    probe = await o.proxyStatus(MAINTENANCE_PROBE_PATH);
+    return want(probe) ? true : notYet(probe || 'no response');
+  }, { timeoutMs: 10_000, intervalMs: 100, maxAttempts: 50, retry: () => false, clock: deployClock }).catch((e: unknown) => {
+    if (e instanceof PollError) return false;
+    throw e;
+  });
+  if (!settled && on) {
     await o.maintenanceOff().catch(() => undefined);
     throw new EnvironmentError(`${o.name}: maintenance not in force (GET ${MAINTENANCE_PROBE_PATH} through the proxy -> ${probe || 'no response'}); the proxy config predates maintenance mode`, 'deploy once with this pier version, then turn maintenance on again');
   }
-  if (!on && probe === '503' && parseMaintenanceConf(await o.maintenanceConf())) throw new EnvironmentError(`${o.name}: maintenance still on after removing it`);
+  if (!settled) throw new EnvironmentError(`${o.name}: the proxy still answers ${probe || 'nothing'} after maintenance was removed`, `check the proxy on ${o.name} (docker logs pier-proxy)`);
   const line = auditLine(new Date(), target.by, runId, `maintenance ${on ? 'on' : 'off'}`);
   await o.audit(line).catch(() => o.audit(line)).catch(() => undefined);
   return { host: o.name, on, ok: true, ...(on ? { detail: `page ${page!.source}, Retry-After ${page!.retryAfterSeconds}s` } : {}) };

@@ -2,16 +2,19 @@ import { z } from 'zod';
 import { Command } from './app.ts';
 
 /** One hook command: argv run on the deploying machine (no shell) with PIER_* variables. */
+const HookObject = z.strictObject({
+  command: Command.describe('argv run on the deploying machine from the repository root (no shell)'),
+  timeoutSeconds: z.number().positive().max(3600).default(60).describe('The command is killed (and counts as failed) after this long'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}).describe('Extra environment for the command'),
+});
+
+/**
+ * One hook command: an argv list ([./scripts/notify.sh, deployed]) or { command, timeoutSeconds,
+ * env }. The short form is turned into the long one before validation, so a bad command is reported
+ * at its own key (hooks.preDeploy[0].command) rather than as "invalid input" of a union.
+ */
 export const HookCommand = z
-  .union([
-    Command,
-    z.strictObject({
-      command: Command,
-      timeoutSeconds: z.number().positive().max(3600).default(60).describe('The command is killed (and counts as failed) after this long'),
-      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name (letters, digits, _)'), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}).describe('Extra environment for the command'),
-    }),
-  ])
-  .transform((h) => (Array.isArray(h) ? { command: h, timeoutSeconds: 60, env: {} as Record<string, string> } : h))
+  .preprocess((v) => (Array.isArray(v) || typeof v === 'string' ? { command: v } : v), HookObject)
   .describe('An argv list ([./scripts/notify.sh, deployed]) or { command, timeoutSeconds (default 60), env }');
 
 const list = (what: string) => z.array(HookCommand).default([]).describe(what);
