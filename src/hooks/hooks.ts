@@ -61,7 +61,7 @@ export function resolveHooks(config: Pick<Config, 'hooks'> & { env?: { hooks?: P
   const base: HooksConfig = { preBuild: [], preDeploy: [], postDeploy: [], preRollback: [], postRollback: [], ...(config.hooks ?? {}) };
   const env = config.env?.hooks ?? {};
   const out = { ...base };
-  for (const [k, v] of Object.entries(env) as [HookName, HookSpec[]][]) if (v.length) out[k] = v;
+  for (const [k, v] of Object.entries(env) as [HookName, HookSpec[] | undefined][]) if (v !== undefined) out[k] = v;
   return out;
 }
 

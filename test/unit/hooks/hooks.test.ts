@@ -39,14 +39,17 @@ const spec = (command: string[], timeoutSeconds = 20, env: Record<string, string
 
 describe('hooks config', () => {
   it('takes an argv list or { command, timeoutSeconds, env }; the environment replaces a list per hook', () => {
-    const dir = project(`${app}hooks:\n  preDeploy: [[./check.sh, ci]]\n  postDeploy:\n    - command: [./notify.sh]\n      timeoutSeconds: 5\n      env: { CHANNEL: ops }\n`, 'hooks:\n  postDeploy: [[./page-oncall.sh]]\n');
+    const dir = project(`${app}hooks:\n  preDeploy: [[./check.sh, ci]]\n  postDeploy:\n    - command: [./notify.sh]\n      timeoutSeconds: 5\n      env: { CHANNEL: ops }\n`, 'hooks:\n  postDeploy: [[./page-oncall.sh]]\n  preDeploy: []\n');
     const cfg = loadConfig({ cwd: dir, env: 'production', vars: {} });
     const hooks = resolveHooks(cfg);
-    expect(hooks.preDeploy).toEqual([{ command: ['./check.sh', 'ci'], timeoutSeconds: 60, env: {} }]);
+    // An environment's [] clears pier.yaml's list; a hook it does not name keeps it.
+    expect(hooks.preDeploy).toEqual([]);
     expect(hooks.postDeploy).toEqual([{ command: ['./page-oncall.sh'], timeoutSeconds: 60, env: {} }]);
     expect(hooks.preRollback).toEqual([]);
     // Without the environment, pier.yaml's list.
-    expect(resolveHooks(loadConfig({ cwd: dir, vars: {} })).postDeploy).toEqual([{ command: ['./notify.sh'], timeoutSeconds: 5, env: { CHANNEL: 'ops' } }]);
+    const plain = resolveHooks(loadConfig({ cwd: dir, vars: {} }));
+    expect(plain.postDeploy).toEqual([{ command: ['./notify.sh'], timeoutSeconds: 5, env: { CHANNEL: 'ops' } }]);
+    expect(plain.preDeploy).toEqual([{ command: ['./check.sh', 'ci'], timeoutSeconds: 60, env: {} }]);
   });
 
   it('names file and key of a bad hook: unknown hook, empty argv, bad timeout, preBuild in an environment', () => {

@@ -29,8 +29,8 @@ const hookFields = {
 };
 
 export const EnvironmentHooks = z
-  .strictObject(hookFields)
-  .describe('Commands run on the deploying machine around deploys and rollbacks; per hook, a list here replaces the one in pier.yaml');
+  .strictObject(Object.fromEntries(Object.entries(hookFields).map(([k, v]) => [k, v.unwrap().optional().describe(v.description ?? '')])) as { [K in keyof typeof hookFields]: z.ZodOptional<z.ZodArray<typeof HookCommand>> })
+  .describe('Commands run on the deploying machine around deploys and rollbacks; per hook, a list here (even []) replaces the one in pier.yaml');
 
 export const Hooks = z
   .strictObject({
