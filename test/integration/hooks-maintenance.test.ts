@@ -128,21 +128,30 @@ describe.sequential('maintenance mode', () => {
 
   it('off under load: every answer is the maintenance page or the app, none fails; then only the app', async () => {
     // A bounded curl loop inside each host through its proxy (the simulated fleet's front load
-    // balancer takes 503s for host failures): "<ms> <status> <Retry-After>" per request.
-    const loop = `end=$(( $(date +%s) + 14 )); n=0; while [ "$(date +%s)" -lt "$end" ] && [ "$n" -lt 600 ]; do n=$((n+1)); t=$(date +%s%3N); r=$(curl -s -o /dev/null --max-time 3 -w '%{http_code} %header{retry-after}' http://127.0.0.1:80/version); echo "$t $r"; sleep 0.03; done`;
+    // balancer takes 503s for host failures), one line per request: "<ms> <status> <Retry-After>",
+    // until a stop file appears (at most 90 s, 3000 requests).
+    const out = '/tmp/pier-maint-loop.txt';
+    const stopFile = '/tmp/pier-maint-loop.stop';
+    const loop = `rm -f ${out} ${stopFile}; end=$(( $(date +%s) + 90 )); n=0; while [ ! -e ${stopFile} ] && [ "$(date +%s)" -lt "$end" ] && [ "$n" -lt 3000 ]; do n=$((n+1)); t=$(date +%s%3N); r=$(curl -s -o /dev/null --max-time 3 -w '%{http_code} %header{retry-after}' http://127.0.0.1:80/version); echo "$t $r" >> ${out}; sleep 0.02; done`;
     const loops = fleet.hosts.map((h) => fleet.hostExec(h.name, ['sh', '-c', loop]));
-    await new Promise((r) => setTimeout(r, 2_500));
+    const count = async (h: string) => Number((await fleet.hostExec(h, ['sh', '-c', `cat ${out} 2>/dev/null | wc -l`])).trim());
+    // Every loop answered by maintenance for a while first (bounded: 60 looks, 500 ms apart).
+    for (let i = 0; i < 60 && (await Promise.all(fleet.hosts.map((h) => count(h.name)))).some((n) => n < 20); i++) await new Promise((r) => setTimeout(r, 500));
     const startAt = Date.now();
     const r = await pier(['maintenance', 'off', 'production']);
     const offAt = Date.now();
     expect(r.code, r.stderr).toBe(0);
-    const lines = (await Promise.all(loops)).flatMap((out) => out.trim().split('\n')).map((l) => l.trim().split(' '));
+    const atOff = await Promise.all(fleet.hosts.map((h) => count(h.name)));
+    for (let i = 0; i < 60 && (await Promise.all(fleet.hosts.map((h, k) => count(h.name).then((n) => n - atOff[k]!)))).some((n) => n < 20); i++) await new Promise((r) => setTimeout(r, 500));
+    await Promise.all(fleet.hosts.map((h) => fleet.hostExec(h.name, ['touch', stopFile])));
+    await Promise.all(loops);
+    const lines = (await Promise.all(fleet.hosts.map((h) => fleet.hostExec(h.name, ['cat', out])))).flatMap((o) => o.trim().split('\n')).map((l) => l.trim().split(' '));
     const kind = ([, code, retry]: string[]) => (code === '200' ? 'app' : code === '503' && retry === '120' ? 'maintenance' : `failed: ${code} ${retry ?? ''}`);
     expect(lines.map(kind).filter((k) => k.startsWith('failed'))).toEqual([]);
     const before = lines.filter((l) => Number(l[0]) < startAt);
     const after = lines.filter((l) => Number(l[0]) > offAt);
-    expect(before.filter((l) => kind(l) === 'maintenance').length).toBeGreaterThan(10);
-    expect(after.length).toBeGreaterThan(10);
+    expect(before.filter((l) => kind(l) === 'maintenance').length).toBeGreaterThanOrEqual(40);
+    expect(after.length).toBeGreaterThanOrEqual(40);
     expect(after.map(kind).filter((k) => k !== 'app')).toEqual([]);
     const s = await pier(['status', 'production']);
     expect(s.stdout).not.toContain('MAINTENANCE');
