@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { ConfigError } from '../../../src/util/errors.ts';
 import { hookEnv, HookFailedError, resolveHooks, runHook, runPreHook, type HookFacts } from '../../../src/hooks/hooks.ts';
 import { digestOf } from '../../../src/hooks/points.ts';
 import { registerSecret } from '../../../src/util/redact.ts';
+import { runPierSync } from '../../helpers/pier.ts';
 
 const app = `app:
   name: demo
@@ -127,4 +128,16 @@ describe('running hooks (real processes)', () => {
     expect(r!.tail).not.toContain('hook-printed-secret-123');
     expect(lines.join('\n')).not.toContain('hook-printed-secret-123');
   });
+});
+
+describe('preBuild through the CLI', () => {
+  it('pier build runs preBuild first; a failure exits 1 naming the hook and its output, before any build', () => {
+    const dir = project(`${app}hooks:\n  preBuild:\n    - [node, -e, "console.log('checked', process.env.PIER_HOOK, process.env.PIER_COMMAND); process.exit(4)"]\n`);
+    const r = runPierSync(['build', '--config', join(dir, 'pier.yaml')], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('[preBuild] checked preBuild build');
+    expect(r.stderr).toMatch(/preBuild hook `node -e .*` exited 4:\n  \| checked preBuild build/);
+    // Nothing ran after it: no run directory (created once the hook passed).
+    expect(existsSync(join(dir, '.pier', 'runs'))).toBe(false);
+  }, 60_000);
 });
