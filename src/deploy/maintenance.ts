@@ -64,6 +64,8 @@ export async function setMaintenance(target: DeployTarget, on: boolean, opts: Ma
 
 async function switchHost(o: HostOps, target: DeployTarget, on: boolean, page: ReturnType<typeof maintenancePage> | undefined, runId: string): Promise<MaintenanceHost> {
   if (!(await o.exists(PROXY_CONTAINER))) throw new EnvironmentError(`${o.name}: no proxy runs on this host (nothing deployed yet): deploy first`);
+  // Off where it is not on: nothing to reload or check (deploy --live on a fleet in service).
+  if (!on && !parseMaintenanceConf(await o.maintenanceConf())) return { host: o.name, on, ok: true, detail: 'already off' };
   if (on) {
     const rec: MaintenanceRecord = { since: new Date().toISOString(), by: target.by, retryAfterSeconds: page!.retryAfterSeconds, page: page!.source };
     await o.maintenanceOn(renderMaintenanceConf(target.healthPath, rec), page!.html);
