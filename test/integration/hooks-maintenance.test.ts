@@ -155,6 +155,9 @@ describe.sequential('maintenance mode', () => {
     expect(after.map(kind).filter((k) => k !== 'app')).toEqual([]);
     const s = await pier(['status', 'production']);
     expect(s.stdout).not.toContain('MAINTENANCE');
+    const again = await pier(['maintenance', 'off', 'production']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr.match(/maintenance off {2}\(already off\)/g)).toHaveLength(2);
   }, 600_000);
 
   it('deploy --live ends maintenance once the deploy succeeded', async () => {
