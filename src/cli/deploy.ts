@@ -10,8 +10,9 @@ import { targetFor, writeReport } from './deploy-common.ts';
 import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
+import { deployHookPoints, type HookLog } from '../hooks/points.ts';
 
-export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--config FILE] [--json]
+export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--live] [--config FILE] [--json]
 
 Health-gated deploy (deploy.strategy: rolling, blue-green or canary) of the app image to every host of environments/<env>.yaml over SSH.
 The first host is a barrier; after each switch an error-rate bake window runs on nginx's access
@@ -25,6 +26,12 @@ already-switched host back to its previous release.
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
   --no-guard          skip the post-deploy guard (deploy.guard)
+  --live              end maintenance mode once the deploy succeeded (without it, a deploy
+                      during maintenance keeps every proxy answering 503 with the page)
+
+Hooks (hooks: in pier.yaml / environments/<env>.yaml): preDeploy runs under the lock once every
+host has the image and before anything starts; a failure aborts with nothing changed. postDeploy
+runs with PIER_OUTCOME before the lock is released.
 
 After a successful deploy: the environment's smoke: commands (a failure rolls every host back), then
 the guard when deploy.guard is set: its metrics for its window; a failed metric rolls every host back.
@@ -40,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     'env-only': { type: 'boolean' },
     'lock-wait': { type: 'string' },
     'no-guard': { type: 'boolean' },
+    live: { type: 'boolean' },
   });
   if (values.help) return console.log(help), 0;
   const lockWait = parseLockWait(values['lock-wait']);
@@ -66,8 +74,23 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const runId = newRunId();
   console.error(`deploy ${target.app} ${envOnly ? 'env only' : version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
+  const hookLog: HookLog = { results: [], warnings: [] };
+  const points = deployHookPoints(target, runId, hookLog);
+  let liveError: string | undefined;
   try {
     const report = await deploy(target, {
+      // preDeploy (aborts before any host changes) and postDeploy (under the lock), src/hooks/.
+      ...points,
+      // --live: maintenance off once the deploy went through, still under the lock, before postDeploy.
+      beforeUnlock: values.live || points.beforeUnlock
+        ? async (r) => {
+            if (values.live && r.ok) {
+              const m = await (await import('../deploy/maintenance.ts')).setMaintenance(target, false).catch((e: Error) => ({ ok: false, hosts: [{ host: 'fleet', detail: e.message }] }));
+              if (!m.ok) liveError = m.hosts.filter((h) => 'ok' in h ? !h.ok : true).map((h) => `${h.host}: ${h.detail ?? 'failed'}`).join('; ');
+            }
+            await points.beforeUnlock?.(r);
+          }
+        : undefined,
       version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
@@ -77,7 +100,8 @@ export async function run(argv: string[]): Promise<number> {
       ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
       : [];
     const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
-    const full = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
+    const withAfter = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
+    const full = hookLog.results.length ? { ...withAfter, hooks: hookLog.results } : withAfter;
     const path = writeReport(target, runId, full);
     if (values.json) printJson(full);
     else {
@@ -87,6 +111,8 @@ export async function run(argv: string[]): Promise<number> {
       console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }
     if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
+    for (const w of hookLog.warnings) console.error(`! ${w}`);
+    if (liveError) console.error(`! --live: maintenance could not be turned off: ${liveError} (pier maintenance off ${target.envName})`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
     console.error(`report: ${path}`);
     return full.exitCode;

@@ -16,6 +16,7 @@ import { newRunId } from '../util/run-id.ts';
 import { createProgress } from '../pipeline/progress.ts';
 import { summary, writeReport, type StageName } from '../pipeline/report.ts';
 import { runDirFor, runPipeline, selectStages } from '../pipeline/runner.ts';
+import { runPreBuild } from '../hooks/points.ts';
 
 export const pipelineOptions = {
   ...commonOptions,
@@ -46,12 +47,14 @@ export async function runFromCli(argv: string[], help: string, fixed?: StageName
   if (fixed && (values.only || values.skip)) throw new UsageError(`--only/--skip do not apply to pier ${fixed}`);
   const config = loadConfig({ configFile: values.config, env: values.env });
   const selection = selectStages(fixed ? [fixed] : values.only, values.skip);
+  const runId = newRunId();
+  // hooks.preBuild: before the engine is touched or anything built; a failing command stops the run (exit 1).
+  if (selection.run.includes('build')) await runPreBuild(config, runId);
   const decision = selectEngine(parseEngineChoice(values.engine), process.env, findOnPath('dagger'));
   if (decision.engine === 'docker') {
     await assertEngine();
     await reap().catch(() => undefined); // leftovers of crashed runs (dead pids on this host)
   }
-  const runId = newRunId();
   const runDir = runDirFor(config.root, runId);
   mkdirSync(runDir, { recursive: true });
   const engine = await openEngine(decision, { runId, noCache: values['no-cache'] }); // Dagger: exit 3 when it cannot connect

@@ -3,6 +3,7 @@ import { rollback } from '../deploy/rollback.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
 import { printJson } from './output.ts';
+import { rollbackHookPoints, type HookLog } from '../hooks/points.ts';
 
 export const help = `Usage: pier rollback <env> [--to VERSION] [--lock-wait SECONDS] [--config FILE] [--json]
 
@@ -18,8 +19,11 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return console.log(help), 0;
   const lockWaitSeconds = parseLockWait(values['lock-wait']);
   const target = targetFor(positionals[0], values.config, 'rollback');
-  const report = await rollback(target, { to: values.to, lockWaitSeconds });
-  if (values.json) printJson(report);
+  const hookLog: HookLog = { results: [], warnings: [] };
+  const report = await rollback(target, { to: values.to, lockWaitSeconds, ...rollbackHookPoints(target, hookLog) });
+  const full = hookLog.results.length ? { ...report, hooks: hookLog.results } : report;
+  if (values.json) printJson(full);
+  for (const w of hookLog.warnings) console.error(`! ${w}`);
   for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.ok ? '✓' : '✗'} ${h.from ?? '?'} -> ${h.to ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
   console.error(report.ok ? `✓ rolled back to ${report.version} in ${report.seconds.toFixed(1)}s` : '✗ rollback incomplete');
   if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}`);

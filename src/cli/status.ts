@@ -6,7 +6,7 @@ import { printJson } from './output.ts';
 export const help = `Usage: pier status <env> [--config FILE] [--json]
 
 Per host: the release serving, its health through the host's proxy, the proxy's target,
-retained releases and any deploy lock. Exit 1 when a host is unhealthy.`;
+retained releases, maintenance mode and any deploy lock. Exit 1 when a host is unhealthy.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, commonOptions);
@@ -19,6 +19,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`  proxy -> ${h.proxyTarget ?? '(none)'}`);
       console.log(`  retained: ${h.retained.map((r) => `${r.release} (${r.state})`).join(', ') || '(none)'}`);
       if (h.since) console.log(`  since ${h.since} by ${h.by}`);
+      if (h.maintenance) console.log(`  MAINTENANCE on since ${h.maintenance.since} by ${h.maintenance.by} (503 + page ${h.maintenance.page}, Retry-After ${h.maintenance.retryAfterSeconds}s)`);
       if (h.lock) console.log(`  LOCKED by ${h.lock.by} (${h.lock.command} ${h.lock.version}, run ${h.lock.run})`);
     }
   }

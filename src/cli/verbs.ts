@@ -30,6 +30,7 @@ export const verbs: Record<string, Verb> = {
   status: lazy('per host: release serving, health, proxy target, retained releases, lock', () => import('./status.ts')),
   releases: lazy('release history per host (who, when)', () => import('./releases.ts')),
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
+  maintenance: lazy("maintenance mode: on | off (every host's proxy answers 503 with a page, health and ACME exempt)", () => import('./maintenance.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>', () => import('./db.ts')),
   secrets: lazy('encrypted env files (dotenvx): set | get | edit | list | rotate-key <env>', () => import('./secrets.ts')),
   config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),

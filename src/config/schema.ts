@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { App } from './sections/app.ts';
 import { Pipeline } from './sections/pipeline.ts';
 import { Environment } from './sections/environment.ts';
+import { Hooks } from './sections/hooks.ts';
 
 export { App, Pipeline, Environment };
 
@@ -11,6 +12,7 @@ export const PierFile = z
     $schema: z.string().optional(),
     app: App,
     pipeline: Pipeline.default(Pipeline.parse({})),
+    hooks: Hooks.optional(),
   })
   .describe('pier.yaml: the application and its pipeline');
 

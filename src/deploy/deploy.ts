@@ -57,6 +57,21 @@ export interface DeployOptions {
    * code does not depend on the database code.
    */
   beforeMigrate?: (ctx: BeforeMigrateContext) => Promise<unknown>;
+  /**
+   * Runs under the lock once every host has the image (by digest) and before migrations, any
+   * container start or proxy change; throwing aborts the deploy with nothing changed on a host.
+   * The CLI runs the preDeploy hook here (src/hooks/), so src/deploy/ does not depend on it.
+   */
+  beforeChanges?: (ctx: BeforeChangesContext) => Promise<unknown>;
+  /** Runs with the outcome while the lock is still held (the postDeploy hook); must not throw. */
+  beforeUnlock?: (report: DeployReport) => Promise<unknown>;
+}
+
+/** What the pre-change hook point gets: the release's image and what each host served before. */
+export interface BeforeChangesContext {
+  version: string;
+  image: string;
+  previous: (string | undefined)[];
 }
 
 export type HostStatus = 'deployed' | 'rolled-back' | 'unchanged' | 'failed' | 'not-changed' | 'rollback-failed' | 'unreachable';
@@ -225,6 +240,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           }));
           image = (await prepare(plans[0]!)).release.image;
           signal.throwIfAborted();
+          // Hook point: still nothing started, migrated or switched on any host.
+          await opts.beforeChanges?.({ version: opts.version, image, previous: plans.map((p) => p.previous?.version) });
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             const { release, envFile } = await prepare(plans[0]!);
@@ -244,6 +261,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           await audit(ops, target, runId, `deploy ${opts.version} failed: ${result.error}`).catch(() => undefined);
         }
       }
+      // Post hook point, under the lock: no other deploy starts before it has run.
+      await opts.beforeUnlock?.(result).catch(() => undefined);
     } finally {
       // The env file is read by docker when a container is created; no plaintext copy stays on
       // a host after the deploy (retained releases carry their env in their container).

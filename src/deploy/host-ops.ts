@@ -12,6 +12,7 @@ import { notYet, poll, PollError, type Clock } from '../util/poll.ts';
 import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
+import * as maintenance from './commands/maintenance.ts';
 import { hostLayout, PROXY_CONTAINER, releaseContainer, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
 import type { HostSession } from './executor.ts';
@@ -297,6 +298,26 @@ export class HostOps {
   /** HTTP status of the health path through the host's proxy ('' when nothing answered). */
   async proxyHealthStatus(): Promise<string> {
     return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
+  }
+
+  /** Maintenance on (page + snippet, nginx reload); throws naming the host when nginx refuses it. */
+  async maintenanceOn(conf: string, page: string): Promise<void> {
+    await this.h.run(maintenance.maintenanceOn(this.layout.nginxDir, conf), { input: page });
+  }
+
+  /** Maintenance off (snippet removed, graceful reload). */
+  async maintenanceOff(): Promise<void> {
+    await this.h.run(maintenance.maintenanceOff(this.layout.nginxDir));
+  }
+
+  /** The maintenance snippet on the host ('' when maintenance is off). */
+  async maintenanceConf(): Promise<string> {
+    return this.h.run(host.readFile(maintenance.maintenanceFiles(this.layout.nginxDir).conf));
+  }
+
+  /** HTTP status of `path` through the host's proxy ('' when nothing answered). */
+  async proxyStatus(path: string): Promise<string> {
+    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${path}`, 3))).stdout.trim();
   }
 
   /**

@@ -4,6 +4,8 @@ import { withHosts } from './fleet.ts';
 import { readFleetLock } from './lock.ts';
 import type { LockInfo, ReleaseRecord } from './records.ts';
 import type { DeployTarget } from './target.ts';
+import type { MaintenanceRecord } from './commands/maintenance.ts';
+import { maintenanceOf } from './maintenance.ts';
 
 export interface HostStatusReport {
   host: string;
@@ -14,6 +16,8 @@ export interface HostStatusReport {
   proxyTarget?: string;
   retained: { release: string; state: string }[];
   lock?: LockInfo;
+  /** Set while maintenance mode is on (pier maintenance). */
+  maintenance?: MaintenanceRecord;
   error?: string;
 }
 
@@ -33,7 +37,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
     Promise.all(
       ops.map(async (o): Promise<HostStatusReport> => {
         try {
-          const [cur, containers, conf, health, locks] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o])]);
+          const [cur, containers, conf, health, locks, maintenance] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o]), maintenanceOf(o)]);
           const proxyTarget = proxyTargetOf(conf);
           return {
             host: o.name,
@@ -44,6 +48,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
             proxyTarget,
             retained: containers.map((c) => ({ release: c.release, state: c.state })),
             lock: locks[0]?.holder,
+            ...(maintenance ? { maintenance } : {}),
           };
         } catch (e) {
           return { host: o.name, health: 'unknown', retained: [], error: (e as Error).message };

@@ -38,7 +38,17 @@ export interface RollbackReport {
   lock: LockRelease;
 }
 
-export async function rollback(target: DeployTarget, opts: { to?: string; lockWaitSeconds?: number; progress?: Progress } = {}): Promise<RollbackReport> {
+export interface RollbackOptions {
+  to?: string;
+  lockWaitSeconds?: number;
+  progress?: Progress;
+  /** Under the lock, the target release decided, before any host switches; throwing aborts (preRollback hook). */
+  beforeSwitch?: (ctx: { run: string; version: string; from: (string | undefined)[] }) => Promise<unknown>;
+  /** With the outcome while the lock is still held (postRollback hook); must not throw. */
+  beforeUnlock?: (report: RollbackReport) => Promise<unknown>;
+}
+
+export async function rollback(target: DeployTarget, opts: RollbackOptions = {}): Promise<RollbackReport> {
   const progress = opts.progress ?? new Progress();
   const t0 = Date.now();
   return withHosts(target, async (ops, runId) => {
@@ -73,6 +83,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       }
       const byHost = new Map(d.states.map((s): [string, HostRollbackState] => [s.host, s]));
       const plans = d.hosts.map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to }));
+      await opts.beforeSwitch?.({ run: runId, version: d.version, from: plans.map((p) => p.from?.version) });
       let switchedAt = t0;
       const results = await mapLimit(plans, Math.max(target.parallel, plans.length), async (p) => {
         if (p.from?.container === p.to.container) return { host: p.o.name, from: p.from.version, to: p.to.version, ok: true, detail: 'already serving' };
@@ -93,6 +104,7 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
       // One retry: a transient failure must not leave a run without its audit line.
       await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
       result = { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, lock: { released: [], held: [] } };
+      await opts.beforeUnlock?.(result).catch(() => undefined);
     } finally {
       const lock: LockRelease = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };
       if (result) result.lock = lock;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { Check, Guard, Metric } from './analysis.ts';
+import { EnvironmentHooks } from './hooks.ts';
+import { Maintenance } from './maintenance.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -144,5 +146,7 @@ export const Environment = z
     ssh: Ssh.default(Ssh.parse({})),
     deploy: Deploy.default(Deploy.parse({})),
     backup: Backup.optional(),
+    hooks: EnvironmentHooks.optional(),
+    maintenance: Maintenance.default(Maintenance.parse({})),
   })
   .describe('An environment overlay: environments/<name>.yaml');

@@ -32,6 +32,12 @@ export interface ProxyServes {
 
 const SERVES_PREFIX = '# pier-serves ';
 
+/**
+ * Where the proxy looks for the maintenance switch (inside its container: conf.d is pier's nginx
+ * directory). A glob matching nothing is allowed, so the config is the same whether it is on or off.
+ */
+export const MAINTENANCE_INCLUDE = '/etc/nginx/conf.d/maintenance/*.conf';
+
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 export const DOCKER_DNS = '127.0.0.11';
 
@@ -109,6 +115,8 @@ export function renderProxyConf(conf: ProxyConf): string {
     'server {',
     `    listen ${conf.listen ?? 80} default_server;`,
     `    access_log ${conf.accessLog ?? '/var/log/pier/access.log'} pier_json;`,
+    '    # Maintenance mode (pier maintenance on): present only while it is on (src/deploy/maintenance.ts).',
+    `    include ${MAINTENANCE_INCLUDE};`,
     '    location / {',
     '        proxy_pass http://$pier_upstream;',
     '        proxy_http_version 1.1;',

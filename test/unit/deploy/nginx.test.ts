@@ -25,6 +25,8 @@ map $pier_upstream $pier_release {
 server {
     listen 80 default_server;
     access_log /var/log/pier/access.log pier_json;
+    # Maintenance mode (pier maintenance on): present only while it is on (src/deploy/maintenance.ts).
+    include /etc/nginx/conf.d/maintenance/*.conf;
     location / {
         proxy_pass http://$pier_upstream;
         proxy_http_version 1.1;
