@@ -10,6 +10,10 @@ import { targetFor, writeReport } from './deploy-common.ts';
 import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
+import { Progress } from '../deploy/progress.ts';
+import { notifierFor } from '../notify/notifier.ts';
+import { afterStepsEmissions, deployEndEmissions, watchDeploy } from '../notify/lifecycle.ts';
+import { writeDeployTimeline } from '../report/write-timeline.ts';
 
 export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--config FILE] [--json]
 
@@ -66,9 +70,14 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const runId = newRunId();
   console.error(`deploy ${target.app} ${envOnly ? 'env only' : version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
+  const hostNames = target.hosts.map((h) => h.name);
+  const notifier = notifierFor(target, runId);
+  const progress = new Progress();
+  notifier.emit('deploy.started', { version: envOnly ? undefined : version, hosts: hostNames, reason: envOnly ? 'env only' : undefined });
+  watchDeploy(notifier, progress, version, hostNames);
   try {
     const report = await deploy(target, {
-      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
+      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId, progress,
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
     });
@@ -77,8 +86,15 @@ export async function run(argv: string[]): Promise<number> {
       ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
       : [];
     const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
-    const full = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
+    for (const [event, fields] of [...deployEndEmissions(report), ...afterStepsEmissions(after, report.version, hostNames)]) notifier.emit(event, fields);
+    const deliveries = await notifier.settle();
+    const full = {
+      ...report,
+      ...(after.length ? { after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : {}),
+      ...(deliveries.length ? { notifications: deliveries } : {}),
+    };
     const path = writeReport(target, runId, full);
+    const picture = await writeDeployTimeline(target, runId, report, progress.startedAt);
     if (values.json) printJson(full);
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
@@ -87,9 +103,16 @@ export async function run(argv: string[]): Promise<number> {
       console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }
     if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
+    for (const w of notifier.warnings()) console.error(`! ${w}`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
-    console.error(`report: ${path}`);
+    console.error(`report: ${path}\ntimeline picture: ${picture}`);
     return full.exitCode;
+  } catch (err) {
+    // Refused before anything changed (config, unreachable hosts, lock held): still a failed deploy.
+    notifier.emit('deploy.failed', { version, hosts: hostNames, reason: (err as Error).message });
+    await notifier.settle();
+    for (const w of notifier.warnings()) console.error(`! ${w}`);
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
   }

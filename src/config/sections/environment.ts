@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Check, Guard } from './analysis.ts';
+import { Notify } from './notify.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -136,5 +137,6 @@ export const Environment = z
     ssh: Ssh.default(Ssh.parse({})),
     deploy: Deploy.default(Deploy.parse({})),
     backup: Backup.optional(),
+    notify: z.array(Notify).default([]).describe('Webhooks told about deploys, rollbacks, guard verdicts and failed backups (a slow or failing one never blocks or fails a command)'),
   })
   .describe('An environment overlay: environments/<name>.yaml');
