@@ -90,7 +90,9 @@ export function renderDeployTimeline(input: TimelineInput): string {
   // Traffic: requests per second as bars, error rate as a red line (right scale 0-100 %).
   const traffic = input.traffic ?? [];
   const maxReq = Math.max(1, ...traffic.map((s) => s.requests));
-  parts.push(`<text class="section" x="${left}" y="${trafficTop - 12}">requests/s through the proxies (max ${maxReq})${traffic.length ? '' : ` — ${esc(input.trafficNote ?? 'not available')}`}; error rate in red</text>`);
+  // Error rate on its own scale (at least 0-5 %, the usual rollback threshold) so a few errors show.
+  const maxRate = Math.max(0.05, ...traffic.map((s) => (s.requests ? s.errors / s.requests : 0)));
+  parts.push(`<text class="section" x="${left}" y="${trafficTop - 12}">requests/s through the proxies (blue, max ${maxReq})${traffic.length ? `; error rate (red, 0-${+(maxRate * 100).toFixed(1)} %)` : ` — ${esc(input.trafficNote ?? 'not available')}`}</text>`);
   parts.push(`<rect class="lane-bg" x="${left}" y="${trafficTop}" width="${plot}" height="${trafficH}"/>`);
   const barW = Math.max(1, plot / span - 1);
   for (const s of traffic) {
@@ -98,7 +100,7 @@ export function renderDeployTimeline(input: TimelineInput): string {
     parts.push(`<rect class="rps" x="${x(s.t).toFixed(1)}" y="${(trafficTop + trafficH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>+${s.t}s: ${s.requests} requests, ${s.errors} errors</title></rect>`);
   }
   if (traffic.length) {
-    const pts = traffic.map((s) => `${(x(s.t) + barW / 2).toFixed(1)},${(trafficTop + trafficH - (s.requests ? s.errors / s.requests : 0) * trafficH).toFixed(1)}`).join(' ');
+    const pts = traffic.map((s) => `${(x(s.t) + barW / 2).toFixed(1)},${(trafficTop + trafficH - ((s.requests ? s.errors / s.requests : 0) / maxRate) * trafficH).toFixed(1)}`).join(' ');
     parts.push(`<polyline class="errors" points="${pts}"/>`);
   }
   const totals = traffic.reduce((a, s) => ({ r: a.r + s.requests, e: a.e + s.errors }), { r: 0, e: 0 });
