@@ -80,7 +80,15 @@ export async function run(argv: string[]): Promise<number> {
       version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId, progress,
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
+    }).catch(async (err: Error) => {
+      // Refused before anything changed (config, unreachable hosts, lock held): still a failed deploy.
+      notifier.emit('deploy.failed', { version, hosts: hostNames, reason: err.message });
+      await notifier.settle();
+      for (const w of notifier.warnings()) console.error(`! ${w}`);
+      throw err;
     });
+    // The picture's traffic is read from the hosts while the notifications go out.
+    const picture = writeDeployTimeline(target, runId, report, progress.startedAt).catch((e: Error) => `(not written: ${e.message})`);
     // Smoke and guard after a deploy that went through (each may roll the fleet back).
     const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
       ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
@@ -94,7 +102,6 @@ export async function run(argv: string[]): Promise<number> {
       ...(deliveries.length ? { notifications: deliveries } : {}),
     };
     const path = writeReport(target, runId, full);
-    const picture = await writeDeployTimeline(target, runId, report, progress.startedAt);
     if (values.json) printJson(full);
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
@@ -105,14 +112,8 @@ export async function run(argv: string[]): Promise<number> {
     if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
     for (const w of notifier.warnings()) console.error(`! ${w}`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
-    console.error(`report: ${path}\ntimeline picture: ${picture}`);
+    console.error(`report: ${path}\ntimeline picture: ${await picture}`);
     return full.exitCode;
-  } catch (err) {
-    // Refused before anything changed (config, unreachable hosts, lock held): still a failed deploy.
-    notifier.emit('deploy.failed', { version, hosts: hostNames, reason: (err as Error).message });
-    await notifier.settle();
-    for (const w of notifier.warnings()) console.error(`! ${w}`);
-    throw err;
   } finally {
     process.off('SIGINT', onSigint);
   }
