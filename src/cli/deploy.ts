@@ -99,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     const full = {
       ...report,
       ...(after.length ? { after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : {}),
-      ...(deliveries.length ? { notifications: deliveries } : {}),
+      ...(deliveries.length ? { notifications: deliveries, notificationsWaitSeconds: notifier.waitedMs / 1000 } : {}),
     };
     const path = writeReport(target, runId, full);
     if (values.json) printJson(full);

@@ -29,6 +29,8 @@ interface Receiver {
 
 export class Notifier {
   readonly deliveries: Delivery[] = [];
+  /** How long the last `settle` waited for receivers (ms): what notifications cost the command. */
+  waitedMs = 0;
   private readonly receivers: Receiver[];
   private readonly stop = new AbortController();
 
@@ -64,12 +66,14 @@ export class Notifier {
   async settle(): Promise<Delivery[]> {
     if (!this.receivers.length) return this.deliveries;
     const budget = Math.max(...this.receivers.map((r) => r.settings.timeoutSeconds)) * 1000;
+    const t0 = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const all = Promise.all(this.receivers.map((r) => r.chain));
     await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, budget)))]);
     clearTimeout(timer);
     this.stop.abort();
     await all; // every post now ends at once (aborted)
+    this.waitedMs = Date.now() - t0;
     return this.deliveries;
   }
 
