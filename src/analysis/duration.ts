@@ -1,15 +1,15 @@
-/** Durations in configuration: seconds as a number, or `500ms`, `30s`, `2m`, `1h`, `1m30s` (pure). */
+/** Durations in configuration: seconds as a number, or `500ms`, `30s`, `2m`, `1h`, `1m30s`, `30d` (pure). */
 
-const UNIT: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+const UNIT: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** Seconds of a duration; undefined when `v` is not one. */
 export function parseDuration(v: number | string): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
   const s = v.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) return undefined;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(s)) return undefined;
   let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT[m[2]!]!;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT[m[2]!]!;
   return total;
 }
 

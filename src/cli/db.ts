@@ -9,6 +9,8 @@ import { exec } from '../util/exec.ts';
 import { UsageError } from '../util/errors.ts';
 import { commonOptions, parse } from './args.ts';
 import { printJson } from './output.ts';
+import { performer } from '../deploy/target.ts';
+import { Notifier } from '../notify/notifier.ts';
 
 export const summary = 'database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>';
 
@@ -83,7 +85,13 @@ export async function run(argv: string[]): Promise<number> {
       return report.exitCode;
     }
     if (sub === 'backup') {
-      const r = await backup(runner, settings, { appVersion: await version(), log });
+      const notifier = new Notifier(cfg.env?.notify ?? [], { env, app: cfg.app.name, by: performer(), run: newRunId() });
+      const r = await backup(runner, settings, { appVersion: await version(), log }).catch(async (e: Error) => {
+        notifier.emit('backup.failed', { hosts: [], reason: e.message });
+        await notifier.settle();
+        for (const w of notifier.warnings()) console.error(`! ${w}`);
+        throw e;
+      });
       out(`✓ ${r.file}\n  ${r.meta.bytes} bytes, sha256 ${r.meta.sha256}, ${r.meta.tables.length} tables, migration ${r.meta.migration?.latest ?? 'none'}${r.removed.length ? `; retention removed ${r.removed.join(', ')}` : ''}`, r);
       return 0;
     }

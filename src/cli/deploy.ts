@@ -11,6 +11,10 @@ import { parseLockWait } from '../deploy/lock.ts';
 import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
 import { deployHookPoints, type HookLog } from '../hooks/points.ts';
+import { Progress } from '../deploy/progress.ts';
+import { notifierFor } from '../notify/notifier.ts';
+import { afterStepsEmissions, deployEndEmissions, watchDeploy } from '../notify/lifecycle.ts';
+import { writeDeployTimeline } from '../report/write-timeline.ts';
 
 export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--live] [--config FILE] [--json]
 
@@ -77,6 +81,11 @@ export async function run(argv: string[]): Promise<number> {
   const hookLog: HookLog = { results: [], warnings: [] };
   const points = deployHookPoints(target, runId, hookLog);
   let liveError: string | undefined;
+  const hostNames = target.hosts.map((h) => h.name);
+  const notifier = notifierFor(target, runId);
+  const progress = new Progress();
+  notifier.emit('deploy.started', { version: envOnly ? undefined : version, hosts: hostNames, reason: envOnly ? 'env only' : undefined });
+  watchDeploy(notifier, progress, version, hostNames);
   try {
     const report = await deploy(target, {
       // preDeploy (aborts before any host changes) and postDeploy (under the lock), src/hooks/.
@@ -91,17 +100,31 @@ export async function run(argv: string[]): Promise<number> {
             await points.beforeUnlock?.(r);
           }
         : undefined,
-      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId,
+      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId, progress,
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
+    }).catch(async (err: Error) => {
+      // Refused before anything changed (config, unreachable hosts, lock held): still a failed deploy.
+      notifier.emit('deploy.failed', { version, hosts: hostNames, reason: err.message });
+      await notifier.settle();
+      for (const w of notifier.warnings()) console.error(`! ${w}`);
+      throw err;
     });
+    // The picture's traffic is read from the hosts while the notifications go out.
+    const picture = writeDeployTimeline(target, runId, report, progress.startedAt).catch((e: Error) => `(not written: ${e.message})`);
     // Smoke and guard after a deploy that went through (each may roll the fleet back).
     const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
       ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
       : [];
     const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
-    const withAfter = after.length ? { ...report, after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : report;
-    const full = hookLog.results.length ? { ...withAfter, hooks: hookLog.results } : withAfter;
+    for (const [event, fields] of [...deployEndEmissions(report), ...afterStepsEmissions(after, report.version, hostNames)]) notifier.emit(event, fields);
+    const deliveries = await notifier.settle();
+    const full = {
+      ...report,
+      ...(after.length ? { after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : {}),
+      ...(hookLog.results.length ? { hooks: hookLog.results } : {}),
+      ...(deliveries.length ? { notifications: deliveries, notificationsWaitSeconds: notifier.waitedMs / 1000 } : {}),
+    };
     const path = writeReport(target, runId, full);
     if (values.json) printJson(full);
     else {
@@ -113,8 +136,9 @@ export async function run(argv: string[]): Promise<number> {
     if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
     for (const w of hookLog.warnings) console.error(`! ${w}`);
     if (liveError) console.error(`! --live: maintenance could not be turned off: ${liveError} (pier maintenance off ${target.envName})`);
+    for (const w of notifier.warnings()) console.error(`! ${w}`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
-    console.error(`report: ${path}`);
+    console.error(`report: ${path}\ntimeline picture: ${await picture}`);
     return full.exitCode;
   } finally {
     process.off('SIGINT', onSigint);

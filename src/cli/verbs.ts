@@ -29,6 +29,7 @@ export const verbs: Record<string, Verb> = {
   rollback: lazy('switch every host back to a retained release (no pull)', () => import('./rollback.ts')),
   status: lazy('per host: release serving, health, proxy target, retained releases, lock', () => import('./status.ts')),
   releases: lazy('release history per host (who, when)', () => import('./releases.ts')),
+  stats: lazy('DORA figures from the hosts\' records: deploy frequency, lead time, change failure rate, time to restore', () => import('./stats.ts')),
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
   maintenance: lazy("maintenance mode: on | off (every host's proxy answers 503 with a page, health and ACME exempt)", () => import('./maintenance.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>', () => import('./db.ts')),

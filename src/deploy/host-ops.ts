@@ -117,6 +117,16 @@ export class HostOps {
     return parseReleases(await this.h.run(host.readFile(this.layout.releasesLog)));
   }
 
+  /** The proxy access log's last `lines` entries (the deploy timeline's traffic). */
+  async readAccessLogTail(lines: number): Promise<AccessEntry[]> {
+    return parseAccessLog(await this.h.run(host.tailFile(this.layout.accessLog, lines)));
+  }
+
+  /** The audit log's lines (pier stats). */
+  async readAudit(): Promise<string[]> {
+    return (await this.h.run(host.readFile(this.layout.auditLog))).split('\n').filter(Boolean);
+  }
+
   /** The release history for decisions (rollback): a malformed line is a HostStateError naming it. */
   async readHistory(): Promise<ReleaseRecord[]> {
     const { records, bad } = parseReleaseLog(await this.h.run(host.readFile(this.layout.releasesLog)));

@@ -17,6 +17,7 @@ export interface ProgressEvent {
 export class Progress {
   readonly events: ProgressEvent[] = [];
   private readonly started = Date.now();
+  private readonly listeners: ((e: ProgressEvent) => void)[] = [];
 
   constructor(private readonly print: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {}
 
@@ -25,6 +26,17 @@ export class Progress {
     const e: ProgressEvent = { host, phase, t: (Date.now() - this.started) / 1000, ...(detail ? { detail: redact(detail) } : {}) };
     this.events.push(e);
     this.print(formatEvent(e));
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Be told of every step as it happens (notifications); a listener must not throw. */
+  subscribe(listener: (e: ProgressEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** When the deploy started (ms since the epoch): the time axis of the timeline. */
+  get startedAt(): number {
+    return this.started;
   }
 
   elapsed(): number {

@@ -100,7 +100,8 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
         return { host: p.o.name, from: p.from?.version, to: p.to.version, ok: true };
       });
       const hosts: RollbackOutcome[] = results.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: plans[i]!.o.name, from: plans[i]!.from?.version, to: plans[i]!.to.version, ok: false, detail: (r.reason as Error).message }));
-      const line = auditLine(new Date(), target.by, runId, `rollback ${hosts.map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')}`);
+      // The duration ends the line: pier stats reads rollback durations from the audit log.
+      const line = auditLine(new Date(), target.by, runId, `rollback ${hosts.map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
       // One retry: a transient failure must not leave a run without its audit line.
       await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
       result = { run: runId, ok: hosts.every((h) => h.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, lock: { released: [], held: [] } };

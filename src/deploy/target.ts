@@ -102,9 +102,14 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     envFileContent: runtime.content,
     envIssues: runtime.issues,
     envPending: runtime.pending,
-    by: opts.by ?? `${safeUser()}@${hostname()}`,
+    by: opts.by ?? performer(),
     config: cfg,
   };
+}
+
+/** Who runs pier: `PIER_DEPLOYER` or the OS user, at this machine (audit lines, notifications). */
+export function performer(): string {
+  return `${safeUser()}@${hostname()}`;
 }
 
 function safeUser(): string {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../helpers/paths.ts';
+import { computeDora, renderPrometheus } from '../../../src/stats/dora.ts';
 
 type Service = { image?: string; build?: unknown; ports?: string[]; labels?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; profiles?: string[]; volumes?: unknown[] };
 type ComposeFile = { services: Record<string, Service>; networks?: Record<string, { labels?: Record<string, string> }>; volumes?: Record<string, { labels?: Record<string, string> }>; include?: unknown[] };
@@ -126,8 +127,20 @@ describe('grafana provisioning (not runnable here: validated as files)', () => {
       expect(new Set(d.panels.map((p) => p.id)).size, `${f}: unique panel ids`).toBe(d.panels.length);
       for (const p of d.panels) {
         expect(p.datasource.uid).toBe(ds.datasources[0]!.uid);
-        for (const t of p.targets) expect(t.expr).toMatch(/http_requests_total|http_request_duration_seconds_bucket|up\{job="api"\}/);
+        for (const t of p.targets) expect(t.expr).toMatch(/http_requests_total|http_request_duration_seconds_bucket|up\{job="api"\}|pier_[a-z_]+/);
       }
     }
+  });
+
+  it('the delivery panel queries only metrics pier stats --format prometheus writes', () => {
+    const d = JSON.parse(read(`${dir}/dashboards/api-slo.json`)) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const panel = d.panels.find((p) => p.title.startsWith('Delivery (DORA'))!;
+    const stats = computeDora('staging', [{ host: 'h', releases: [], audit: [] }], new Map(), { since: 0, until: 86_400_000 });
+    // Every metric, with figures present, so every name is written.
+    const full = { ...stats, leadTimeSeconds: { count: 1, p50: 1, p90: 1, max: 1, unknownCommit: 0 }, timeToRestoreSeconds: { count: 1, p50: 1, p90: 1, max: 1 }, changeFailure: { ...stats.changeFailure, rate: 0 } };
+    const written = new Set([...renderPrometheus(full, 'api').matchAll(/^(pier_[a-z_]+)\{/gm)].map((m) => m[1]));
+    const queried = panel.targets.flatMap((t) => [...t.expr.matchAll(/pier_[a-z_]+/g)].map((m) => m[0]));
+    expect(queried).toHaveLength(4);
+    for (const q of queried) expect(written, q).toContain(q);
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * Sends events to an environment's webhooks without ever holding up the command: `emit` queues a
+ * post per subscribed receiver and returns at once (each receiver gets its events in order);
+ * `settle` at the end waits for what is still in flight at most one receiver timeout, then gives
+ * up on the rest. What could not be delivered comes back as warnings for the report.
+ */
+import type { NotifySettings } from '../config/sections/notify.ts';
+import { registerSecret } from '../util/redact.ts';
+import { messageBody, type NotifyEvent, type NotifyEventName } from './events.ts';
+import { postJson, type PostResult } from './webhook.ts';
+
+export interface Delivery {
+  receiver: string;
+  event: NotifyEventName;
+  ok: boolean;
+  attempts: number;
+  error?: string;
+}
+
+type Base = Pick<NotifyEvent, 'env' | 'app' | 'by' | 'run'>;
+type Fields = Omit<NotifyEvent, keyof Base | 'event' | 'at'> & { at?: string };
+
+interface Receiver {
+  name: string;
+  settings: NotifySettings;
+  url?: string;
+  chain: Promise<void>;
+}
+
+export class Notifier {
+  readonly deliveries: Delivery[] = [];
+  /** How long the last `settle` waited for receivers (ms): what notifications cost the command. */
+  waitedMs = 0;
+  private readonly receivers: Receiver[];
+  private readonly stop = new AbortController();
+
+  constructor(settings: readonly NotifySettings[], private readonly base: Base, env: NodeJS.ProcessEnv = process.env) {
+    this.receivers = settings.map((s, i) => {
+      const url = s.url ?? (s.urlEnv ? env[s.urlEnv] : undefined);
+      // The URL is a credential: it must never be printed, whatever prints it.
+      registerSecret(url);
+      return { name: s.name ?? `#${i + 1} (${s.format})`, settings: s, url, chain: Promise.resolve() };
+    });
+  }
+
+  get active(): boolean {
+    return this.receivers.length > 0;
+  }
+
+  /** Queue `event` for every receiver that wants it; never throws, never waits. */
+  emit(event: NotifyEventName, fields: Fields): void {
+    const e: NotifyEvent = { ...this.base, event, at: new Date().toISOString(), ...fields };
+    for (const r of this.receivers) {
+      if (!r.settings.events.includes(event)) continue;
+      r.chain = r.chain.then(async () => {
+        const res: PostResult = r.url
+          ? await postJson(r.url, messageBody(e, r.settings.format), { timeoutMs: r.settings.timeoutSeconds * 1000, signal: this.stop.signal })
+          : { ok: false, attempts: 0, error: `${r.settings.urlEnv} is not set` };
+        const stopped = !res.ok && this.stop.signal.aborted;
+        this.deliveries.push({ receiver: r.name, event, ok: res.ok, attempts: res.attempts, ...(res.ok ? {} : { error: stopped ? 'not delivered: pier stopped waiting for the receiver' : res.error }) });
+      });
+    }
+  }
+
+  /** Wait for queued posts at most the longest receiver timeout; the rest are abandoned. */
+  async settle(): Promise<Delivery[]> {
+    if (!this.receivers.length) return this.deliveries;
+    const budget = Math.max(...this.receivers.map((r) => r.settings.timeoutSeconds)) * 1000;
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all(this.receivers.map((r) => r.chain));
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, budget)))]);
+    clearTimeout(timer);
+    this.stop.abort();
+    await all; // every post now ends at once (aborted)
+    this.waitedMs = Date.now() - t0;
+    return this.deliveries;
+  }
+
+  /** Failed deliveries as report warnings (no URL in them). */
+  warnings(): string[] {
+    return this.deliveries.filter((d) => !d.ok).map((d) => `notification ${d.event} to ${d.receiver} not delivered: ${d.error}`);
+  }
+}
+
+/** The notifier of an environment's `notify:` receivers for one command run. */
+export function notifierFor(target: { envName: string; app: string; by: string; config?: { env?: { notify?: NotifySettings[] } } }, run: string): Notifier {
+  return new Notifier(target.config?.env?.notify ?? [], { env: target.envName, app: target.app, by: target.by, run });
+}

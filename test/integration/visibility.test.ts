@@ -1,0 +1,189 @@
+/**
+ * Deploy visibility on 2 simulated hosts with the real CLI: webhook notifications to receivers this
+ * file runs on 127.0.0.1 (one that records, one that never answers), `pier stats` against figures
+ * worked out here from the hosts' own records, and deploy.html looked at in headless Chromium.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { interpolationVars } from '../../src/config/load.ts';
+import { parseAuditLine } from '../../src/stats/dora.ts';
+import { exec } from '../../src/util/exec.ts';
+import { newRunId, runLabels } from '../../src/util/run-id.ts';
+import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { startLoad } from '../helpers/load.ts';
+import { runPier } from '../helpers/pier.ts';
+import { countColour, readPng } from '../helpers/png.ts';
+import { repoRoot } from '../helpers/paths.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
+
+const HOOK_TOKEN = 'xoxb-visibility-secret-4242';
+const HANG_TIMEOUT_S = 2;
+const chromium = 'pier-test/chromium:1';
+const runId = newRunId();
+let fleet: Fleet;
+let config = '';
+let root = '';
+const sha: string[] = [];
+const received: { at: number; body: Record<string, unknown> }[] = [];
+const server = http.createServer((req, res) => {
+  let data = '';
+  req.on('data', (c) => (data += c));
+  req.on('end', () => {
+    if (req.url?.startsWith('/hang')) return; // never answers: pier must not wait for it
+    received.push({ at: Date.now(), body: JSON.parse(data) as Record<string, unknown> });
+    res.writeHead(204).end();
+  });
+});
+let hookBase = '';
+
+const git = (...args: string[]) => exec(['git', '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: root }).then((r) => r.stdout.trim());
+const version = (i: number) => `1.${i}.0-${sha[i]}`;
+const events = () => received.map((r) => r.body.event);
+
+async function pier(args: string[]) {
+  const r = await runPier([...args, '--config', config], { cwd: root, env: { PIER_TEST_HOOK: `${hookBase}/hang?token=${HOOK_TOKEN}`, PIER_DEPLOYER: 'vis-test' }, timeoutMs: 180_000 });
+  expect(`${r.stdout}${r.stderr}`).not.toContain(HOOK_TOKEN); // the webhook URL is a secret
+  return r;
+}
+
+useFleet(
+  {
+    count: 2,
+    alongside: () => [
+      buildTestApp('pier-test/deploy-app:good'),
+      buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }),
+      exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${interpolationVars(repoRoot).PIER_DEBIAN_IMAGE ?? 'debian:bookworm'}`, '-t', chromium, join(repoRoot, 'test/fixtures/chromium')]),
+      new Promise<void>((r) => server.listen(0, '127.0.0.1', r)),
+    ],
+  },
+  async (f) => {
+    fleet = f;
+    hookBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    config = writeProject(fleet, {
+      bakeSeconds: 1,
+      drainSeconds: 0.5,
+      healthTimeoutSeconds: 4,
+      environment: { notify: [{ url: `${hookBase}/events`, name: 'recorder' }, { urlEnv: 'PIER_TEST_HOOK', timeoutSeconds: HANG_TIMEOUT_S, events: ['deploy.started', 'deploy.succeeded'] }] },
+    });
+    root = resolve(config, '..');
+    // The project is a git repository: versions carry commit shas, whose times give lead time.
+    await git('init', '-q');
+    for (let i = 0; i < 3; i++) {
+      await git('commit', '-q', '--allow-empty', '-m', `change ${i}`);
+      sha.push((await git('rev-parse', '--short=7', 'HEAD')));
+    }
+    await Promise.all([
+      fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${version(0)}`),
+      fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${version(1)}`),
+      fleet.push('pier-test/deploy-app:never', `pier-test/deploy-app:${version(2)}`),
+    ]);
+  },
+);
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const pictures: string[] = [];
+
+describe.sequential('deploy visibility on 2 simulated hosts', () => {
+  it('a good deploy under load: started then succeeded, with env, version, digest, who, duration, hosts; a hanging receiver costs at most its timeout', async () => {
+    await pier(['deploy', 'production', '--version', version(0)]);
+    received.length = 0;
+    const load = startLoad(fleet.lbPort, 40);
+    const r = await pier(['deploy', 'production', '--version', version(1), '--json']);
+    const exitedAt = Date.now();
+    await load.stop();
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const report = JSON.parse(r.stdout) as { seconds: number; notificationsWaitSeconds: number; notifications: { receiver: string; event: string; ok: boolean }[] };
+    expect(events()).toEqual(['deploy.started', 'deploy.succeeded']);
+    const done = received[1]!.body;
+    expect(done).toMatchObject({ env: 'production', app: 'deploy-app', version: version(1), by: expect.stringMatching(/^vis-test@/), hosts: ['web1', 'web2'] });
+    expect(done.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(done.durationSeconds).toBeCloseTo(report.seconds, 1);
+    // The hanging receiver: reported as not delivered (by name); pier waited for receivers at most
+    // its timeout, and the command ended soon after the deploy's last event went out (that also
+    // covers reading the proxies' traffic for deploy.html, bounded at 5 s, beside the wait).
+    expect(report.notifications.filter((n) => !n.ok).map((n) => [n.receiver, n.event])).toEqual([['#2 (json)', 'deploy.started'], ['#2 (json)', 'deploy.succeeded']]);
+    expect(report.notificationsWaitSeconds).toBeGreaterThan(HANG_TIMEOUT_S - 0.5);
+    expect(report.notificationsWaitSeconds).toBeLessThan(HANG_TIMEOUT_S + 0.5);
+    expect((exitedAt - received[1]!.at) / 1000).toBeLessThan(5 + 2);
+    expect(r.stderr).toMatch(/! notification deploy.started to #2 \(json\) not delivered: no answer in 2000 ms/);
+    pictures.push(resolve(root, /timeline picture: (\S+)/.exec(r.stderr)![1]!));
+  }, 240_000);
+
+  it('a release that fails its health check: started then failed, with the reason', async () => {
+    received.length = 0;
+    const r = await pier(['deploy', 'production', '--version', version(2)]);
+    expect(r.code).toBe(1);
+    expect(events()).toEqual(['deploy.started', 'deploy.failed']);
+    expect(String(received[1]!.body.reason)).toMatch(/health|unhealthy|never became healthy/i);
+    pictures.push(resolve(root, /timeline picture: (\S+)/.exec(r.stderr)![1]!));
+  }, 240_000);
+
+  it('a fleet-wide rollback: triggered (by hand, who) then done, back on the previous release on every host', async () => {
+    received.length = 0;
+    const r = await pier(['rollback', 'production']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(events()).toEqual(['rollback.triggered', 'rollback.done']);
+    expect(received[0]!.body.reason).toMatch(/^by hand \(vis-test@/);
+    expect(received[1]!.body).toMatchObject({ version: version(0), hosts: ['web1', 'web2'] });
+  }, 120_000);
+
+  it('pier stats gives the figures worked out here from the hosts\' records', async () => {
+    const audit = (await fleet.hostExec('web1', ['cat', '/var/lib/pier/audit.log'])).split('\n').map(parseAuditLine).filter((e) => e !== undefined);
+    const rollbackSince = await Promise.all(fleet.hosts.map(async (h) => {
+      const lines = (await fleet.hostExec(h.name, ['cat', '/var/lib/pier/deploy-app/releases.jsonl'])).split('\n').map((l) => JSON.parse(l) as { event: string; since: string });
+      return Date.parse(lines.filter((l) => l.event === 'rollback').at(-1)!.since);
+    }));
+    const succeededAt = (v: string) => audit.find((e) => e.message === `deploy ${v} succeeded`)!.at;
+    const committed = async (s: string) => Number(await git('show', '-s', '--format=%ct', s)) * 1000;
+    // By hand: 3 deploys started, 2 succeeded; changes that reached hosts: v0, v1 (v2 never switched);
+    // v1 was rolled back by command; restored when the last host's rollback record was written.
+    const ttr = (Math.max(...rollbackSince) - succeededAt(version(1))) / 1000;
+    const leads = [(succeededAt(version(0)) - (await committed(sha[0]!))) / 1000, (succeededAt(version(1)) - (await committed(sha[1]!))) / 1000].sort((a, b) => a - b);
+
+    const r = await pier(['stats', 'production', '--since', '1d', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.deploys).toMatchObject({ attempted: 3, succeeded: 2, failed: 1, successRate: 0.667 });
+    expect(s.changeFailure).toEqual({ changes: 2, failed: 1, rate: 0.5, versions: [version(1)] });
+    expect(s.timeToRestoreSeconds.count).toBe(1);
+    expect(s.timeToRestoreSeconds.p50).toBeCloseTo(ttr, 0);
+    expect(s.leadTimeSeconds).toMatchObject({ count: 2, unknownCommit: 0 });
+    expect(s.leadTimeSeconds.p50).toBeCloseTo(leads[0]!, 0);
+    expect(s.leadTimeSeconds.max).toBeCloseTo(leads[1]!, 0);
+    expect(s.rollbacks).toMatchObject({ count: 1, byCommand: 1, automatic: 0 });
+
+    const prom = await pier(['stats', 'production', '--since', '1d', '--format', 'prometheus']);
+    expect(prom.stdout).toContain('pier_change_failure_rate{app="deploy-app",env="production"} 0.5');
+    expect(prom.stdout).toContain('pier_deploys_total{app="deploy-app",env="production",result="failed"} 1');
+  }, 120_000);
+
+  it('deploy.html of the rolling deploy and of the failed one, looked at in headless Chromium: lanes, axis and traffic are drawn', async () => {
+    expect(pictures).toHaveLength(2);
+    const html = readFileSync(pictures[0]!, 'utf8');
+    expect([...html.matchAll(/<g class="lane" data-host="([^"]+)"/g)].map((m) => m[1])).toEqual(['web1', 'web2']);
+    expect(html).toMatch(/<title>\+\d+s: [1-9]\d* requests/); // the load went through the proxies during the deploy
+    const out = mkdtempSync(join(tmpdir(), 'pier-shot-'));
+    chmodSync(out, 0o777);
+    for (const [i, page] of pictures.entries()) {
+      await exec(['docker', 'run', '--rm', ...Object.entries(runLabels(runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--network', 'none',
+        '--volume', `${resolve(page, '..')}:/page:ro`, '--volume', `${out}:/out`, chromium, `--screenshot=/out/shot${i}.png`, '--window-size=960,420', 'file:///page/deploy.html'], { timeoutMs: 60_000 });
+      expect(existsSync(join(out, `shot${i}.png`))).toBe(true);
+    }
+    const good = readPng(readFileSync(join(out, 'shot0.png')));
+    expect([good.width, good.height]).toEqual([960, 420]);
+    expect(countColour(good, '#22c55e')).toBeGreaterThan(200); // "switched" segments in the lanes
+    expect(countColour(good, '#60a5fa')).toBeGreaterThan(100); // request-rate bars
+    expect(countColour(good, '#f8fafc')).toBeGreaterThan(2000); // lane backgrounds
+    const bad = readPng(readFileSync(join(out, 'shot1.png')));
+    expect(countColour(bad, '#ef4444') + countColour(bad, '#dc2626')).toBeGreaterThan(50); // unhealthy / failed
+    expect(countColour(bad, '#22c55e')).toBe(0); // nothing switched
+  }, 120_000);
+});
