@@ -110,14 +110,18 @@ export async function run(argv: string[]): Promise<number> {
       for (const w of notifier.warnings()) console.error(`! ${w}`);
       throw err;
     });
-    // The picture's traffic is read from the hosts while the notifications go out.
+    // The deploy's end goes out now (smoke and guard may take minutes); the picture's traffic is
+    // read from the hosts meanwhile.
+    for (const [event, fields] of deployEndEmissions(report)) notifier.emit(event, fields);
     const picture = writeDeployTimeline(target, runId, report, progress.startedAt).catch((e: Error) => `(not written: ${e.message})`);
     // Smoke and guard after a deploy that went through (each may roll the fleet back).
     const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
       ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
       : [];
     const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
-    for (const [event, fields] of [...deployEndEmissions(report), ...afterStepsEmissions(after, report.version, hostNames)]) notifier.emit(event, fields);
+    for (const [event, fields] of afterStepsEmissions(after, report.version, hostNames)) notifier.emit(event, fields);
+    // Receivers get what is left of their timeout once the picture is written (not both in a row).
+    const pictureFile = await picture;
     const deliveries = await notifier.settle();
     const full = {
       ...report,
@@ -138,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     if (liveError) console.error(`! --live: maintenance could not be turned off: ${liveError} (pier maintenance off ${target.envName})`);
     for (const w of notifier.warnings()) console.error(`! ${w}`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
-    console.error(`report: ${path}\ntimeline picture: ${await picture}`);
+    console.error(`report: ${path}\ntimeline picture: ${pictureFile}`);
     return full.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
