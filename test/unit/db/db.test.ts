@@ -71,11 +71,17 @@ describe('db commands as data', () => {
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[3]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe(sql.endSessionsSql('appdb'));
-    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps).
+    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps),
+    // and the loop ends only when no backend is left on the database: none in pg_stat_activity, none
+    // holding the database's lock (a reconnecting client's backend, refused but not yet gone).
     const end = sql.endSessionsSql("it's");
-    expect(end).toContain("WHERE datname = 'it''s' AND pid <> pg_backend_pid()");
-    expect(end).toContain('pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));');
+    expect(end).toContain("dboid oid := (SELECT oid FROM pg_database WHERE datname = 'it''s');");
+    expect(end).toContain('SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()');
+    expect(end).toContain("UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid()");
+    expect(end).toContain('PERFORM pg_terminate_backend(p) FROM unnest(pids) p;');
+    expect(end).toMatch(/LOOP\n\s*PERFORM pg_stat_clear_snapshot\(\);/); // a fresh look every time, not the transaction's cached one
     expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
+    expect(end).toMatch(/EXIT WHEN cardinality\(pids\) = 0 OR clock_timestamp\(\) > deadline;\n\s*PERFORM pg_terminate_backend/);
     expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
     expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
