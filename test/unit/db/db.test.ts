@@ -29,6 +29,29 @@ describe('db commands as data', () => {
     }
   });
 
+  it('background work: named sessions without parallel workers, their backends reniced to 19, exit status kept, the watcher waited for (run by a real sh with stand-in psql and setpriv)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-bg-'));
+    try {
+      // psql lists "backends": the pid of the watcher calling it (a process that exists); setpriv records its argv.
+      writeFileSync(join(dir, 'psql'), `#!/bin/sh\necho "$*" >> ${dir}/psql.calls\necho $PPID\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'setpriv'), `#!/bin/sh\necho "$*" >> ${dir}/setpriv.calls\n`, { mode: 0o755 });
+      const argv = sql.inBackground('backup', ['sh', '-c', `echo "$PGAPPNAME|$PGOPTIONS"; sleep 0.5; exit 3`]);
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(r.status).toBe(3);
+      expect(r.stdout.trim()).toBe(`${sql.BACKGROUND_APP}| -c max_parallel_workers_per_gather=0 -c max_parallel_maintenance_workers=0`);
+      const calls = readFileSync(join(dir, 'psql.calls'), 'utf8').trim().split('\n');
+      expect(calls[0]).toContain(`--username backup --dbname postgres --command SELECT pid FROM pg_stat_activity WHERE application_name = '${sql.BACKGROUND_APP}'`);
+      expect(readFileSync(join(dir, 'setpriv.calls'), 'utf8')).toMatch(/^--reuid=\d+ --regid=\d+ --clear-groups renice -n 19 -p \d+$/m);
+      // The watcher ended before the wrapper did (never killed: an orphan dying by a signal in a
+      // container whose PID 1 is the postmaster restarts the server): no psql call comes later.
+      await new Promise((res) => setTimeout(res, 600));
+      expect(readFileSync(join(dir, 'psql.calls'), 'utf8').trim().split('\n')).toHaveLength(calls.length);
+      expect(argv[2]).not.toMatch(/\bkill "\$watcher"|kill \$watcher/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('pg_dump custom format, pg_restore keeping owners and grants, psql strict and unaligned', () => {
     expect(sql.pgDumpTee('app', 'appdb', '/tmp/x.dump').slice(3)).toEqual(['sh', '/tmp/x.dump', 'pg_dump', '--username', 'app', '--dbname', 'appdb', '--format', 'custom']);
     expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--exit-on-error', '/tmp/x.dump']);
