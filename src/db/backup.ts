@@ -112,6 +112,12 @@ export interface BackupOptions {
   protect?: readonly string[];
   /** Also measure the live database at the dump's own snapshot (the drill). */
   measureLive?: boolean;
+  /**
+   * Dump as background work (sql.inBackground), as a restore's safety dump does while the app
+   * serves. Not by default: the renicing watcher's polls cost a plain backup measurable time
+   * against a bare pg_dump (bench:db). The test restore and its checksums always run so.
+   */
+  background?: boolean;
 }
 
 export interface BackupResult {
@@ -145,13 +151,15 @@ export async function backup(runner: DbRunner, s: DbSettings, o: BackupOptions):
     const owner = await databaseOwner(runner, s.user, s.database);
     let live: Measured | undefined;
     if (o.measureLive) {
-      live = parseMeasure(await runner.exec(sql.inBackground(s.user, sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer)))));
+      const script = sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer));
+      live = parseMeasure(await runner.exec(o.background ? sql.inBackground(s.user, script) : script));
       const rc = (await runner.exec(['cat', `${inContainer}.rc`])).trim();
       if (rc !== '0') throw new Error(`pg_dump at the exported snapshot failed (exit ${rc})`);
       await runner.copyOut(inContainer, partial);
       await chmod(partial, 0o600);
     } else {
-      await runner.execToFile(sql.inBackground(s.user, sql.pgDumpTee(s.user, s.database, inContainer)), partial);
+      const dump = sql.pgDumpTee(s.user, s.database, inContainer);
+      await runner.execToFile(o.background ? sql.inBackground(s.user, dump) : dump, partial);
     }
     const dumpSeconds = (Date.now() - t0) / 1000;
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
@@ -330,7 +338,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     let safetyBackup: string | undefined;
     if (liveExists) {
       log(`safety dump of the live ${s.database} before the swap`);
-      safetyBackup = (await phase('safety_dump', () => backup(runner, s, { appVersion: 'before-restore', reason: 'before-restore', protect: [file], log }))).file;
+      safetyBackup = (await phase('safety_dump', () => backup(runner, s, { appVersion: 'before-restore', reason: 'before-restore', protect: [file], log, background: true }))).file;
       log(`safety dump kept: ${safetyBackup}`);
       await run([sql.dropDatabaseSql(old)]);
     }
