@@ -58,9 +58,13 @@ export async function sha256File(file: string): Promise<string> {
 
 export type Measured = { tables: TableSum[]; migration: MigrationLevel | null };
 
-/** Row counts + checksums of every user table, and the migration level, of `database` (one snapshot). */
+/**
+ * Row counts + checksums of every user table, and the migration level, of `database` (one
+ * snapshot). Full scans: run as background work (sql.inBackground) so a live app on the same
+ * server keeps the CPU.
+ */
 export async function measure(runner: DbRunner, user: string, database: string): Promise<Measured> {
-  return parseMeasure(await runner.exec(sql.psqlScript(user, database, sql.measureScript())));
+  return parseMeasure(await runner.exec(sql.inBackground(user, sql.psqlScript(user, database, sql.measureScript()))));
 }
 
 /** The role owning `db`, or undefined when there is no such database. */
@@ -79,12 +83,23 @@ async function recreate(runner: DbRunner, user: string, db: string, owner?: stri
   await runner.exec(sql.psqlEach(user, 'postgres', [sql.dropDatabaseSql(db), sql.createDatabaseSql(db, owner)]));
 }
 
-/** pg_restore `containerFile` into a fresh `scratch` database owned by `owner` and measure it. */
-export async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string, owner?: string): Promise<Measured> {
+/**
+ * pg_restore `containerFile` into a fresh `scratch` database owned by `owner` (as background
+ * work: a live app on the same server keeps the CPU) and measure it. With `analyze` (a scratch
+ * database that will serve), VACUUM (ANALYZE) it as well: the planner gets statistics, pages
+ * get their hint bits and visibility map before the app reads them, and autovacuum has nothing
+ * left to do there (an autovacuum worker in it would also hold up the rename, 100 ms at a time).
+ */
+export async function restoreInto(runner: DbRunner, user: string, scratch: string, containerFile: string, owner?: string, o: { analyze?: boolean; phase?: Phase } = {}): Promise<Measured> {
+  const phase = o.phase ?? ((_n, f) => f());
   await recreate(runner, user, scratch, owner);
-  await runner.exec(sql.pgRestore(user, scratch, containerFile));
-  return measure(runner, user, scratch);
+  await phase('pg_restore', () => runner.exec(sql.inBackground(user, sql.pgRestore(user, scratch, containerFile))));
+  if (o.analyze) await phase('vacuum_analyze', () => runner.exec(sql.inBackground(user, sql.psql(user, scratch, 'VACUUM (ANALYZE)'))));
+  return phase('measure', () => measure(runner, user, scratch));
 }
+
+/** Runs one named step of a restore and records when it ran (see RestoreResult.phases). */
+export type Phase = <T>(name: string, f: () => Promise<T>) => Promise<T>;
 
 export const tmpName = (what: string) => `/tmp/pier-${what}-${process.pid}-${Date.now()}.dump`;
 
@@ -97,6 +112,12 @@ export interface BackupOptions {
   protect?: readonly string[];
   /** Also measure the live database at the dump's own snapshot (the drill). */
   measureLive?: boolean;
+  /**
+   * Dump as background work (sql.inBackground), as a restore's safety dump does while the app
+   * serves. Not by default: the renicing watcher's polls cost a plain backup measurable time
+   * against a bare pg_dump (bench:db). The test restore and its checksums always run so.
+   */
+  background?: boolean;
 }
 
 export interface BackupResult {
@@ -130,13 +151,15 @@ export async function backup(runner: DbRunner, s: DbSettings, o: BackupOptions):
     const owner = await databaseOwner(runner, s.user, s.database);
     let live: Measured | undefined;
     if (o.measureLive) {
-      live = parseMeasure(await runner.exec(sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer))));
+      const script = sql.psqlScript(s.user, s.database, sql.snapshotDumpScript(s.user, s.database, inContainer));
+      live = parseMeasure(await runner.exec(o.background ? sql.inBackground(s.user, script) : script));
       const rc = (await runner.exec(['cat', `${inContainer}.rc`])).trim();
       if (rc !== '0') throw new Error(`pg_dump at the exported snapshot failed (exit ${rc})`);
       await runner.copyOut(inContainer, partial);
       await chmod(partial, 0o600);
     } else {
-      await runner.execToFile(sql.pgDumpTee(s.user, s.database, inContainer), partial);
+      const dump = sql.pgDumpTee(s.user, s.database, inContainer);
+      await runner.execToFile(o.background ? sql.inBackground(s.user, dump) : dump, partial);
     }
     const dumpSeconds = (Date.now() - t0) / 1000;
     // The checksums must describe the dump itself, not the live database a moment later: measure a test restore of it.
@@ -231,6 +254,8 @@ export interface RestoreResult {
   swapAt: { start: number; end: number };
   /** Role whose access was checked after the swap. */
   appRole: string;
+  /** Each step with this machine's clock (ms) at its start and end, in order: where the time (and an app's failures) went. */
+  phases: { name: string; start: number; end: number }[];
 }
 
 export interface RestoreOptions {
@@ -286,23 +311,34 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
   const inContainer = tmpName('restore');
   let swapped = false;
   const run = (cmds: string[]) => runner.exec(sql.psqlEach(s.user, 'postgres', cmds));
+  const phases: RestoreResult['phases'] = [];
+  const phase: Phase = async (name, f) => {
+    const start = Date.now();
+    try {
+      return await f();
+    } finally {
+      phases.push({ name, start, end: Date.now() });
+    }
+  };
   try {
-    await runner.copyIn(file, inContainer);
+    await phase('copy_in', () => runner.copyIn(file, inContainer));
     log(`restore into scratch database ${scratch} owned by ${owner ?? s.user} (${runner.where})`);
-    const measured = await restoreInto(runner, s.user, scratch, inContainer, owner);
+    const measured = await restoreInto(runner, s.user, scratch, inContainer, owner, { analyze: true, phase });
     const diffs = compareTables(meta.tables, measured.tables);
     if (diffs.length) throw new RestoreMismatchError(`restored data differs from the backup; ${s.database} was not touched:\n  ${diffs.join('\n  ')}`);
     log(`scratch matches the backup: ${measured.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'no tables'}`);
+    const t2 = Date.now();
     // Database-level grants (CONNECT, CREATE, TEMPORARY) are the live database's, as its owner is.
     if (liveExists) await runner.exec(sql.psqlScript(s.user, 'postgres', sql.copyDatabaseGrantsScript(s.database, scratch)));
     // The app's role must keep every privilege it has on the live database.
     const baseline = liveExists ? new Set(await accessProblems(runner, s.user, s.database, appRole)) : new Set<string>();
     const lost = (await accessProblems(runner, s.user, scratch, appRole)).filter((p) => !baseline.has(p));
+    phases.push({ name: 'grants_and_access', start: t2, end: Date.now() });
     if (liveExists && lost.length) throw new AccessLostError(`the restored data would not give role ${appRole} what it has now; ${s.database} was not touched:\n  ${lost.join('\n  ')}`);
     let safetyBackup: string | undefined;
     if (liveExists) {
       log(`safety dump of the live ${s.database} before the swap`);
-      safetyBackup = (await backup(runner, s, { appVersion: 'before-restore', reason: 'before-restore', protect: [file], log })).file;
+      safetyBackup = (await phase('safety_dump', () => backup(runner, s, { appVersion: 'before-restore', reason: 'before-restore', protect: [file], log, background: true }))).file;
       log(`safety dump kept: ${safetyBackup}`);
       await run([sql.dropDatabaseSql(old)]);
     }
@@ -330,6 +366,8 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     );
     swapped = true;
     const swapAt = { start: swapStart, end: Date.now() };
+    phases.push({ name: 'swap', ...swapAt });
+    const t3 = Date.now();
     const windowMs = Math.round((lastWindowMs + failedAttemptsMs) * 10) / 10;
     log(`swapped into ${s.database}: ${windowMs} ms without a usable database${failedAttemptsMs ? ` (${failedAttemptsMs} ms of it in attempts that found sessions still there)` : ''}`);
     // Check as the app's own role on what now serves, before the old database is gone.
@@ -349,8 +387,9 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
       throw new AccessLostError(`after the swap role ${appRole} could not use ${s.database}; the previous database is back:\n  ${why}`);
     }
     log(`role ${appRole} reads, writes and creates in ${s.database}`);
-    if (liveExists) await run([sql.dropDatabaseSql(old)]);
-    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, swapAt, appRole, ...(safetyBackup ? { safetyBackup } : {}) };
+    phases.push({ name: 'post_swap_check', start: t3, end: Date.now() });
+    if (liveExists) await phase('drop_old', () => run([sql.dropDatabaseSql(old)]));
+    return { meta, tables: measured.tables, replaced: liveExists, seconds: (Date.now() - t0) / 1000, swapWindowMs: windowMs, swapAt, appRole, phases, ...(safetyBackup ? { safetyBackup } : {}) };
   } finally {
     if (!swapped) await run([sql.dropDatabaseSql(scratch)]).catch(() => undefined);
     await runner.exec(sql.removeFile(inContainer)).catch(() => undefined);

@@ -90,6 +90,42 @@ export function snapshotDumpScript(user: string, database: string, file: string)
   ].join('\n');
 }
 
+/** application_name of pier's heavy sessions (restores into scratch databases, their checksums, safety dumps). */
+export const BACKGROUND_APP = 'pier-background';
+
+/**
+ * Run `argv` (pg_restore, pg_dump, a psql script) inside the database container as background
+ * work that must not starve the live app sharing the server: its sessions are named
+ * BACKGROUND_APP and may use no parallel workers (one core at most), and a watcher lowers their
+ * backends to nice 19 as they appear (every 0.2 s, as the OS user owning each backend: root in a
+ * container lacks CAP_SYS_NICE for other users' processes). The app's backends keep nice 0, so
+ * its queries win the CPU whenever both want it; on an idle server the work runs as fast as
+ * before. Renicing is best effort (a server without setpriv/renice just runs the work as is).
+ * Exits with argv's status once the watcher has ended.
+ */
+export function inBackground(user: string, argv: readonly string[]): string[] {
+  const pids = `SELECT pid FROM pg_stat_activity WHERE application_name = ${literal(BACKGROUND_APP)}`;
+  const script = [
+    'user=$1; pids=$2; shift 2',
+    `PGAPPNAME=${BACKGROUND_APP} PGOPTIONS="\${PGOPTIONS:-} -c max_parallel_workers_per_gather=0 -c max_parallel_maintenance_workers=0" "$@" &`,
+    'child=$!',
+    '(while kill -0 "$child" 2>/dev/null; do',
+    '  for p in $(psql --no-psqlrc --quiet --tuples-only --no-align --username "$user" --dbname postgres --command "$pids" 2>/dev/null); do',
+    '    u=$(stat -c %u "/proc/$p" 2>/dev/null) && setpriv --reuid="$u" --regid="$u" --clear-groups renice -n 19 -p "$p"',
+    '  done',
+    '  sleep 0.2',
+    'done; exit 0) >/dev/null 2>&1 &',
+    'watcher=$!',
+    'wait "$child"; rc=$?',
+    // Never kill the watcher: in a container whose PID 1 is the postmaster, an orphan that dies by
+    // a signal (or exits non-zero) is taken for a crashed backend and the server restarts. Once the
+    // child is reaped the watcher's loop ends by itself (within 0.2 s), with status 0.
+    'wait "$watcher"',
+    'exit "$rc"',
+  ].join('\n');
+  return ['sh', '-c', script, 'sh', user, pids, ...argv];
+}
+
 /** POSIX shell single-quoting. */
 export const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -167,23 +203,30 @@ const epoch = "SELECT extract(epoch FROM clock_timestamp())";
 export const NO_FLUSH_WAIT = 'SET synchronous_commit TO off';
 
 /**
- * End every session on `db` and wait (up to 5 s) until all have left the process array, which is
- * what ALTER DATABASE RENAME checks: signal them all at once, then poll every millisecond.
- * (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in 100 ms steps: with
- * an app's pool of 10 connections that alone kept the database unusable for over a second.
- * RENAME itself re-checks in 100 ms steps, so it must find nobody left.) A pid that has gone makes
- * pg_terminate_backend return false with a warning, which is not shown.
+ * End every session on `db` and wait (up to 5 s) until no backend is left on it, which is what
+ * ALTER DATABASE RENAME checks: signal them all at once, then look again every millisecond,
+ * ending newcomers too. (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in
+ * 100 ms steps: with an app's pool of 10 connections that alone kept the database unusable for
+ * over a second. RENAME itself re-checks in 100 ms steps, so it must find nobody left.) Besides
+ * pg_stat_activity this looks at pg_locks: an app reconnecting while connections are refused
+ * starts a backend that holds the database's lock and counts for RENAME until it has refused
+ * itself, yet never shows in pg_stat_activity. A pid that has gone is ignored (no warning shown).
  */
 export function endSessionsSql(db: string): string {
+  const d = literal(db);
   return `DO $pier$
 DECLARE
-  pids int[] := ARRAY(SELECT pid FROM pg_stat_activity WHERE datname = ${literal(db)} AND pid <> pg_backend_pid());
+  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
+  pids int[];
   deadline timestamptz := clock_timestamp() + interval '5 seconds';
 BEGIN
   SET LOCAL client_min_messages = error;
   LOOP
-    pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));
+    PERFORM pg_stat_clear_snapshot(); -- else pg_stat_activity shows this transaction's first view again
+    pids := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()
+      UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid());
     EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
+    PERFORM pg_terminate_backend(p) FROM unnest(pids) p;
     PERFORM pg_sleep(0.001);
   END LOOP;
 END $pier$`;

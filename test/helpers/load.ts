@@ -14,6 +14,8 @@ export interface LoadResult {
   failures: string[];
   /** When each failed request was sent (Date.now()), up to 1,000,000: to tell failures of one moment from the rest. */
   failedSentAt: number[];
+  /** With `spans`: [sent, done] (Date.now()) of every request, up to 1,000,000 (e.g. how many were in flight at a moment). */
+  spans?: [number, number][];
   versions: Record<string, number>;
   /** Seconds from start to stop. */
   seconds: number;
@@ -37,8 +39,8 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
-export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number } = {}): Load {
-  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number> };
+export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean } = {}): Load {
+  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
@@ -53,7 +55,11 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
         if (result.failedSentAt.length < 1_000_000) result.failedSentAt.push(sentAt);
       };
       const t0 = performance.now();
-      const done = () => (latencies.push(performance.now() - t0), resolve());
+      const done = () => {
+        latencies.push(performance.now() - t0);
+        if (result.spans && result.spans.length < 1_000_000) result.spans.push([sentAt, Date.now()]);
+        resolve();
+      };
       const req = http.get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000 }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));

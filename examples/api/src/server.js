@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import { createApp } from './app.js';
 import { createShutdown } from './shutdown.js';
 import { migrate, retryTransient } from './migrate.js';
+import { retryReads } from './db-retry.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -69,7 +70,8 @@ const state = { shuttingDown: false, inFlight: 0 };
 const server = createServer(
   createApp({
     config,
-    items: createItemStore(pool),
+    // Reads survive their connection being ended (a database restore's swap, a failover).
+    items: createItemStore(retryReads(pool, { onRetry: (err) => logger.debug('database read retried', { error: err.message }) })),
     cache: createCache(redis),
     metrics: createMetrics(),
     logger,

@@ -29,6 +29,29 @@ describe('db commands as data', () => {
     }
   });
 
+  it('background work: named sessions without parallel workers, their backends reniced to 19, exit status kept, the watcher waited for (run by a real sh with stand-in psql and setpriv)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-bg-'));
+    try {
+      // psql lists "backends": the pid of the watcher calling it (a process that exists); setpriv records its argv.
+      writeFileSync(join(dir, 'psql'), `#!/bin/sh\necho "$*" >> ${dir}/psql.calls\necho $PPID\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'setpriv'), `#!/bin/sh\necho "$*" >> ${dir}/setpriv.calls\n`, { mode: 0o755 });
+      const argv = sql.inBackground('backup', ['sh', '-c', `echo "$PGAPPNAME|$PGOPTIONS"; sleep 0.5; exit 3`]);
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(r.status).toBe(3);
+      expect(r.stdout.trim()).toBe(`${sql.BACKGROUND_APP}| -c max_parallel_workers_per_gather=0 -c max_parallel_maintenance_workers=0`);
+      const calls = readFileSync(join(dir, 'psql.calls'), 'utf8').trim().split('\n');
+      expect(calls[0]).toContain(`--username backup --dbname postgres --command SELECT pid FROM pg_stat_activity WHERE application_name = '${sql.BACKGROUND_APP}'`);
+      expect(readFileSync(join(dir, 'setpriv.calls'), 'utf8')).toMatch(/^--reuid=\d+ --regid=\d+ --clear-groups renice -n 19 -p \d+$/m);
+      // The watcher ended before the wrapper did (never killed: an orphan dying by a signal in a
+      // container whose PID 1 is the postmaster restarts the server): no psql call comes later.
+      await new Promise((res) => setTimeout(res, 600));
+      expect(readFileSync(join(dir, 'psql.calls'), 'utf8').trim().split('\n')).toHaveLength(calls.length);
+      expect(argv[2]).not.toMatch(/\bkill "\$watcher"|kill \$watcher/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('pg_dump custom format, pg_restore keeping owners and grants, psql strict and unaligned', () => {
     expect(sql.pgDumpTee('app', 'appdb', '/tmp/x.dump').slice(3)).toEqual(['sh', '/tmp/x.dump', 'pg_dump', '--username', 'app', '--dbname', 'appdb', '--format', 'custom']);
     expect(sql.pgRestore('app', 'appdb_pier_restore', '/tmp/x.dump')).toEqual(['pg_restore', '--username', 'app', '--dbname', 'appdb_pier_restore', '--exit-on-error', '/tmp/x.dump']);
@@ -71,11 +94,17 @@ describe('db commands as data', () => {
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[3]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe(sql.endSessionsSql('appdb'));
-    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps).
+    // Every session is signalled before any is waited for (not pg_terminate_backend(pid, timeout): one at a time, 100 ms steps),
+    // and the loop ends only when no backend is left on the database: none in pg_stat_activity, none
+    // holding the database's lock (a reconnecting client's backend, refused but not yet gone).
     const end = sql.endSessionsSql("it's");
-    expect(end).toContain("WHERE datname = 'it''s' AND pid <> pg_backend_pid()");
-    expect(end).toContain('pids := ARRAY(SELECT p FROM unnest(pids) p WHERE pg_terminate_backend(p));');
+    expect(end).toContain("dboid oid := (SELECT oid FROM pg_database WHERE datname = 'it''s');");
+    expect(end).toContain('SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()');
+    expect(end).toContain("UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid()");
+    expect(end).toContain('PERFORM pg_terminate_backend(p) FROM unnest(pids) p;');
+    expect(end).toMatch(/LOOP\n\s*PERFORM pg_stat_clear_snapshot\(\);/); // a fresh look every time, not the transaction's cached one
     expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
+    expect(end).toMatch(/EXIT WHEN cardinality\(pids\) = 0 OR clock_timestamp\(\) > deadline;\n\s*PERFORM pg_terminate_backend/);
     expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
     expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
