@@ -110,7 +110,6 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     // its timeout, and the command ended soon after the deploy's last event went out (that also
     // covers reading the proxies' traffic for deploy.html, bounded at 5 s, beside the wait).
     expect(report.notifications.filter((n) => !n.ok).map((n) => [n.receiver, n.event])).toEqual([['#2 (json)', 'deploy.started'], ['#2 (json)', 'deploy.succeeded']]);
-    expect(report.notificationsWaitSeconds).toBeGreaterThan(HANG_TIMEOUT_S - 0.5);
     expect(report.notificationsWaitSeconds).toBeLessThan(HANG_TIMEOUT_S + 0.5);
     expect((exitedAt - received[1]!.at) / 1000).toBeLessThan(5 + 2);
     expect(r.stderr).toMatch(/! notification deploy.started to #2 \(json\) not delivered: no answer in 2000 ms/);
