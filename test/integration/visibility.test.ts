@@ -44,8 +44,8 @@ const git = (...args: string[]) => exec(['git', '-c', 'user.email=t@example.com'
 const version = (i: number) => `1.${i}.0-${sha[i]}`;
 const events = () => received.map((r) => r.body.event);
 
-async function pier(args: string[]) {
-  const r = await runPier([...args, '--config', config], { cwd: root, env: { PIER_TEST_HOOK: `${hookBase}/hang?token=${HOOK_TOKEN}`, PIER_DEPLOYER: 'vis-test' }, timeoutMs: 180_000 });
+async function pier(args: string[], configFile = config) {
+  const r = await runPier([...args, '--config', configFile], { cwd: root, env: { PIER_TEST_HOOK: `${hookBase}/hang?token=${HOOK_TOKEN}`, PIER_DEPLOYER: 'vis-test' }, timeoutMs: 180_000 });
   expect(`${r.stdout}${r.stderr}`).not.toContain(HOOK_TOKEN); // the webhook URL is a secret
   return r;
 }
@@ -56,6 +56,7 @@ useFleet(
     alongside: () => [
       buildTestApp('pier-test/deploy-app:good'),
       buildTestApp('pier-test/deploy-app:never', { neverHealthy: true }),
+      buildTestApp('pier-test/deploy-app:vis-fail30', { failRate: 0.3 }),
       exec(['docker', 'buildx', 'build', '--load', '--quiet', '--build-arg', `BASE_IMAGE=${interpolationVars(repoRoot).PIER_DEBIAN_IMAGE ?? 'debian:bookworm'}`, '-t', chromium, join(repoRoot, 'test/fixtures/chromium')]),
       new Promise<void>((r) => server.listen(0, '127.0.0.1', r)),
     ],
@@ -80,6 +81,7 @@ useFleet(
       fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${version(0)}`),
       fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${version(1)}`),
       fleet.push('pier-test/deploy-app:never', `pier-test/deploy-app:${version(2)}`),
+      fleet.push('pier-test/deploy-app:vis-fail30', 'pier-test/deploy-app:canary-bad'),
     ]);
   },
 );
@@ -164,8 +166,26 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     expect(prom.stdout).toContain('pier_deploys_total{app="deploy-app",env="production",result="failed"} 1');
   }, 120_000);
 
-  it('deploy.html of the rolling deploy and of the failed one, looked at in headless Chromium: lanes, axis and traffic are drawn', async () => {
-    expect(pictures).toHaveLength(2);
+  it('a canary of a release failing 30 % of requests, under load: started, rollback.triggered with the analysis, rollback.done, failed', async () => {
+    const canaryConfig = writeProject(fleet, {
+      bakeSeconds: 1,
+      drainSeconds: 0.5,
+      deploy: { strategy: 'canary', canary: { steps: [10, 50, 100], pauseSeconds: 5, minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02 } },
+      environment: { notify: [{ url: `${hookBase}/events` }] },
+    });
+    received.length = 0;
+    const load = startLoad(fleet.lbPort, 40);
+    const r = await pier(['deploy', 'production', '--version', 'canary-bad'], canaryConfig);
+    await load.stop();
+    expect(r.code, r.stderr.slice(-1500)).toBe(1);
+    expect(events()).toEqual(['deploy.started', 'rollback.triggered', 'rollback.done', 'deploy.failed']);
+    expect(String(received[1]!.body.reason)).toMatch(/canary|error rate/i);
+    expect(received[2]!.body).toMatchObject({ version: version(0), hosts: ['web1', 'web2'] });
+    pictures.push(resolve(root, /timeline picture: (\S+)/.exec(r.stderr)![1]!));
+  }, 240_000);
+
+  it('deploy.html of the rolling deploy, the failed one and the rolled-back canary, looked at in headless Chromium: lanes, axis and traffic are drawn', async () => {
+    expect(pictures).toHaveLength(3);
     const html = readFileSync(pictures[0]!, 'utf8');
     expect([...html.matchAll(/<g class="lane" data-host="([^"]+)"/g)].map((m) => m[1])).toEqual(['web1', 'web2']);
     expect(html).toMatch(/<title>\+\d+s: [1-9]\d* requests/); // the load went through the proxies during the deploy
@@ -184,5 +204,8 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     const bad = readPng(readFileSync(join(out, 'shot1.png')));
     expect(countColour(bad, '#ef4444') + countColour(bad, '#dc2626')).toBeGreaterThan(50); // unhealthy / failed
     expect(countColour(bad, '#22c55e')).toBe(0); // nothing switched
+    const canary = readPng(readFileSync(join(out, 'shot2.png')));
+    expect(countColour(canary, '#fbbf24')).toBeGreaterThan(50); // the canary step
+    expect(countColour(canary, '#f87171') + countColour(canary, '#b91c1c')).toBeGreaterThan(50); // rolling back / rolled back
   }, 120_000);
 });
