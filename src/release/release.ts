@@ -5,7 +5,8 @@
  * `promote` is also `pier promote <from> <to>`; `afterDeploy` (smoke + guard) also runs after a
  * plain `pier deploy`. Every step goes into one report.
  */
-import { deploy, type DeployOptions, type DeployReport } from '../deploy/deploy.ts';
+import type { DeployOptions, DeployReport } from '../deploy/deploy.ts';
+import { notifySteps, observedDeploy } from '../notify/observed-deploy.ts';
 import { withHosts } from '../deploy/fleet.ts';
 import { Progress } from '../deploy/progress.ts';
 import { rollback } from '../deploy/rollback.ts';
@@ -37,9 +38,14 @@ const since = (t0: number) => (Date.now() - t0) / 1000;
 const logOf = (o: FlowOptions) => o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
 
 /** A step from a deploy report. */
-function deployStep(env: string, r: DeployReport): ReleaseStep {
+/** A step from a deploy report; its detail also names the deploy's picture and undelivered notifications. */
+function deployStep(env: string, r: DeployReport, picture: string, warnings: string[]): ReleaseStep {
   const hosts = r.hosts.map((h) => `${h.host}:${h.status}`).join(' ');
-  return { name: 'deploy', env, status: r.ok ? 'passed' : 'failed', seconds: r.seconds, summary: r.ok ? `${r.version} on ${r.hosts.length} hosts (${hosts})` : `${redact(r.error ?? 'failed')} (${hosts})`, detail: r };
+  return {
+    name: 'deploy', env, status: r.ok ? 'passed' : 'failed', seconds: r.seconds,
+    summary: r.ok ? `${r.version} on ${r.hosts.length} hosts (${hosts})` : `${redact(r.error ?? 'failed')} (${hosts})`,
+    detail: { ...r, timelinePicture: picture, ...(warnings.length ? { notificationWarnings: warnings } : {}) },
+  };
 }
 
 function checksStep(name: string, env: string, r: EnvChecksReport): ReleaseStep {
@@ -114,11 +120,15 @@ export async function promote(from: DeployTarget, to: DeployTarget, o: FlowOptio
   }
   steps.push({ name: 'promotion gate', env: from.envName, status: 'passed', seconds: since(tp), summary: `${p.version} ${p.digest} passed ${from.envName} checks (${p.verdict.at}): ${p.verdict.detail.join('; ')}` });
   log(`promote ${p.version} (${p.digest}) from ${from.envName} to ${to.envName}`);
-  const r = await deploy(to, { progress: new Progress((l) => log(l)), ...o.deploy, version: p.version, digest: p.digest, runId: run, signal: o.signal });
-  steps.push(deployStep(to.envName, r));
+  const { report: r, picture, warnings } = await observedDeploy(to, { progress: new Progress((l) => log(l)), ...o.deploy, version: p.version, digest: p.digest, runId: run, signal: o.signal });
+  steps.push(deployStep(to.envName, r, picture, warnings));
   // The bytes that reached `to` are the ones `from` passed (the hosts resolved the same digest).
   if (r.ok && digestOf(r.image) !== p.digest) throw new Error(`${to.envName} resolved ${r.image}, not ${p.digest}`);
-  if (r.ok) steps.push(...(await afterDeploy(to, { ...o, runId: run })));
+  if (r.ok) {
+    const after = await afterDeploy(to, { ...o, runId: run });
+    steps.push(...after);
+    for (const w of await notifySteps(to, run, p.version, after)) log(`! ${w}`);
+  }
   return finish(run, command, t0, steps, { version: p.version, digest: p.digest });
 }
 
@@ -137,8 +147,8 @@ export async function release(staging: DeployTarget, production: DeployTarget, o
   const log = logOf(o);
   const command = `release ${staging.envName} -> ${production.envName}`;
   log(`release ${o.version}: ${staging.envName} (${staging.hosts.length} hosts) then ${production.envName} (${production.hosts.length} hosts), run ${run}`);
-  const d = await deploy(staging, { progress: new Progress((l) => log(l)), ...o.deploy, version: o.version, runId: run, signal: o.signal });
-  steps.push(deployStep(staging.envName, d));
+  const { report: d, picture, warnings } = await observedDeploy(staging, { progress: new Progress((l) => log(l)), ...o.deploy, version: o.version, runId: run, signal: o.signal });
+  steps.push(deployStep(staging.envName, d, picture, warnings));
   const digest = digestOf(d.image);
   if (!d.ok) return finish(run, command, t0, steps, { version: o.version, digest, error: `deploy to ${staging.envName} failed: ${redact(d.error ?? '')}` });
   const checks = await runEnvChecks(staging, 'checks', { log, signal: o.signal, runId: run });

@@ -19,7 +19,8 @@ async function traffic(target: DeployTarget, startMs: number, seconds: number): 
   return trafficPerSecond(entries, startMs, seconds);
 }
 
-export async function writeDeployTimeline(target: DeployTarget, runId: string, report: DeployReport, startMs: number): Promise<string> {
+/** Writes `name` (deploy.html; a release names one per environment) in the run's directory; returns its path. */
+export async function writeDeployTimeline(target: DeployTarget, runId: string, report: DeployReport, startMs: number, name = 'deploy.html'): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const seen = await Promise.race([
     traffic(target, startMs, report.seconds).catch((e: Error) => e),
@@ -33,7 +34,7 @@ export async function writeDeployTimeline(target: DeployTarget, runId: string, r
     events: report.timeline,
     ...(seen instanceof Error ? { trafficNote: seen.message } : { traffic: seen }),
   });
-  const file = join(runDirFor(target.root, runId), 'deploy.html');
+  const file = join(runDirFor(target.root, runId), name);
   writeFileSync(file, html);
   return relative(process.cwd(), file) || file;
 }

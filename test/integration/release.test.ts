@@ -7,7 +7,7 @@
  * the test app and publishes it to the fleet's registry, and the digest in that run's report is
  * what reaches staging and production.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -149,6 +149,12 @@ describe.sequential('pier release: staging on one SSH host, production on three'
     ]);
     const checks = r.steps[1]!.detail as EnvChecksReport;
     expect(checks.results[0]).toMatchObject({ name: 'e2e', ok: true, runner: 'node:test', counts: { pass: 3, fail: 0 } });
+    // Each deploy of the release drew its picture: one lane per host of that environment.
+    for (const [step, lanes] of [[0, 1], [3, 3]] as const) {
+      const picture = (r.steps[step]!.detail as { timelinePicture: string }).timelinePicture;
+      expect(picture).toMatch(/deploy-(staging|production)\.html$/);
+      expect(readFileSync(picture, 'utf8').match(/<g class="lane"/g)).toHaveLength(lanes);
+    }
     const g = r.steps[5]!.detail as GuardReport;
     expect(g.phase).toBe('successful');
     expect(g.seconds).toBeGreaterThanOrEqual(599); // 10 minutes of rule time
