@@ -71,8 +71,6 @@ export function mergedDockerignore(userRules: string | undefined, exclude: strin
 }
 
 /** Tag pier gives a build: `<version>-<sha>[-dirty[-<hash>]]` or `-nogit`, `-test` for the test image. */
-/** Images tagged within this long are never pruned: a concurrent run on the same engine may be using them. */
-const PRUNE_GRACE_MS = 60 * 60_000;
 const PIER_TAG = /-(nogit|[0-9a-f]{7,40}(-dirty(-[0-9a-f]{4,})?)?)(-test)?$/;
 
 export interface ImageSummary {
@@ -87,9 +85,6 @@ export interface ImageSummary {
 export interface PruneGuard {
   /** Tags this run built: never removed, whatever their age. */
   protect?: readonly string[];
-  /** Images tagged less than this long ago stay (another run on the engine may be about to use them). */
-  graceMs?: number;
-  now?: number;
 }
 
 /**
@@ -101,7 +96,6 @@ export interface PruneGuard {
  */
 export function pruneTags(images: ImageSummary[], app: string, keep: number, guard: PruneGuard = {}): string[] {
   const protect = new Set(guard.protect ?? []);
-  const now = guard.now ?? Date.now();
   const age = (i: ImageSummary) => Math.max(i.Created * 1000, i.lastTaggedMs ?? 0);
   const out: string[] = [];
   for (const kind of ['runtime', 'test']) {
@@ -110,7 +104,6 @@ export function pruneTags(images: ImageSummary[], app: string, keep: number, gua
       .sort((a, b) => age(b) - age(a));
     for (const img of mine.slice(keep)) {
       if ((img.RepoTags ?? []).some((t) => protect.has(t))) continue;
-      if (guard.graceMs && now - age(img) < guard.graceMs) continue;
       out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
     }
   }
@@ -189,7 +182,7 @@ export class DockerEngine implements Engine {
 
   /**
    * Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay;
-   * never `protect`ed tags nor images tagged in the last hour, which a concurrent run may use).
+   * never the `protect`ed tags, the ones this run built).
    */
   async pruneImages(app: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
     const listed = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
@@ -200,7 +193,7 @@ export class DockerEngine implements Engine {
       }),
     );
     const removed: string[] = [];
-    for (const tag of pruneTags(images, app, keep, { protect, graceMs: PRUNE_GRACE_MS })) {
+    for (const tag of pruneTags(images, app, keep, { protect })) {
       const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);
       if (ok) removed.push(tag);
     }

@@ -66,7 +66,7 @@ describe('image pruning', () => {
     expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb', 'acme/todo:1.0.0-aaaaaaa']);
   });
 
-  it("never removes this run's own tags, nor images tagged within the grace period (a concurrent run's)", () => {
+  it("never removes this run's own tags", () => {
     const images = [
       img('c', 30, 'runtime', ['acme/todo:1.0.0-ccccccc']),
       img('b', 20, 'runtime', ['acme/todo:1.0.0-bbbbbbb']),
@@ -75,7 +75,6 @@ describe('image pruning', () => {
       img('t0', 4, 'test', ['acme/todo:0.9.0-9999999-test']),
     ];
     expect(pruneTags(images, 'todo', 1, { protect: ['acme/todo:1.0.0-bbbbbbb'] })).toEqual(['acme/todo:1.0.0-aaaaaaa', 'acme/todo:0.9.0-9999999-test']);
-    // now = 20 s: a (tagged at 15 s) is inside a 10 s grace, b (20 s) too; only the test image at 4 s goes.
-    expect(pruneTags(images, 'todo', 1, { now: 20_000, graceMs: 10_000 })).toEqual(['acme/todo:0.9.0-9999999-test']);
+    expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb', 'acme/todo:1.0.0-aaaaaaa', 'acme/todo:0.9.0-9999999-test']);
   });
 });
