@@ -25,6 +25,8 @@ interface Receiver {
   settings: NotifySettings;
   url?: string;
   chain: Promise<void>;
+  /** Aborted when pier stops waiting for this receiver. */
+  stop: AbortController;
 }
 
 export class Notifier {
@@ -32,14 +34,13 @@ export class Notifier {
   /** How long the last `settle` waited for receivers (ms): what notifications cost the command. */
   waitedMs = 0;
   private readonly receivers: Receiver[];
-  private readonly stop = new AbortController();
 
   constructor(settings: readonly NotifySettings[], private readonly base: Base, env: NodeJS.ProcessEnv = process.env) {
     this.receivers = settings.map((s, i) => {
       const url = s.url ?? (s.urlEnv ? env[s.urlEnv] : undefined);
       // The URL is a credential: it must never be printed, whatever prints it.
       registerSecret(url);
-      return { name: s.name ?? `#${i + 1} (${s.format})`, settings: s, url, chain: Promise.resolve() };
+      return { name: s.name ?? `#${i + 1} (${s.format})`, settings: s, url, chain: Promise.resolve(), stop: new AbortController() };
     });
   }
 
@@ -54,25 +55,30 @@ export class Notifier {
       if (!r.settings.events.includes(event)) continue;
       r.chain = r.chain.then(async () => {
         const res: PostResult = r.url
-          ? await postJson(r.url, messageBody(e, r.settings.format), { timeoutMs: r.settings.timeoutSeconds * 1000, signal: this.stop.signal })
+          ? await postJson(r.url, messageBody(e, r.settings.format), { timeoutMs: r.settings.timeoutSeconds * 1000, signal: r.stop.signal })
           : { ok: false, attempts: 0, error: `${r.settings.urlEnv} is not set` };
-        const stopped = !res.ok && this.stop.signal.aborted;
+        const stopped = !res.ok && r.stop.signal.aborted;
         this.deliveries.push({ receiver: r.name, event, ok: res.ok, attempts: res.attempts, ...(res.ok ? {} : { error: stopped ? 'not delivered: pier stopped waiting for the receiver' : res.error }) });
       });
     }
   }
 
-  /** Wait for queued posts at most the longest receiver timeout; the rest are abandoned. */
+  /**
+   * Wait for each receiver's queued posts at most its own timeout (a hanging receiver costs the
+   * command no more than that, retry included); what is still queued then is abandoned.
+   */
   async settle(): Promise<Delivery[]> {
     if (!this.receivers.length) return this.deliveries;
-    const budget = Math.max(...this.receivers.map((r) => r.settings.timeoutSeconds)) * 1000;
     const t0 = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const all = Promise.all(this.receivers.map((r) => r.chain));
-    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, budget)))]);
-    clearTimeout(timer);
-    this.stop.abort();
-    await all; // every post now ends at once (aborted)
+    await Promise.all(
+      this.receivers.map(async (r) => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([r.chain, new Promise<void>((resolve) => (timer = setTimeout(resolve, r.settings.timeoutSeconds * 1000)))]);
+        clearTimeout(timer);
+        r.stop.abort();
+        await r.chain; // its post in flight now ends at once (aborted)
+      }),
+    );
     this.waitedMs = Date.now() - t0;
     return this.deliveries;
   }
