@@ -78,8 +78,6 @@ export interface ImageSummary {
   Created: number;
   RepoTags?: string[] | null;
   Labels?: Record<string, string> | null;
-  /** When a tag was last put on the image (ms; from inspect's Metadata.LastTagTime). */
-  lastTaggedMs?: number;
 }
 
 export interface PruneGuard {
@@ -91,17 +89,16 @@ export interface PruneGuard {
  * Which tags to remove so only the newest `keep` images of each kind stay (pure). Only images
  * pier built for the app (`pier.app`, `pier.image`) and only tags pier gave them (the version-sha
  * pattern, also under a registry prefix) are touched; `latest` or a user's own tags never are.
- * "Newest" is the last tagging, not `Created`: a build served from cache keeps its first build's
- * creation time, so a run's own image can look old.
+ * The tags of `protect` (what this run built) never are either: a build served from cache keeps
+ * its first build's creation time, so a run's own image can look older than the newest `keep`.
  */
 export function pruneTags(images: ImageSummary[], app: string, keep: number, guard: PruneGuard = {}): string[] {
   const protect = new Set(guard.protect ?? []);
-  const age = (i: ImageSummary) => Math.max(i.Created * 1000, i.lastTaggedMs ?? 0);
   const out: string[] = [];
   for (const kind of ['runtime', 'test']) {
     const mine = images
       .filter((i) => i.Labels?.['pier.app'] === app && i.Labels?.['pier.image'] === kind)
-      .sort((a, b) => age(b) - age(a));
+      .sort((a, b) => b.Created - a.Created);
     for (const img of mine.slice(keep)) {
       if ((img.RepoTags ?? []).some((t) => protect.has(t))) continue;
       out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
@@ -185,13 +182,7 @@ export class DockerEngine implements Engine {
    * never the `protect`ed tags, the ones this run built).
    */
   async pruneImages(app: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
-    const listed = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
-    const images = await Promise.all(
-      listed.map(async (i) => {
-        const tagged = await this.d.getImage(i.Id).inspect().then((x) => Date.parse((x as { Metadata?: { LastTagTime?: string } }).Metadata?.LastTagTime ?? ''), () => NaN);
-        return Number.isFinite(tagged) ? { ...i, lastTaggedMs: tagged } : i;
-      }),
-    );
+    const images = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
     const removed: string[] = [];
     for (const tag of pruneTags(images, app, keep, { protect })) {
       const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);

@@ -57,20 +57,11 @@ describe('image pruning', () => {
     expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb-dirty-a1b2c3d4e5f6', 'acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa', 'acme/todo:1.0.0-aaaaaaa-test']);
   });
 
-  it('orders by the last tagging: a build served from cache (old Created) that was just tagged is the newest', () => {
-    const images = [
-      { ...img('cached', 1, 'runtime', ['acme/todo:1.0.0-ccccccc']), lastTaggedMs: 50_000 },
-      img('b', 20, 'runtime', ['acme/todo:1.0.0-bbbbbbb']),
-      img('a', 10, 'runtime', ['acme/todo:1.0.0-aaaaaaa']),
-    ];
-    expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb', 'acme/todo:1.0.0-aaaaaaa']);
-  });
-
   it("never removes this run's own tags", () => {
     const images = [
       img('c', 30, 'runtime', ['acme/todo:1.0.0-ccccccc']),
       img('b', 20, 'runtime', ['acme/todo:1.0.0-bbbbbbb']),
-      { ...img('a', 10, 'runtime', ['acme/todo:1.0.0-aaaaaaa']), lastTaggedMs: 15_000 },
+      img('a', 10, 'runtime', ['acme/todo:1.0.0-aaaaaaa']),
       img('t', 5, 'test', ['acme/todo:1.0.0-aaaaaaa-test']),
       img('t0', 4, 'test', ['acme/todo:0.9.0-9999999-test']),
     ];
