@@ -2,8 +2,8 @@
  * Writes deploy.html beside a deploy's report.json: the timeline plus the traffic the hosts'
  * proxies logged during the deploy (read after it, bounded in time; without it the page says so).
  */
-import { writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import type { DeployReport } from '../deploy/deploy.ts';
 import { withHosts } from '../deploy/fleet.ts';
 import type { DeployTarget } from '../deploy/target.ts';
@@ -35,6 +35,7 @@ export async function writeDeployTimeline(target: DeployTarget, runId: string, r
     ...(seen instanceof Error ? { trafficNote: seen.message } : { traffic: seen }),
   });
   const file = join(runDirFor(target.root, runId), name);
+  mkdirSync(dirname(file), { recursive: true }); // written before the run's report.json may be
   writeFileSync(file, html);
   return relative(process.cwd(), file) || file;
 }
