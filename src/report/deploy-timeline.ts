@@ -53,7 +53,8 @@ export function trafficPerSecond(entries: readonly { msec: number; status: numbe
 }
 
 export function renderDeployTimeline(input: TimelineInput): string {
-  const hosts = [...new Set(input.events.map((e) => e.host))];
+  // Lanes in host-name order (web2 before web10), whichever host reported first.
+  const hosts = [...new Set(input.events.map((e) => e.host))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const span = Math.max(input.seconds, ...input.events.map((e) => e.t), 1);
   const left = 110;
   const width = 900;
