@@ -5,8 +5,7 @@ import { newRunId } from '../util/run-id.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
 import { abortOnSigint, finishRelease } from './release-common.ts';
-import { notifierFor } from '../notify/notifier.ts';
-import { afterStepsEmissions } from '../notify/lifecycle.ts';
+import { notifySteps } from '../notify/observed-deploy.ts';
 
 export const help = `Usage: pier guard <env> [--window DURATION] [--no-rollback] [--config FILE] [--json]
 
@@ -35,10 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     const g = await guard(target, { windowSeconds: window, rollback: !values['no-rollback'], runId, signal: sig.signal });
     const status = g.ok ? 'passed' : g.action === 'paused' ? 'paused' : 'failed';
     const steps = [{ name: 'guard', env: target.envName, status, seconds: g.seconds, summary: [`${g.phase}${g.action !== 'none' ? `, ${g.action}` : ''}${g.analysis.reasons.length ? `: ${g.analysis.reasons.join('; ')}` : ''}`, ...g.summary].join('\n'), detail: g }] as const;
-    const notifier = notifierFor(target, runId);
-    for (const [event, fields] of afterStepsEmissions([...steps], g.version, target.hosts.map((h) => h.name))) notifier.emit(event, fields);
-    await notifier.settle();
-    for (const w of notifier.warnings()) console.error(`! ${w}`);
+    for (const w of await notifySteps(target, runId, g.version, [...steps])) console.error(`! ${w}`);
     return finishRelease(target, {
       run: runId, command: `guard ${target.envName}`, version: g.version, ok: g.ok, exitCode: g.exitCode, seconds: (Date.now() - t0) / 1000,
       steps: [...steps],
