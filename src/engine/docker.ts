@@ -31,6 +31,7 @@ import {
   type Engine,
   type Mount,
   type PublishSpec,
+  type PruneGuard,
   type Published,
   type RunResult,
   type RunSpec,
@@ -80,25 +81,24 @@ export interface ImageSummary {
   Labels?: Record<string, string> | null;
 }
 
-export interface PruneGuard {
-  /** Tags this run built: never removed, whatever their age. */
-  protect?: readonly string[];
-}
-
 /**
  * Which tags to remove so only the newest `keep` images of each kind stay (pure). Only images
  * pier built for the app (`pier.app`, `pier.image`) and only tags pier gave them (the version-sha
  * pattern, also under a registry prefix) are touched; `latest` or a user's own tags never are.
- * The tags of `protect` (what this run built) never are either: a build served from cache keeps
- * its first build's creation time, so a run's own image can look older than the newest `keep`.
+ * "Newest" is when pier last built the image (`builtAt`), not its Created time: BuildKit dates an
+ * image by its newest layer, so a build served wholly from cache looks as old as its first build.
+ * The tags of `protect` (what this run built) count as the newest and are never removed.
  */
 export function pruneTags(images: ImageSummary[], app: string, keep: number, guard: PruneGuard = {}): string[] {
   const protect = new Set(guard.protect ?? []);
+  const builtAt = guard.builtAt ?? {};
+  const age = (img: ImageSummary): number =>
+    (img.RepoTags ?? []).some((t) => protect.has(t)) ? Number.POSITIVE_INFINITY : (builtAt[img.Id] ?? img.Created * 1000);
   const out: string[] = [];
   for (const kind of ['runtime', 'test']) {
     const mine = images
       .filter((i) => i.Labels?.['pier.app'] === app && i.Labels?.['pier.image'] === kind)
-      .sort((a, b) => b.Created - a.Created);
+      .sort((a, b) => age(b) - age(a));
     for (const img of mine.slice(keep)) {
       if ((img.RepoTags ?? []).some((t) => protect.has(t))) continue;
       out.push(...(img.RepoTags ?? []).filter((t) => PIER_TAG.test(t)));
@@ -179,12 +179,12 @@ export class DockerEngine implements Engine {
 
   /**
    * Older pier-built images of the app: their pier tags removed (never forced: in-use ones stay;
-   * never the `protect`ed tags, the ones this run built).
+   * never the `protect`ed tags, the ones this run built; see pruneTags for the order).
    */
-  async pruneImages(app: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
+  async pruneImages(app: string, keep: number, guard: PruneGuard = {}): Promise<string[]> {
     const images = (await this.d.listImages({ filters: JSON.stringify({ label: [`pier.app=${app}`] }) })) as ImageSummary[];
     const removed: string[] = [];
-    for (const tag of pruneTags(images, app, keep, { protect })) {
+    for (const tag of pruneTags(images, app, keep, guard)) {
       const ok = await this.d.getImage(tag).remove({ noprune: false }).then(() => true, () => false);
       if (ok) removed.push(tag);
     }

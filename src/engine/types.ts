@@ -4,6 +4,14 @@
  * `dagger.ts` with the Dagger SDK. One conformance suite (test/conformance/) runs against each.
  */
 
+/** What a prune must keep: this run's tags, and when pier last built each image (see pruneTags). */
+export interface PruneGuard {
+  /** Tags this run built: never removed, and they count first among the `keep` newest. */
+  protect?: readonly string[];
+  /** Image id -> when pier last built it (ms); ordered by this where known, by Created otherwise. */
+  builtAt?: Readonly<Record<string, number>>;
+}
+
 /** An image an engine has built, addressable by that engine. */
 export interface BuiltImage {
   /** Human reference, e.g. `pier/example-api:0.1.0-abc1234` (Docker: a local tag). */
@@ -147,7 +155,7 @@ export interface Engine extends AsyncDisposable {
    * kind (`pier.image` runtime / test) with all their tags; returns the tags removed. Optional:
    * engines without a local image store have nothing to prune.
    */
-  pruneImages?(app: string, keep: number, protect?: readonly string[]): Promise<string[]>;
+  pruneImages?(app: string, keep: number, guard?: PruneGuard): Promise<string[]>;
   /** Remove everything this run created. Idempotent. */
   close(): Promise<void>;
 }

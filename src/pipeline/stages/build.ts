@@ -6,6 +6,7 @@ import { BuildFailedError, type BuildSpec } from '../../engine/types.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 import { imageVersion } from '../version.ts';
 import { dockerfileStages, planTargets, type TargetPlan } from '../dockerfile.ts';
+import { recordBuilds } from '../build-record.ts';
 
 /** pier's own files in an app's directory: never sent to a build, whatever .dockerignore says. */
 export const ALWAYS_EXCLUDED = ['.env', '.pier'];
@@ -85,7 +86,9 @@ export async function buildStage(ctx: StageContext, withTest: boolean): Promise<
     throw err;
   }
   // Each commit would otherwise leave a full test image and registry-prefixed tags behind.
-  const pruned = await ctx.engine.pruneImages?.(app.name, KEEP_IMAGES, [ctx.state.runtime?.ref, ctx.state.testImage?.ref].filter((r): r is string => Boolean(r))).catch(() => []);
+  const built = [ctx.state.runtime, ctx.state.testImage].filter((i): i is NonNullable<typeof i> => Boolean(i));
+  const builtAt = ctx.engine.pruneImages ? recordBuilds(ctx.config.root, app.name, built.flatMap((i) => (i.id ? [i.id] : [])))[app.name] : undefined;
+  const pruned = await ctx.engine.pruneImages?.(app.name, KEEP_IMAGES, { protect: built.map((i) => i.ref), builtAt }).catch(() => []);
   if (pruned?.length) figures.prunedTags = pruned;
   return { status: 'passed', figures };
 }

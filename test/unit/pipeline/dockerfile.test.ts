@@ -57,7 +57,7 @@ describe('image pruning', () => {
     expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb-dirty-a1b2c3d4e5f6', 'acme/todo:1.0.0-aaaaaaa', '127.0.0.1:5000/acme/todo:1.0.0-aaaaaaa', 'acme/todo:1.0.0-aaaaaaa-test']);
   });
 
-  it("never removes this run's own tags", () => {
+  it("never removes this run's own tags, and counts them first among the newest", () => {
     const images = [
       img('c', 30, 'runtime', ['acme/todo:1.0.0-ccccccc']),
       img('b', 20, 'runtime', ['acme/todo:1.0.0-bbbbbbb']),
@@ -65,7 +65,24 @@ describe('image pruning', () => {
       img('t', 5, 'test', ['acme/todo:1.0.0-aaaaaaa-test']),
       img('t0', 4, 'test', ['acme/todo:0.9.0-9999999-test']),
     ];
-    expect(pruneTags(images, 'todo', 1, { protect: ['acme/todo:1.0.0-bbbbbbb'] })).toEqual(['acme/todo:1.0.0-aaaaaaa', 'acme/todo:0.9.0-9999999-test']);
+    expect(pruneTags(images, 'todo', 1, { protect: ['acme/todo:1.0.0-bbbbbbb'] })).toEqual(['acme/todo:1.0.0-ccccccc', 'acme/todo:1.0.0-aaaaaaa', 'acme/todo:0.9.0-9999999-test']);
+    expect(pruneTags(images, 'todo', 2, { protect: ['acme/todo:1.0.0-aaaaaaa'] })).toEqual(['acme/todo:1.0.0-bbbbbbb']);
     expect(pruneTags(images, 'todo', 1)).toEqual(['acme/todo:1.0.0-bbbbbbb', 'acme/todo:1.0.0-aaaaaaa', 'acme/todo:0.9.0-9999999-test']);
+  });
+
+  it('orders by when pier built an image, not its Created time (a build wholly from cache keeps its first date)', () => {
+    // v1, v2, broken, fixed were built in that order today; BuildKit dated them by layers from last week,
+    // where the fixed sources happened to be built first.
+    const images = [
+      img('v1', 300, 'runtime', ['acme/todo:1.0.0-1111111']),
+      img('v2', 400, 'runtime', ['acme/todo:1.1.0-2222222']),
+      img('broken', 500, 'runtime', ['acme/todo:1.1.0-3333333']),
+      img('fixed', 100, 'runtime', ['acme/todo:1.1.0-4444444']),
+      img('stale', 50, 'runtime', ['127.0.0.1:5000/acme/todo:0.1.0-5555555']),
+    ];
+    const builtAt = { v1: 900_000, v2: 901_000, broken: 902_000, fixed: 903_000 }; // ms; Created is in seconds
+    expect(pruneTags(images, 'todo', 3, { builtAt })).toEqual(['acme/todo:1.0.0-1111111', '127.0.0.1:5000/acme/todo:0.1.0-5555555']);
+    // By Created alone the fixed image would be the one to go.
+    expect(pruneTags(images, 'todo', 3)).toEqual(['acme/todo:1.1.0-4444444', '127.0.0.1:5000/acme/todo:0.1.0-5555555']);
   });
 });
