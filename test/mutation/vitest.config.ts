@@ -21,7 +21,7 @@ export default defineConfig({
       'test/unit/deploy/nginx.test.ts',
       'test/unit/deploy/maintenance.test.ts',
       'test/unit/deploy/history.test.ts',
-      'test/unit/mutation/*.test.ts',
+      'test/unit/analysis/canary-boundaries.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],
