@@ -22,6 +22,7 @@ export default defineConfig({
       'test/unit/deploy/maintenance.test.ts',
       'test/unit/deploy/history.test.ts',
       'test/unit/analysis/canary-boundaries.test.ts',
+      'test/unit/secrets/redact-forms.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],
