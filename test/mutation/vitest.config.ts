@@ -23,6 +23,7 @@ export default defineConfig({
       'test/unit/deploy/history.test.ts',
       'test/unit/analysis/canary-boundaries.test.ts',
       'test/unit/secrets/redact-forms.test.ts',
+      'test/unit/config/interpolate.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],
