@@ -24,6 +24,7 @@ export default defineConfig({
       'test/unit/analysis/canary-boundaries.test.ts',
       'test/unit/secrets/redact-forms.test.ts',
       'test/unit/config/interpolate.test.ts',
+      'test/unit/pipeline/load-stats.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],
