@@ -25,6 +25,7 @@ export default defineConfig({
       'test/unit/secrets/redact-forms.test.ts',
       'test/unit/config/interpolate.test.ts',
       'test/unit/pipeline/load-stats.test.ts',
+      'test/unit/pipeline/findings-sarif.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],
