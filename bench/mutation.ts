@@ -6,12 +6,13 @@
 // with the equivalent mutants listed in stryker.config.mjs counted out.
 // Extra arguments go to Stryker: `npm run test:mutation -- --mutate src/util/redact.ts`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const reportFile = join(root, '.pier/mutation/mutation.json');
+const mergedFile = join(root, '.pier/mutation/merged.json');
 
 interface Mutant {
   mutatorName: string;
@@ -44,7 +45,18 @@ if (run.status !== 0 || !existsSync(reportFile)) {
 }
 
 const { equivalentMutants } = (await import(pathToFileURL(join(root, 'stryker.config.mjs')).href)) as { equivalentMutants: Equivalent[] };
-const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { files: Record<string, { source: string; mutants: Mutant[] }> };
+type Report = { files: Record<string, { source: string; mutants: Mutant[] }> };
+// A run over some files (`--mutate`) updates those files' results in the merged report; the line
+// covers every file measured so far whose source is unchanged since.
+const latest = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+const merged: Report = existsSync(mergedFile) ? (JSON.parse(readFileSync(mergedFile, 'utf8')) as Report) : { files: {} };
+for (const [path, file] of Object.entries(latest.files)) merged.files[path] = file;
+for (const [path, file] of Object.entries(merged.files)) {
+  const now = join(root, path);
+  if (!existsSync(now) || readFileSync(now, 'utf8') !== file.source) delete merged.files[path];
+}
+writeFileSync(mergedFile, JSON.stringify(merged));
+const report = merged;
 
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);

@@ -21,6 +21,7 @@ export default defineConfig({
       'test/unit/deploy/nginx.test.ts',
       'test/unit/deploy/maintenance.test.ts',
       'test/unit/deploy/history.test.ts',
+      'test/unit/deploy/round-trips.test.ts',
       'test/unit/analysis/canary-boundaries.test.ts',
       'test/unit/secrets/redact-forms.test.ts',
       'test/unit/config/interpolate.test.ts',
@@ -28,6 +29,9 @@ export default defineConfig({
       'test/unit/pipeline/findings-sarif.test.ts',
     ],
     testTimeout: 120_000,
+    // Under StrykerJS one worker runs every mutant: keep imported modules between runs (mutants are
+    // switched at run time, so nothing needs re-importing; test files reset their own state).
+    isolate: false,
     reporters: ['default'],
   },
 });
