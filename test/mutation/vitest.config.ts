@@ -27,6 +27,8 @@ export default defineConfig({
       'test/unit/config/interpolate.test.ts',
       'test/unit/pipeline/load-stats.test.ts',
       'test/unit/pipeline/findings-sarif.test.ts',
+      'test/unit/deploy/command-builders.test.ts',
+      'test/unit/deploy/nginx-render.test.ts',
     ],
     testTimeout: 120_000,
     // Under StrykerJS one worker runs every mutant: keep imported modules between runs (mutants are
