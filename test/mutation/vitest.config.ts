@@ -29,6 +29,7 @@ export default defineConfig({
       'test/unit/pipeline/findings-sarif.test.ts',
       'test/unit/deploy/command-builders.test.ts',
       'test/unit/deploy/nginx-render.test.ts',
+      'test/unit/compose/env-file-edges.test.ts',
     ],
     testTimeout: 120_000,
     // Under StrykerJS one worker runs every mutant: keep imported modules between runs (mutants are
