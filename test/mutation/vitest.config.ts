@@ -30,6 +30,7 @@ export default defineConfig({
       'test/unit/deploy/command-builders.test.ts',
       'test/unit/deploy/nginx-render.test.ts',
       'test/unit/compose/env-file-edges.test.ts',
+      'test/unit/deploy/history-edges.test.ts',
     ],
     testTimeout: 120_000,
     // Under StrykerJS one worker runs every mutant: keep imported modules between runs (mutants are
