@@ -182,6 +182,8 @@ describe('bake window', () => {
     expect(bakeValues({ requests: 0, errors: 0 }, 0)).toEqual({ requests: 0, errors: 0 });
     expect(judgeValues(bakeMetric(0.05), { requests: 20, errors: 1, error_rate: 0.05 }).phase).not.toBe('failed');
     expect(judgeValues(bakeMetric(0.05), { requests: 20, errors: 2, error_rate: 0.1 }).phase).toBe('failed');
+    // The name the bake's analysis reports.
+    expect(bakeMetric(0.05)).toMatchObject({ name: 'bake-error-rate', failureLimit: 0 });
   });
 
   it('overThreshold: from exactly minRequests (default 10), strictly over the rate', () => {

@@ -88,6 +88,21 @@ describe('ignore file and policy', () => {
     expect(problems).toEqual(['line 5: unexpected "exp:2030-1-1" (expected exp:YYYY-MM-DD)', 'line 5: unexpected "extra" (expected exp:YYYY-MM-DD)']);
   });
 
+  it('several spaces between ID and date; exp: must be the whole word', () => {
+    expect(parseIgnoreFile('CVE-1   exp:2030-01-31\n')).toEqual({ entries: [{ id: 'CVE-1', exp: '2030-01-31', line: 1 }], problems: [] });
+    expect(parseIgnoreFile('CVE-1 xexp:2030-01-31 exp:2030-01-31x\n').problems).toEqual([
+      'line 1: unexpected "xexp:2030-01-31" (expected exp:YYYY-MM-DD)',
+      'line 1: unexpected "exp:2030-01-31x" (expected exp:YYYY-MM-DD)',
+    ]);
+  });
+
+  it('a file with CRLF line ends: comments after an entry are still comments', () => {
+    expect(parseIgnoreFile('CVE-1 # accepted risk\r\nCVE-2 exp:2030-01-31 # until the fix\r\n')).toEqual({
+      entries: [{ id: 'CVE-1', line: 1 }, { id: 'CVE-2', exp: '2030-01-31', line: 2 }],
+      problems: [],
+    });
+  });
+
   it('an entry still applies on its exp: day and expires the day after', () => {
     const all = [f({ id: 'CVE-1' })];
     const ignores = [{ id: 'CVE-1', exp: '2030-01-31', line: 1 }];

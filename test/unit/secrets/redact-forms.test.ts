@@ -14,6 +14,10 @@ describe('which values are matched', () => {
     expect(redact('ab cd ab')).toBe('ab cd ab');
     registerSecret('xyz');
     expect(redact('ab xyz ab')).toBe('ab *** ab');
+    // Nor any encoded form of a value that short (its URL encoding is longer than 3).
+    registerSecret('é1');
+    expect(redact('q=%C3%A91 é1')).toBe('q=%C3%A91 é1');
+    expect(secretForms('ab')).toEqual([]);
   });
 
   it('a secret under 8 characters only outside words; from 8 also inside them', () => {
@@ -51,9 +55,16 @@ describe('the forms a secret travels in', () => {
   });
 
   it('each line of a multi-line value from 3 characters; shorter lines stay visible', () => {
-    registerSecret('ok\n-----BEGIN-----\r\nAAAABBBBCCCC\n  xy \n');
-    expect(secretForms('ok\n-----BEGIN-----\r\nAAAABBBBCCCC\n  xy \n')).toContain('AAAABBBBCCCC');
-    expect(redact('status ok; got AAAABBBBCCCC and -----BEGIN----- xy')).toBe('status ok; got *** and *** xy');
+    registerSecret('ok\n-----BEGIN-----\r\nAAAABBBBCCCC\n  xy \nzq9');
+    expect(secretForms('ok\n-----BEGIN-----\r\nAAAABBBBCCCC\n  xy \nzq9')).toContain('AAAABBBBCCCC');
+    expect(redact('status ok; got AAAABBBBCCCC and -----BEGIN----- xy, zq9')).toBe('status ok; got *** and *** xy, ***');
+    // A line of 2 characters padded with spaces is still 2 characters.
+    expect(redact('got  xy here')).toBe('got  xy here');
+  });
+
+  it('a multi-line value is replaced whole where it appears whole', () => {
+    registerSecret('line-one-x\nline-two-y');
+    expect(redact('k=line-one-x\nline-two-y;')).toBe('k=***;');
   });
 
   it('base64: URL-safe alphabet too, and the whole encoding with its padding', () => {
@@ -90,6 +101,7 @@ describe('redactObject', () => {
       DB_PASSWORD: '',
       passwordFile: '/run/secrets/db',
       tokenEnv: 'GITHUB_TOKEN',
+      secretFilename: 'hunter2',
       region: 'prod',
       port: 3000,
       token: 42,
@@ -106,6 +118,7 @@ describe('redactObject', () => {
       DB_PASSWORD: '',
       passwordFile: '/run/secrets/db',
       tokenEnv: 'GITHUB_TOKEN',
+      secretFilename: '***',
       region: 'prod',
       port: 3000,
       token: 42,
@@ -125,6 +138,51 @@ describe('redactObject', () => {
 });
 
 describe('StreamRedactor chunking', () => {
+  it('a newline first in the pending text passes on at once', () => {
+    const chunks: string[] = [];
+    const r = new StreamRedactor((s) => chunks.push(s));
+    r.write('\n');
+    expect(chunks).toEqual(['\n']);
+    r.write('a');
+    r.write('\nb');
+    expect(chunks).toEqual(['\n', 'a\n']);
+  });
+
+  it('a long line shorter than the longest form plus one is held whole (nothing, not even an empty chunk)', () => {
+    registerSecret('abcd1234'); // longest form: 12 characters (base64)
+    const chunks: string[] = [];
+    const r = new StreamRedactor((s) => chunks.push(s), 4);
+    r.write('x'.repeat(8));
+    r.write('x'.repeat(5));
+    expect(chunks).toEqual([]);
+    r.write('y');
+    expect(chunks).toEqual(['x']);
+  });
+
+  it('the cut: before a match entirely past it, after one entirely before it, also one ending exactly at it', () => {
+    registerSecret('abcd1234');
+    const cut = (text: string) => {
+      const chunks: string[] = [];
+      new StreamRedactor((s) => chunks.push(s), 20).write(text);
+      return chunks;
+    };
+    // 38 characters: the cut is at 25.
+    expect(cut(`${'x'.repeat(30)}abcd1234`)).toEqual(['x'.repeat(25)]);
+    expect(cut(`abcd1234${'x'.repeat(30)}`)).toEqual([`***${'x'.repeat(17)}`]);
+    expect(cut(`${'x'.repeat(17)}abcd1234${'z'.repeat(13)}`)).toEqual([`${'x'.repeat(17)}***`]);
+  });
+
+  it('two secrets side by side, the second straddling the cut: neither leaks', () => {
+    registerSecret('abcd1234');
+    const chunks: string[] = [];
+    const r = new StreamRedactor((s) => chunks.push(s), 20);
+    // 39 characters, cut at 26: the second match (19..27) straddles it.
+    r.write(`${'x'.repeat(11)}abcd1234abcd1234${'z'.repeat(12)}`);
+    expect(chunks).toEqual([`${'x'.repeat(11)}***`]);
+    r.end();
+    expect(chunks.join('')).toBe(`${'x'.repeat(11)}******${'z'.repeat(12)}`);
+  });
+
   it('passes whole lines on as they complete, the rest at the end, nothing empty', () => {
     registerSecret('abcd1234');
     const chunks: string[] = [];
