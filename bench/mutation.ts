@@ -4,7 +4,8 @@
 //   {"bench":"mutation","score":..,"modules":{"<file>":score,...},"survivors":..,...}
 // Scores are Stryker's (killed + timed out) / (killed + timed out + survived + no coverage), in %,
 // with the equivalent mutants listed in stryker.config.mjs counted out.
-// Extra arguments go to Stryker: `npm run test:mutation -- --mutate src/util/redact.ts`.
+// Extra arguments go to Stryker: `npm run test:mutation -- --mutate src/util/redact.ts`;
+// `npm run test:mutation -- --summary` prints the line for the last results without a run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,6 +26,8 @@ interface Equivalent {
   mutator: string;
   original: string;
   replacement: string;
+  /** A piece of the mutant's (first) source line. */
+  context: string;
   why: string;
 }
 
@@ -38,17 +41,21 @@ function originalText(source: string, m: Mutant): string {
 
 const started = Date.now();
 const stryker = join(root, 'node_modules/.bin/stryker');
-const run = spawnSync(stryker, ['run', 'stryker.config.mjs', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 2, 2] });
-if (run.status !== 0 || !existsSync(reportFile)) {
-  console.error(`stryker failed (exit ${run.status ?? run.signal})`);
-  process.exit(run.status || 3);
+// `--summary`: no run, the line for the results so far (e.g. after editing equivalentMutants).
+const summaryOnly = process.argv.includes('--summary');
+if (!summaryOnly) {
+  const run = spawnSync(stryker, ['run', 'stryker.config.mjs', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 2, 2] });
+  if (run.status !== 0 || !existsSync(reportFile)) {
+    console.error(`stryker failed (exit ${run.status ?? run.signal})`);
+    process.exit(run.status || 3);
+  }
 }
 
 const { equivalentMutants } = (await import(pathToFileURL(join(root, 'stryker.config.mjs')).href)) as { equivalentMutants: Equivalent[] };
 type Report = { files: Record<string, { source: string; mutants: Mutant[] }> };
 // A run over some files (`--mutate`) updates those files' results in the merged report; the line
 // covers every file measured so far whose source is unchanged since.
-const latest = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+const latest: Report = summaryOnly ? { files: {} } : (JSON.parse(readFileSync(reportFile, 'utf8')) as Report);
 const merged: Report = existsSync(mergedFile) ? (JSON.parse(readFileSync(mergedFile, 'utf8')) as Report) : { files: {} };
 for (const [path, file] of Object.entries(latest.files)) merged.files[path] = file;
 for (const [path, file] of Object.entries(merged.files)) {
@@ -71,7 +78,12 @@ for (const [path, file] of Object.entries(report.files).sort(([a], [b]) => a.loc
   let u = 0;
   for (const m of file.mutants) {
     const isEquivalent = equivalentMutants.some(
-      (e) => e.file === name && e.mutator === m.mutatorName && e.replacement === m.replacement && originalText(file.source, m).includes(e.original),
+      (e) =>
+        e.file === name &&
+        e.mutator === m.mutatorName &&
+        e.replacement === m.replacement &&
+        originalText(file.source, m) === e.original &&
+        file.source.split('\n')[m.location.start.line - 1]!.includes(e.context),
     );
     if (isEquivalent && UNDETECTED.has(m.status)) {
       equivalent++;
