@@ -12,6 +12,7 @@ import { printJson } from './output.ts';
 import { deployHookPoints, type HookLog } from '../hooks/points.ts';
 import { Progress } from '../deploy/progress.ts';
 import { observedDeploy } from '../notify/observed-deploy.ts';
+import { abortOnSigint } from './release-common.ts';
 
 export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--live] [--config FILE] [--json]
 
@@ -60,19 +61,10 @@ export async function run(argv: string[]): Promise<number> {
 
   // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
   // Second: leave now (the lock is then reported by pier lock status).
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      console.error('\ninterrupt: finishing the current step, then switching back any switched host and releasing the lock (Ctrl-C again to leave now)');
-      ac.abort();
-    } else {
-      console.error(`\nleaving now: hosts may still be locked; check with pier lock status ${target.envName}`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = abortOnSigint(
+    'interrupt: finishing the current step, then switching back any switched host and releasing the lock (Ctrl-C again to leave now)',
+    `leaving now: hosts may still be locked; check with pier lock status ${target.envName}`,
+  );
   const runId = newRunId();
   console.error(`deploy ${target.app} ${envOnly ? 'env only' : version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
   const hookLog: HookLog = { results: [], warnings: [] };
@@ -92,12 +84,12 @@ export async function run(argv: string[]): Promise<number> {
             await points.beforeUnlock?.(r);
           }
         : undefined,
-      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId, progress: new Progress(),
+      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: interrupt.signal, runId, progress: new Progress(),
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
       // Smoke and guard after a deploy that went through (each may roll the fleet back).
       after: async (r) => r.ok && r.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
-        ? (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
+        ? (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: interrupt.signal, runId })
         : [],
       onFailedWarnings: (ws) => ws.forEach((w) => console.error(`! ${w}`)),
     });
@@ -124,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`report: ${path}\ntimeline picture: ${pictureFile}`);
     return full.exitCode;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.off();
   }
 }
 
