@@ -10,8 +10,8 @@ describe('env-file parsing edges', () => {
   });
 
   it('double quotes: \\n is a newline, \\" and \\\\ unescape; single quotes keep everything; text after the closing quote is dropped', () => {
-    const env = parseEnvFile(['A="l1\\nl2"', 'B="q\\"x\\\\y"', "C='a\\nb \"c\"'", 'D="x" # note', 'E=""', "F=''", 'G=a#b', 'H=a #b', 'I= "sp" '].join('\n'), 'e.env');
-    expect(env.vars).toEqual({ A: 'l1\nl2', B: 'q"x\\y', C: 'a\\nb "c"', D: 'x', E: '', F: '', G: 'a#b', H: 'a', I: 'sp' });
+    const env = parseEnvFile(['A="l1\\nl2"', 'B="q\\"x\\\\y"', "C='a\\nb \"c\"'", 'D="x" # note', 'E=""', "F=''", 'G=a#b', 'H=a #b', 'I= "sp" ', 'J=a  # two spaces'].join('\n'), 'e.env');
+    expect(env.vars).toEqual({ A: 'l1\nl2', B: 'q"x\\y', C: 'a\\nb "c"', D: 'x', E: '', F: '', G: 'a#b', H: 'a', I: 'sp', J: 'a' });
     expect(env.issues).toEqual([]);
   });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
-import { HOST_NETWORK, PROXY_CONTAINER, releaseContainer } from '../../../src/deploy/commands/layout.ts';
+import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer } from '../../../src/deploy/commands/layout.ts';
 import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 import { shScript } from '../../../src/deploy/commands/shell.ts';
 
@@ -139,6 +139,7 @@ describe('retire timer and names', () => {
     expect(releaseContainer('api', '1.2.3+build/7', 'ab12')).toBe('api-1.2.3_build_7-ab12');
     expect(releaseContainer('api', 'v_1-2.3')).toBe('api-v_1-2.3');
     expect(releaseContainer('api', 'v1', '')).toBe('api-v1');
+    expect(hostLayout('/var/lib/pier//', 'api').lockDir).toBe('/var/lib/pier/lock');
     expect(shScript('echo "$1"', 'a b')).toEqual(['sh', '-c', 'echo "$1"', 'sh', 'a b']);
   });
 });

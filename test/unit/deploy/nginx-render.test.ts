@@ -105,6 +105,7 @@ location = /pier-maintenance.html {
     expect(() => renderMaintenanceConf('health', rec)).toThrow('maintenance: health path "health" cannot be exempted (quotes, spaces, braces or ; in it)');
     for (const p of ['/a;b', '/a{', '/a}', "/a'b", '/a\\b', '/a\tb']) expect(() => renderMaintenanceConf(p, rec), p).toThrow(/cannot be exempted/);
     expect(renderMaintenanceConf('/', rec)).toContain('"^(/|');
+    expect(() => renderMaintenanceConf('h/ealth', rec)).toThrow(/cannot be exempted/);
   });
 
   it('a record with missing or damaged fields reads as unknown, not as off', () => {
@@ -127,6 +128,7 @@ location = /pier-maintenance.html {
       `mkdir -p "$1" && chmod 0755 "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2" && printf '%s' "$4" > "$3.tmp" && chmod 0644 "$3.tmp" && mv "$3.tmp" "$3" && docker exec "$5" sh -c 'nginx -t -q && nginx -s reload' || { rm -f "$3"; docker exec "$5" nginx -s reload >/dev/null 2>&1; exit 1; }`,
       'sh', '/d/nginx/maintenance', '/d/nginx/maintenance/pier-maintenance.html', '/d/nginx/maintenance/on.conf', 'CONF', 'px',
     ]);
+    expect(maintenanceOn('/d/nginx//', 'C', 'px').slice(4, 5)).toEqual(['/d/nginx/maintenance']);
     expect(maintenanceOff('/d/nginx', 'px')).toEqual(['sh', '-c', `rm -f "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`, 'sh', '/d/nginx/maintenance/on.conf', 'px']);
   });
 });
