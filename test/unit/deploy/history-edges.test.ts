@@ -20,6 +20,14 @@ describe('served stack', () => {
     expect(servedStack({ records })[1]).toEqual({ version: 'v4', container: 'api-v4-1', image: 'img@v4' });
   });
 
+  it('a deploy record pushes even a container that served before; a repeated record of the top one counts once, whatever the depth', () => {
+    const records = [rec('deployed', rel('v1')), rec('deployed', rel('v2')), rec('deployed', rel('v3')), rec('deployed', rel('v3')), rec('deployed', rel('v1'))];
+    expect(servedStack({ records }).map((s) => s.version)).toEqual(['v1', 'v2', 'v3', 'v1']);
+    // current.json naming the top of a deep stack changes nothing.
+    const three = records.slice(0, 3);
+    expect(servedStack({ records: three, current: rel('v3') }).map((s) => s.version)).toEqual(['v1', 'v2', 'v3']);
+  });
+
   it('a rollback record to a release on the stack drops what was above it; to one not on it moves forward', () => {
     const back = [rec('deployed', rel('v1')), rec('deployed', rel('v2')), rec('deployed', rel('v3')), rec('rolled-back', rel('v1'))];
     expect(servedStack({ records: back }).map((s) => s.version)).toEqual(['v1']);
@@ -106,6 +114,15 @@ describe('fleet decision', () => {
       ['web1', 'api-v1-1'],
       ['web2', 'api-v1-3'],
     ]);
+  });
+
+  it('converging picks the newest container of the common release on each host', () => {
+    const web1 = hostOf('web1', [rec('deployed', rel('v1', 1)), rec('deployed', rel('v2')), rec('deployed', rel('v1', 2)), rec('deployed', rel('v3'))]);
+    const web2 = hostOf('web2', [rec('deployed', rel('v1', 7)), rec('deployed', rel('v2', 7)), rec('deployed', rel('v3', 7))]);
+    const d = decideRollback([web1, web2]);
+    expect(d).toMatchObject({ ok: true, mode: 'converge', version: 'v1' });
+    if (!d.ok) return;
+    expect(d.hosts.map((h) => h.to.container)).toEqual(['api-v1-2', 'api-v1-7']);
   });
 
   it('no hosts: nothing to decide, refused', () => {
