@@ -67,6 +67,9 @@ describe('per-host proxy', () => {
       '# pier-serves {"address":"a:1","version":"v1","container":"c1","image":"i1","weight":"9"}',
     ].join('\n');
     expect(parseProxyServes(text)).toEqual([{ address: 'a:1', version: 'v1', container: 'c1', image: 'i1' }]);
+    // A damaged comment after a good one: the record as a whole is not trusted.
+    expect(parseProxyServes('# pier-serves {"address":"a:1","version":"v1","container":"c1","image":"i1"}\n# pier-serves {broken\n')).toEqual([]);
+    expect(() => renderProxyConf({ upstreams: [] })).toThrow('renderProxyConf: at least one upstream is required');
     for (const bad of [
       '{"address":1,"version":"v","container":"c","image":"i"}',
       '{"address":"a","version":1,"container":"c","image":"i"}',
