@@ -146,4 +146,48 @@ export const equivalentMutants = [
     file: 'src/config/suggest.ts', mutator: 'ConditionalExpression', original: 'best !== undefined', replacement: 'true', context: 'bestD <= Math.max',
     why: 'without candidates bestD stays Infinity and fails the length check',
   },
+  {
+    file: 'src/config/interpolate.ts', mutator: 'ConditionalExpression', original: "op === '-'", replacement: 'true', context: "if (op === '-')",
+    why: 'without an operator there is no default either: v ?? undefined ?? "" is v ?? ""',
+  },
+  {
+    file: 'src/config/interpolate.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: "return v ? v : (def ?? '')",
+    why: 'with ":-" the default group always takes part in the match (maybe empty): def is never undefined',
+  },
+  {
+    file: 'src/config/interpolate.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: "return v ?? def ?? ''",
+    why: 'with "-" the default group always takes part in the match (maybe empty): def is never undefined',
+  },
+  {
+    file: 'src/compose/env-file.ts', mutator: 'MethodExpression', original: 'rest.trimStart()', replacement: 'rest.trimEnd()', context: 'unterminated quote',
+    why: 'LINE consumes the spaces after "=": the value never starts with whitespace',
+  },
+  {
+    file: 'src/compose/env-file.ts', mutator: 'EqualityOperator', original: 'end < v.length', replacement: 'end <= v.length', context: 'while (end < v.length',
+    why: 'one step past the end v[end] is undefined: the loop stops with end >= v.length all the same',
+  },
+  {
+    file: 'src/compose/env-file.ts', mutator: 'Regex', original: '/\\s+#.*$/', replacement: '/\\s+#.*/', context: "v.replace(/\\s+#.*$/, '')",
+    why: 'lines are split at \\r?\\n: `.` reaches the end of the value either way',
+  },
+  {
+    file: 'src/deploy/commands/nginx.ts', mutator: 'ConditionalExpression', original: 'u.weight !== undefined', replacement: 'true', context: 'SERVES_PREFIX',
+    why: 'JSON.stringify leaves out a key whose value is undefined',
+  },
+  {
+    file: 'src/deploy/history.ts', mutator: 'ConditionalExpression', original: 'stack.at(-1)?.container !== h.current.container', replacement: 'true', context: 'if (h.current?.container &&',
+    why: 'when current.json names the top, lastIndex finds it there and the stack keeps its length',
+  },
+  {
+    file: 'src/deploy/history.ts', mutator: 'UnaryOperator', original: '-1', replacement: '+1', context: 'if (h.current?.container &&',
+    why: 'the block re-finds current.json\'s container with lastIndex: on the top, the stack keeps its length',
+  },
+  {
+    file: 'src/deploy/history.ts', mutator: 'ConditionalExpression', original: 's.container === current?.container', replacement: 'false', context: 's.version === current?.version',
+    why: 'the same container is the same version: the next test skips it',
+  },
+  {
+    file: 'src/deploy/history.ts', mutator: 'MethodExpression', original: 'hosts[i]!.records.filter((r) => r.container)', replacement: 'hosts[i]!.records', context: 'const everServed',
+    why: 'a record without a container is never retained (no container has an empty name): never picked',
+  },
 ];
