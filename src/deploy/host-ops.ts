@@ -477,6 +477,12 @@ export class HostOps {
     return r.code === 0 && r.stdout.trim() !== '';
   }
 
+  /** No proxy container yet, one without the HTTPS port, or one publishing it. */
+  async proxyTlsState(): Promise<'absent' | 'http-only' | 'tls'> {
+    if ((await this.h.probe(docker.containerRunning(PROXY_CONTAINER))).code !== 0) return 'absent';
+    return (await this.proxyPublishesTls()) ? 'tls' : 'http-only';
+  }
+
   /** Remove the proxy container (it is started again, publishing both ports, by applyProxyConf). */
   async removeProxy(): Promise<void> {
     await this.h.probe(docker.remove(PROXY_CONTAINER));
