@@ -5,6 +5,7 @@
  * silently lowering the offered rate. Each response time is kept for percentiles. Bounded by `maxSeconds`.
  */
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadResult {
   sent: number;
@@ -39,12 +40,14 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
-export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean } = {}): Load {
+export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean; tls?: { ca: string; servername: string } } = {}): Load {
   const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  // With `tls`: HTTPS, the certificate checked against `ca` for `servername` (a failed check is a failed request).
+  const agent = opts.tls ? new https.Agent({ keepAlive: true, maxSockets: 512, ca: opts.tls.ca, servername: opts.tls.servername }) : new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const get = opts.tls ? https.get : http.get;
   const one = () =>
     new Promise<void>((resolve) => {
       result.sent += 1;
@@ -60,7 +63,7 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
         if (result.spans && result.spans.length < 1_000_000) result.spans.push([sentAt, Date.now()]);
         resolve();
       };
-      const req = http.get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000 }, (res) => {
+      const req = get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000, ...(opts.tls ? { servername: opts.tls.servername, headers: { host: opts.tls.servername } } : {}) }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => {

@@ -186,3 +186,31 @@ export function renderLoadBalancerConf(conf: LoadBalancerConf): string {
     '',
   ].join('\n');
 }
+
+/**
+ * The front load balancer's whole nginx.conf: HTTP as renderLoadBalancerConf, and TCP on
+ * `tlsListen` passed through to each host's HTTPS port (TLS ends on the hosts, as behind a cloud
+ * network load balancer). Debian's nginx has the stream module as a dynamic module
+ * (modules-enabled); the official image has it built in (the glob then matches nothing).
+ */
+export function renderLoadBalancerMain(conf: LoadBalancerConf & { tlsBackends: string[]; tlsListen?: number }): string {
+  const indent = (text: string) => text.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
+  return [
+    'include /etc/nginx/modules-enabled/*.conf;',
+    'events { worker_connections 1024; }',
+    'http {',
+    indent(renderLoadBalancerConf(conf)).trimEnd(),
+    '}',
+    'stream {',
+    '    upstream pier_fleet_tls {',
+    ...conf.tlsBackends.map((b) => `        server ${b} max_fails=1 fail_timeout=2s;`),
+    '    }',
+    '    server {',
+    `        listen ${conf.tlsListen ?? 443};`,
+    '        proxy_pass pier_fleet_tls;',
+    '        proxy_connect_timeout 1s;',
+    '    }',
+    '}',
+    '',
+  ].join('\n');
+}
