@@ -167,6 +167,8 @@ export function tlsProxyConf(host: string, current: string, o: HostOps, serve: b
 
 /** Apply the TLS-aware config on one host; a proxy started before proxy.tls (no HTTPS port) is started again with it. */
 async function prepareHost(o: HostOps, serve: boolean): Promise<void> {
+  // pier's directories and the host network (a new host has neither).
+  await o.ensureBase();
   const conf = tlsProxyConf(o.name, await o.proxyConf(), o, serve);
   if (!(await o.proxyPublishesTls())) await o.removeProxy();
   await o.applyProxyConf(conf);
