@@ -45,8 +45,11 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
-  // With `tls`: HTTPS, the certificate checked against `ca` for `servername` (a failed check is a failed request).
-  const agent = opts.tls ? new https.Agent({ keepAlive: true, maxSockets: 512, ca: opts.tls.ca, servername: opts.tls.servername }) : new http.Agent({ keepAlive: true, maxSockets: 512 });
+  // With `tls`: HTTPS, the certificate checked against `ca` for `servername` (a failed check is a
+  // failed request), one connection per request (TLS sessions resumed): TLS passes through the
+  // front load balancer to a host's nginx, and a keep-alive connection that a reloading nginx
+  // closes just as the client sends on it is reset; browsers retry that, Node's client does not.
+  const agent = opts.tls ? new https.Agent({ keepAlive: false, maxSockets: 512, ca: opts.tls.ca, servername: opts.tls.servername }) : new http.Agent({ keepAlive: true, maxSockets: 512 });
   const get = opts.tls ? https.get : http.get;
   const one = () =>
     new Promise<void>((resolve) => {
