@@ -105,7 +105,8 @@ useFleet({ count: 2, alongside: () => [
   fleet = f;
   await Promise.all(['v1', 'v2'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)));
   // pebble on the fleet network; its DNS answers every name with the front load balancer's address.
-  const lb = await docker('ps', '--quiet', '--filter', `label=pier.run=${fleet.runId}`, '--filter', 'publish=443');
+  const lb = (await docker('ps', '--no-trunc', '--filter', `label=pier.run=${fleet.runId}`, '--format', '{{.ID}} {{.Ports}}')).split('\n').find((l) => l.includes('->443/tcp'))?.split(' ')[0] ?? '';
+  expect(lb, 'the front load balancer (publishing 443)').not.toBe('');
   const lbIp = await docker('inspect', '--format', `{{(index .NetworkSettings.Networks "${fleet.network}").IPAddress}}`, lb);
   pebble = await docker('run', '--detach', ...Object.entries(runLabels(pebbleRun, { 'pier.role': 'test-acme' })).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     '--network', fleet.network, '--network-alias', 'pebble', '--publish', '127.0.0.1::14000', '--publish', '127.0.0.1::15000', PEBBLE_IMAGE, lbIp);
