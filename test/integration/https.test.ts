@@ -96,7 +96,7 @@ function handshake(o: { servername: string; alpn?: string[]; request?: string; m
 }
 
 /** What a host has of pier's TLS state (to show a refusal changed nothing). */
-const hostTlsState = (h: string) => fleet.hostExec(h, ['sh', '-c', 'cat /var/lib/pier/nginx/pier.conf; sha256sum /var/lib/pier/nginx/tls/* 2>/dev/null; docker ps -a --format "{{.Names}} {{.Status}}" | sed "s/Up .*/Up/" | sort']);
+const hostTlsState = (h: string) => fleet.hostExec(h, ['sh', '-c', 'cat /var/lib/pier/nginx/pier.conf; sha256sum /var/lib/pier/nginx/tls/* 2>/dev/null; docker ps -a --format "{{.Names}} {{.State}}" | sort']);
 
 useFleet({ count: 2, alongside: () => [
   buildTestApp('pier-test/deploy-app:good'),
@@ -206,11 +206,12 @@ describe.sequential('HTTPS on every host', () => {
 
   it('renewal (--force) and a deploy under HTTPS load (200 req/s): zero failed requests; the new certificate is served', async () => {
     const before = (await handshake({ servername: DOMAIN })).fingerprint;
+    const loadStart = Date.now();
     const load = startLoad(fleet.lbTlsPort, 200, { path: '/version', tls: { ca: issuingRoot, servername: DOMAIN }, maxSeconds: 240 });
     const renew = await pier(['certs', 'renew', 'production', '--force']);
     const deploy = await pier(['deploy', 'production', '--version', 'v2']);
     const r = await load.stop();
-    console.log(`https load: ${JSON.stringify({ sent: r.sent, ok: r.ok, failed: r.failed, rateRps: r.rateRps, seconds: r.seconds, p99Ms: r.p99Ms, versions: r.versions })}`);
+    console.log(`https load: ${JSON.stringify({ sent: r.sent, ok: r.ok, failed: r.failed, retriedReused: r.retriedReused, rateRps: r.rateRps, seconds: r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, versions: r.versions, failedAtS: r.failedSentAt.slice(0, 50).map((t) => Math.round((t - loadStart) / 100) / 10) })}`);
     expect(renew.code, renew.stderr).toBe(0);
     expect(renew.stdout).toMatch(/^renewed: /m);
     expect(deploy.code, deploy.stderr).toBe(0);

@@ -177,6 +177,7 @@ export function renderLoadBalancerConf(conf: LoadBalancerConf): string {
     `    listen ${conf.listen ?? 80} default_server;`,
     '    location / {',
     '        proxy_pass http://pier_fleet;',
+    '        proxy_set_header Host $host;',
     '        proxy_connect_timeout 1s;',
     '        proxy_read_timeout 15s;',
     '        proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;',
@@ -197,7 +198,7 @@ export function renderLoadBalancerMain(conf: LoadBalancerConf & { tlsBackends: s
   const indent = (text: string) => text.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
   return [
     'include /etc/nginx/modules-enabled/*.conf;',
-    'events { worker_connections 1024; }',
+    'events { worker_connections 4096; }',
     'http {',
     indent(renderLoadBalancerConf(conf)).trimEnd(),
     '}',
