@@ -166,11 +166,15 @@ export function tlsProxyConf(host: string, current: string, o: HostOps, serve: b
 }
 
 /** Apply the TLS-aware config on one host; a proxy started before proxy.tls (no HTTPS port) is started again with it. */
-async function prepareHost(o: HostOps, serve: boolean): Promise<void> {
+async function prepareHost(o: HostOps, serve: boolean, reload = false): Promise<void> {
   // pier's directories and the host network (a new host has neither).
   await o.ensureBase();
-  const conf = tlsProxyConf(o.name, await o.proxyConf(), o, serve);
-  if (!(await o.proxyPublishesTls())) await o.removeProxy();
+  const current = await o.proxyConf();
+  const conf = tlsProxyConf(o.name, current, o, serve);
+  const publishes = await o.proxyPublishesTls();
+  // A renewal on a host already serving TLS changes no config: one reload, for the new files, only.
+  if (publishes && conf === current) return reload ? o.reloadProxy() : undefined;
+  if (!publishes) await o.removeProxy();
   await o.applyProxyConf(conf);
 }
 
@@ -218,7 +222,7 @@ export async function renewCerts(target: DeployTarget, opts: { force?: boolean; 
       // Upload where it differs, then the TLS config (graceful reload: in-flight requests finish).
       const uploaded = await each(ops, target, async (o) => {
         const changed = await o.installCertificate(m.chainPem, m.keyPem);
-        await prepareHost(o, true);
+        await prepareHost(o, true, changed);
         return changed;
       });
       const f = certFacts(m.chainPem);
