@@ -20,6 +20,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`  retained: ${h.retained.map((r) => `${r.release} (${r.state})`).join(', ') || '(none)'}`);
       if (h.since) console.log(`  since ${h.since} by ${h.by}`);
       if (h.maintenance) console.log(`  MAINTENANCE on since ${h.maintenance.since} by ${h.maintenance.by} (503 + page ${h.maintenance.page}, Retry-After ${h.maintenance.retryAfterSeconds}s)`);
+      if (h.certificate) console.log(h.certificate.warning ? `  ! CERTIFICATE ${h.certificate.warning}` : `  certificate expires ${h.certificate.notAfter} (${h.certificate.daysLeft} days)`);
       if (h.lock) console.log(`  LOCKED by ${h.lock.by} (${h.lock.command} ${h.lock.version}, run ${h.lock.run})`);
     }
   }

@@ -12,6 +12,7 @@ import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
+import { certificateForDeploy, installForDeploy } from '../certs/certs.ts';
 import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
@@ -144,6 +145,10 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     if (r.code !== 0) throw new EnvironmentError(`cannot stream ${local}: no such image on this machine`, 'build it first (pier build), or deploy from a registry (deploy.registry)');
     localImageId = r.stdout.trim();
   }
+  // proxy.tls: an expired, mismatched or missing certificate is refused before any host is
+  // contacted (exit 3, how to renew); under 14 days left is a warning.
+  const cert = target.tls ? certificateForDeploy(target) : undefined;
+  if (cert?.verdict.level === 'warn') console.error(`! ${cert.verdict.message}`);
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
   let tmpDir: string | undefined;
@@ -159,6 +164,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
+      // The certificate on every host before any proxy config naming it is loaded.
+      if (cert) await installForDeploy(ops, cert.material, target.envName);
       // The audit line goes out while each host's records are reconciled with what its proxy
       // serves (an earlier run may have died between a switch and its records) and its previous
       // release is read (independent).

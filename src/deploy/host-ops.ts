@@ -15,6 +15,7 @@ import * as host from './commands/host.ts';
 import * as maintenance from './commands/maintenance.ts';
 import { hostLayout, PROXY_CONTAINER, releaseContainer, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
+import type { ProxyTls } from './commands/nginx-tls.ts';
 import type { HostSession } from './executor.ts';
 import { scheduleStop } from './commands/retire.ts';
 import { parseCurrent, parseLock, parseReleaseLog, parseReleases, type CurrentRelease, type LockInfo, type ReleaseRecord } from './records.ts';
@@ -252,11 +253,26 @@ export class HostOps {
     throw new HealthError(this.name, `${this.t.app} ${rel.version} (${rel.container}) did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
   }
 
+  /** The proxy's TLS view (proxy.tls): `serve` once the certificate is on the host (deploys upload it first). */
+  proxyTls(serve = true): ProxyTls | undefined {
+    const t = this.t.tls;
+    return t ? { port: t.port, serve, ...(t.hsts ? { hsts: t.hsts } : {}) } : undefined;
+  }
+
+  /** The proxy as this host's own clients reach it: HTTPS when TLS is on. */
+  private proxyUrl(path: string): string {
+    return this.t.tls ? `https://127.0.0.1:${this.t.tls.port}${path}` : `http://127.0.0.1:${this.t.settings.proxyPort}${path}`;
+  }
+
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
+    return this.applyProxyConf(renderProxyConf({ upstreams, tls: this.proxyTls() }));
+  }
+
+  /** Write `conf` as the proxy config and reload gracefully (starting the proxy on first use). Returns the access-log offset before it. */
+  async applyProxyConf(conf: string): Promise<number> {
     // The config write+reload (one host-side step: the config on disk is what nginx serves) and
     // the access-log offset go out together.
-    const conf = renderProxyConf({ upstreams });
     const [switched, size] = await Promise.all([
       this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
       this.h.run(host.fileSize(this.layout.accessLog)),
@@ -271,7 +287,7 @@ export class HostOps {
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
       if (!(await this.hasImage(image))) await this.h.run(docker.pull(image));
-      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
+      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, tlsPort: this.t.tls?.port, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
     } else {
       if (state.stdout.trim() !== 'true') await this.h.run(docker.start(PROXY_CONTAINER));
       await this.h.run(docker.proxyReload());
@@ -281,7 +297,7 @@ export class HostOps {
 
   /** Request the smoke path through the host's proxy; retried for up to ~5 s while a fresh proxy starts. */
   async smoke(): Promise<void> {
-    const url = `http://127.0.0.1:${this.t.settings.proxyPort}${this.t.settings.smokePath ?? this.t.healthPath}`;
+    const url = this.proxyUrl(this.t.settings.smokePath ?? this.t.healthPath);
     let last = '';
     // Up to 50 requests, 100 ms apart (the time bound only backs up the count).
     const ok = await poll(`${this.name}: smoke`, async () => {
@@ -307,7 +323,7 @@ export class HostOps {
 
   /** HTTP status of the health path through the host's proxy ('' when nothing answered). */
   async proxyHealthStatus(): Promise<string> {
-    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
+    return (await this.h.probe(host.httpStatus(this.proxyUrl(this.t.healthPath), 3))).stdout.trim();
   }
 
   /** Maintenance on (page + snippet, nginx reload); throws naming the host when nginx refuses it. */
@@ -327,7 +343,7 @@ export class HostOps {
 
   /** HTTP status of `path` through the host's proxy ('' when nothing answered). */
   async proxyStatus(path: string): Promise<string> {
-    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${path}`, 3))).stdout.trim();
+    return (await this.h.probe(host.httpStatus(this.proxyUrl(path), 3))).stdout.trim();
   }
 
   /**
@@ -414,5 +430,66 @@ export class HostOps {
   /** The proxy config currently on the host (for status). */
   async proxyConf(): Promise<string> {
     return this.h.run(host.readFile(this.layout.upstreamConf));
+  }
+
+  /** Where the proxy's certificate files live on the host (its conf.d/tls/). */
+  get tlsFiles(): { cert: string; key: string; challengeDir: string } {
+    return { cert: `${this.layout.nginxDir}/tls/cert.pem`, key: `${this.layout.nginxDir}/tls/key.pem`, challengeDir: `${this.layout.nginxDir}/acme-challenge` };
+  }
+
+  /** The certificate chain the proxy has ('' when none). */
+  async readCertificate(): Promise<string> {
+    return this.h.run(host.readFile(this.tlsFiles.cert));
+  }
+
+  /**
+   * Upload the certificate and its key (both 0600, atomic renames; the key travels on stdin only).
+   * nginx keeps serving the old pair until its next graceful reload. Unchanged files are not rewritten.
+   */
+  async installCertificate(chainPem: string, keyPem: string): Promise<boolean> {
+    if ((await this.readCertificate()) === chainPem) return false;
+    const f = this.tlsFiles;
+    // Key first: a reload between the two writes must not pair a new certificate with the old key.
+    await this.h.run(host.writeFile(f.key, '0600'), { input: keyPem });
+    await this.h.run(host.writeFile(f.cert, '0600'), { input: chainPem });
+    return true;
+  }
+
+  /** An HTTP-01 answer for `token`, served by the proxy at /.well-known/acme-challenge/<token>. */
+  async writeChallenge(token: string, keyAuthorization: string): Promise<void> {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error(`ACME token ${JSON.stringify(token)}: unexpected characters`);
+    await this.h.run(host.writeFile(`${this.tlsFiles.challengeDir}/${token}`, '0644'), { input: keyAuthorization });
+  }
+
+  async removeChallenge(token: string): Promise<void> {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) return;
+    await this.h.probe(host.removeFile(`${this.tlsFiles.challengeDir}/${token}`));
+  }
+
+  /** The challenge file as this host's proxy answers it on port 80 (status and body). */
+  async challengeAnswer(token: string): Promise<string> {
+    return (await this.h.probe(host.httpBody(`http://127.0.0.1:${this.t.settings.proxyPort}/.well-known/acme-challenge/${token}`, 3))).stdout;
+  }
+
+  /** Does the running proxy publish the HTTPS port? (a proxy started before proxy.tls does not) */
+  async proxyPublishesTls(): Promise<boolean> {
+    const r = await this.h.probe(docker.proxyTlsPort());
+    return r.code === 0 && r.stdout.trim() !== '';
+  }
+
+  /** No proxy container yet, one without the HTTPS port, or one publishing it. */
+  async proxyTlsState(): Promise<'absent' | 'http-only' | 'tls'> {
+    if ((await this.h.probe(docker.containerRunning(PROXY_CONTAINER))).code !== 0) return 'absent';
+    return (await this.proxyPublishesTls()) ? 'tls' : 'http-only';
+  }
+
+  /** Remove the proxy container (it is started again, publishing both ports, by applyProxyConf). */
+  async removeProxy(): Promise<void> {
+    await this.h.probe(docker.remove(PROXY_CONTAINER));
+  }
+
+  /** Graceful reload (new certificate files); fails when nginx rejects the config. */
+  async reloadProxy(): Promise<void> {
+    await this.h.run(docker.proxyReload());
   }
 }

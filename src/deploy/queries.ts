@@ -6,6 +6,7 @@ import type { LockInfo, ReleaseRecord } from './records.ts';
 import type { DeployTarget } from './target.ts';
 import type { MaintenanceRecord } from './commands/maintenance.ts';
 import { maintenanceOf } from './maintenance.ts';
+import { judgeHostCert } from '../certs/certs.ts';
 
 export interface HostStatusReport {
   host: string;
@@ -18,6 +19,8 @@ export interface HostStatusReport {
   lock?: LockInfo;
   /** Set while maintenance mode is on (pier maintenance). */
   maintenance?: MaintenanceRecord;
+  /** proxy.tls: the certificate the host's proxy has, and a warning under 14 days, expired or missing. */
+  certificate?: { notAfter?: string; daysLeft?: number; state: string; warning?: string };
   error?: string;
 }
 
@@ -37,7 +40,8 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
     Promise.all(
       ops.map(async (o): Promise<HostStatusReport> => {
         try {
-          const [cur, containers, conf, health, locks, maintenance] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o]), maintenanceOf(o)]);
+          const [cur, containers, conf, health, locks, maintenance, chain] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o]), maintenanceOf(o), target.tls ? o.readCertificate() : Promise.resolve(undefined)]);
+          const certificate = chain === undefined ? undefined : certificateStatus(o.name, chain, target.envName);
           const proxyTarget = proxyTargetOf(conf);
           return {
             host: o.name,
@@ -49,6 +53,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
             retained: containers.map((c) => ({ release: c.release, state: c.state })),
             lock: locks[0]?.holder,
             ...(maintenance ? { maintenance } : {}),
+            ...(certificate ? { certificate } : {}),
           };
         } catch (e) {
           return { host: o.name, health: 'unknown', retained: [], error: (e as Error).message };
@@ -56,6 +61,13 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
       }),
     ),
   );
+}
+
+/** A host's certificate for `pier status` (pure): a warning under 14 days, expired, missing or unreadable. */
+export function certificateStatus(host: string, chain: string, env: string, now = new Date()): NonNullable<HostStatusReport['certificate']> {
+  const h = judgeHostCert(host, chain, undefined, now);
+  const warning = h.state === 'ok' ? undefined : `${h.state === 'warn' ? `expires in ${h.daysLeft} day(s)` : h.state}${h.detail ? ` (${h.detail})` : ''}: run pier certs renew ${env}`;
+  return { ...(h.notAfter ? { notAfter: h.notAfter, daysLeft: h.daysLeft } : {}), state: h.state, ...(warning ? { warning } : {}) };
 }
 
 /** `pier releases`: each host's history, newest first. */

@@ -45,6 +45,8 @@ export interface DeployTarget {
   by: string;
   /** The loaded configuration, for hooks that need more than the above (the pre-migration backup). */
   config?: Config;
+  /** HTTPS on every host's proxy (proxy.tls); undefined: plain HTTP. */
+  tls?: EnvironmentConfig['proxy']['tls'];
 }
 
 const expand = (p: string, root: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : join(root, p));
@@ -98,6 +100,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
       jump,
     },
     settings: env.deploy,
+    tls: env.proxy.tls,
     parallel: ssh.parallel,
     envFileContent: runtime.content,
     envIssues: runtime.issues,

@@ -3,6 +3,7 @@ import { Check, Guard, Metric } from './analysis.ts';
 import { EnvironmentHooks } from './hooks.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notify } from './notify.ts';
+import { Proxy } from './proxy.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -149,6 +150,7 @@ export const Environment = z
     backup: Backup.optional(),
     hooks: EnvironmentHooks.optional(),
     maintenance: Maintenance.default(Maintenance.parse({})),
+    proxy: Proxy.default(Proxy.parse({})),
     notify: z.array(Notify).default([]).describe('Webhooks told about deploys, rollbacks, guard verdicts and failed backups (a slow or failing one never blocks or fails a command)'),
   })
   .describe('An environment overlay: environments/<name>.yaml');

@@ -89,6 +89,8 @@ export function runOnce(spec: AppContainerSpec, command: readonly string[]): str
 export interface ProxySpec {
   image: string;
   publicPort: number;
+  /** Public HTTPS port (proxy.tls.port), published to the proxy's 443. */
+  tlsPort?: number;
   nginxDir: string;
   logDir: string;
 }
@@ -102,11 +104,15 @@ export function runProxy(spec: ProxySpec): string[] {
     '--restart', 'unless-stopped',
     '--label', 'pier.role=proxy',
     '--publish', `${spec.publicPort}:80`,
+    ...(spec.tlsPort ? ['--publish', `${spec.tlsPort}:443`] : []),
     '--volume', `${spec.nginxDir}:/etc/nginx/conf.d:ro`,
     '--volume', `${spec.logDir}:/var/log/pier`,
     spec.image,
   ];
 }
+
+/** The host port published to the proxy's 443 (nothing, exit 1, when none). */
+export const proxyTlsPort = (): string[] => ['docker', 'port', PROXY_CONTAINER, '443/tcp'];
 
 /** Validate the config. */
 export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-t', '-q'];
