@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, GateError } from '../util/errors.ts';
 import { notYet, poll, PollError, type Clock } from '../util/poll.ts';
 import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
+import * as accessory from './commands/accessory.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
 import * as maintenance from './commands/maintenance.ts';
@@ -251,6 +252,46 @@ export class HostOps {
     if (!role.health) return 'healthy';
     const r = await this.h.probe(docker.execIn(container, role.health.command));
     return r.code === 0 ? 'healthy' : `unhealthy (exit ${r.code})`;
+  }
+
+  /** An accessory's state, start time and container id (undefined when absent). */
+  async accessoryState(container: string): Promise<{ state: string; startedAt: string; id: string } | undefined> {
+    const r = await this.h.probe(accessory.accessoryState(container));
+    if (r.code !== 0) return undefined;
+    const [state = '', startedAt = '', id = ''] = r.stdout.trim().split(' ');
+    return { state, startedAt, id };
+  }
+
+  /** Create an accessory container: its env file (0600) goes up, docker reads it, and it is removed again. */
+  async createAccessory(run: string[], envFile: string | undefined, envContent: string): Promise<void> {
+    if (envFile) await this.h.run(host.writeEnvFile(envFile), { input: envContent });
+    try {
+      await this.h.run(run);
+    } finally {
+      if (envFile) await this.h.run(host.removeFile(envFile)).catch(() => undefined);
+    }
+  }
+
+  /** The command (docker exec) exits 0 in `container`. */
+  async commandPasses(container: string, command: readonly string[]): Promise<boolean> {
+    return (await this.h.probe(docker.execIn(container, command))).code === 0;
+  }
+
+  /** Poll a command in `container` (every 500 ms) until it exits 0; throws after `timeoutS` with the last output. */
+  async waitCommand(container: string, command: readonly string[], timeoutS: number): Promise<void> {
+    let last = '';
+    await poll(`${this.name}: ${container} health (${command.join(' ')})`, async () => {
+      const r = await this.h.probe(docker.execIn(container, command));
+      last = `exit ${r.code} ${r.stderr.trim()}`.trim();
+      return r.code === 0 ? true : notYet(last);
+    }, { timeoutMs: timeoutS * 1000, intervalMs: 500, retry: () => false, clock: deployClock });
+  }
+
+  /** The last `lines` log lines of a container (stdout and stderr). */
+  async containerLogs(container: string, lines: number): Promise<string> {
+    const r = await this.h.probe(docker.logsTail(container, lines));
+    if (r.code !== 0) throw new Error(`${this.name}: ${r.stderr.trim()}`);
+    return `${r.stdout}${r.stderr}`;
   }
 
   /** Run the migration command once, in the new image, before traffic moves. */
