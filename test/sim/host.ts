@@ -443,7 +443,7 @@ export class SimHost {
     let i = 0;
     for (; i < a.length && a[i]!.startsWith('--'); i++) {
       const f = a[i]!;
-      if (f === '--detach' || f === '--rm') bools.add(f);
+      if (f === '--detach' || f === '--rm' || f === '--no-healthcheck') bools.add(f);
       else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume', '--stop-signal', '--stop-timeout'].includes(f)) (flags[f] ??= []).push(a[++i]!);
       else throw new UnknownCommandError(this.name, argv, `unknown docker run flag ${f}`);
     }

@@ -68,7 +68,8 @@ export function runApp(spec: AppContainerSpec): string[] {
     '--restart', 'unless-stopped',
     ...labelArgs({ ...releaseLabels(spec.app, spec.version, spec.runId), ...(role ? { 'pier.role': role.name } : {}) }),
     // A plain `docker stop` of a role container sends its signal and waits its drain before the kill.
-    ...(role ? ['--stop-signal', role.stopSignal, '--stop-timeout', String(role.drainSeconds)] : []),
+    // The image's HEALTHCHECK is the web's (HTTP); a role is checked by its own command.
+    ...(role ? ['--stop-signal', role.stopSignal, '--stop-timeout', String(role.drainSeconds), '--no-healthcheck'] : []),
     ...(spec.envFile ? ['--env-file', spec.envFile] : []),
     ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     ...volumeArgs(spec),
