@@ -158,6 +158,14 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
   };
 }
 
+/**
+ * The target narrowed to the hosts running web (behind a proxy, with web records): what the
+ * verbs that look at what an environment serves (checks, guard, timeline, maintenance) work on.
+ */
+export function webTarget(target: DeployTarget): DeployTarget {
+  return { ...target, hosts: target.hosts.filter((h) => target.webHosts.includes(h.name)) };
+}
+
 /** Who runs pier: `PIER_DEPLOYER` or the OS user, at this machine (audit lines, notifications). */
 export function performer(): string {
   return `${safeUser()}@${hostname()}`;

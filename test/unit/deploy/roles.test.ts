@@ -159,3 +159,30 @@ describe('roles: configuration', () => {
     expect(() => env({ roles: { worker: { stopSignal: 'TERM' } } })).toThrow(/a signal name such as SIGTERM/);
   });
 });
+
+describe('roles and accessories: commands as data', () => {
+  it('a role container: its label, command, stop signal and drain, no image HEALTHCHECK', async () => {
+    const { runApp } = await import('../../../src/deploy/commands/docker.ts');
+    expect(runApp({ name: 'api-worker-v2-abc123', image: 'reg/api@sha256:1', app: 'api', version: 'v2', runId: 'r1', envFile: '/e/api.env', env: { PIER_ROLE: 'worker' }, role: { name: 'worker', command: ['node', 'src/worker.js'], stopSignal: 'SIGQUIT', drainSeconds: 45 } })).toEqual([
+      'docker', 'run', '--detach', '--name', 'api-worker-v2-abc123', '--network', 'pier', '--restart', 'unless-stopped',
+      '--label', 'pier.run=r1', '--label', 'pier.app=api', '--label', 'pier.release=v2', '--label', 'pier.role=worker',
+      '--stop-signal', 'SIGQUIT', '--stop-timeout', '45', '--no-healthcheck',
+      '--env-file', '/e/api.env', '--env', 'PIER_ROLE=worker', 'reg/api@sha256:1', 'node', 'src/worker.js',
+    ]);
+  });
+  it('an accessory: published on its bind address only, named volumes per app, env file, no pier.app/pier.run label', async () => {
+    const { runAccessory, accessoryEnvFile } = await import('../../../src/deploy/commands/accessory.ts');
+    const argv = runAccessory({ app: 'api', name: 'db', image: 'postgres:16', port: 5432, bind: '127.0.0.1', volumes: ['pgdata:/var/lib/postgresql/data', '/srv/x:/x:ro'], envFile: accessoryEnvFile('/var/lib/pier/', 'api', 'db') });
+    expect(argv).toEqual([
+      'docker', 'run', '--detach', '--name', 'api-db', '--network', 'pier', '--restart', 'unless-stopped',
+      '--label', 'pier.accessory=db', '--label', 'pier.accessory.app=api', '--publish', '127.0.0.1:5432:5432',
+      '--env-file', '/var/lib/pier/api/accessories/db/db.env', '--volume', 'api-pgdata:/var/lib/postgresql/data', '--volume', '/srv/x:/x:ro', 'postgres:16',
+    ]);
+    expect(argv.join(' ')).not.toMatch(/pier\.app=|pier\.run=|0\.0\.0\.0/);
+  });
+  it('accessories: bind defaults to 127.0.0.1; a host not in hosts is named', () => {
+    const e = Environment.parse({ hosts: [{ name: 'web1', address: '10.0.0.1' }], accessories: { db: { host: 'web1', image: 'postgres:16', port: 5432 } } });
+    expect(e.accessories.db!.bind).toBe('127.0.0.1');
+    expect(() => Environment.parse({ accessories: { db: { host: 'web1', image: 'x', bind: 'everywhere' } } })).toThrow(/an IPv4 address/);
+  });
+});
