@@ -70,7 +70,7 @@ useFleet({ count: 2, alongside: () => [build()] }, async (f) => {
     environment: {
       roles: {
         web: { hosts: ['web1'] },
-        worker: { hosts: ['web1', 'web2'], command: ['node', 'src/worker.js'], env: { JOB_MS: '20' }, stopSignal: 'SIGTERM', drainSeconds: 20, health: { command: ['node', 'src/worker-health.js'], timeoutSeconds: 20 } },
+        worker: { hosts: ['web1', 'web2'], command: ['node', 'src/worker.js'], env: { JOB_MS: '20', LOG_LEVEL: 'info' }, stopSignal: 'SIGTERM', drainSeconds: 20, health: { command: ['node', 'src/worker-health.js'], timeoutSeconds: 20 } },
       },
       accessories: {
         db: { host: 'web1', image: 'reg:5000/pier-test/postgres:acc', port: 5432, bind: web1Ip, volumes: ['pgdata:/var/lib/postgresql/data'], env: { POSTGRES_USER: 'api', POSTGRES_PASSWORD: 'acc-db-pass', POSTGRES_DB: 'api' }, health: { command: ['pg_isready', '-U', 'api', '-d', 'api', '-h', '127.0.0.1'], timeoutSeconds: 60 } },
@@ -118,12 +118,12 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
     let next = 1;
     await enqueue(next, 600);
     next = 601;
-    // A producer beside the deploys: 40 jobs every 500 ms (bounded: stops with the deploys, 400 rounds at most).
+    // A producer beside the deploys: 20 jobs every 500 ms (bounded: stops with the deploys, 400 rounds at most).
     let producing = true;
     const producer = (async () => {
       for (let i = 0; producing && i < 400; i++) {
-        await enqueue(next, next + 39);
-        next += 40;
+        await enqueue(next, next + 19);
+        next += 20;
         await sleep(500);
       }
     })();
@@ -145,7 +145,7 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
     expect(l.failures).toEqual([]);
     const total = next - 1;
     // The queue and every processing list drain (bounded wait), then the database is counted.
-    for (let i = 0; i < 120; i++) {
+    for (let i = 0; i < 240; i++) {
       const left = Number(await redis('LLEN', 'jobs')) + (await redis('--scan', '--pattern', 'jobs:processing:*')).split('\n').filter(Boolean).length;
       if (left === 0) break;
       await sleep(500);
@@ -167,7 +167,7 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
   }, 300_000);
 
   it('a worker that never becomes healthy rolls web back too', async () => {
-    setWorkerEnv({ JOB_MS: '20', WORKER_FAIL_HEALTH: '1' });
+    setWorkerEnv({ JOB_MS: '20', LOG_LEVEL: 'info', WORKER_FAIL_HEALTH: '1' });
     try {
       const r = await deploy(deployTarget(config), { version: '1.0.2', progress: quiet() });
       expect(r.ok).toBe(false);
@@ -177,7 +177,7 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
       expect(await (await get(`http://127.0.0.1:${fleet.lbPort}/version`)).json()).toMatchObject({ version: '1.0.0' });
       for (const h of ['web1', 'web2']) expect(await fleet.hostExec(h, ['docker', 'ps', '-a', '--filter', 'label=pier.release=1.0.2', '--format', '{{.Names}}'])).toBe('');
     } finally {
-      setWorkerEnv({ JOB_MS: '20' });
+      setWorkerEnv({ JOB_MS: '20', LOG_LEVEL: 'info' });
     }
     const st = await pier('status', 'production');
     expect(st.code, st.stdout + st.stderr).toBe(0);

@@ -16,6 +16,10 @@ export function heartbeatFresh(now, beat) {
   return beat !== undefined && Number.isFinite(beat) && now - beat <= HEARTBEAT_MAX_AGE_MS;
 }
 
+/** Attempts at recording one job (500 ms apart) before the worker gives up and exits non-zero. */
+export const RECORD_ATTEMPTS = 60;
+const RECORD_RETRY_MS = 500;
+
 /**
  * @typedef {object} Queue
  * @property {(timeoutS: number) => Promise<string | null>} take     move one job to processing (null: none within the timeout)
@@ -25,17 +29,28 @@ export function heartbeatFresh(now, beat) {
 
 /**
  * Take, record and acknowledge jobs until `stopping()` says so (checked between jobs).
- * @param {{ queue: Queue, store: Store, stopping: () => boolean, beat: () => void, workMs?: number, sleep?: (ms: number) => Promise<void> }} deps
+ * @param {{ queue: Queue, store: Store, stopping: () => boolean, beat: () => void, workMs?: number, sleep?: (ms: number) => Promise<void>, onRetry?: (err: unknown, attempt: number) => void }} deps
  * @returns {Promise<number>} jobs done
  */
-export async function runWorker({ queue, store, stopping, beat, workMs = 0, sleep = (ms) => new Promise((r) => setTimeout(r, ms)) }) {
+export async function runWorker({ queue, store, stopping, beat, workMs = 0, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), onRetry = () => undefined }) {
   let done = 0;
   while (!stopping()) {
     beat();
     const job = await queue.take(1);
     if (job === null) continue;
     if (workMs) await sleep(workMs);
-    await store.record(job);
+    // A database that refuses for a moment (a restart, a restore's swap) is retried: the job
+    // stays in this worker's processing list until it is recorded, never dropped.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.record(job);
+        break;
+      } catch (err) {
+        if (attempt >= RECORD_ATTEMPTS) throw err;
+        onRetry(err, attempt);
+        await sleep(RECORD_RETRY_MS);
+      }
+    }
     await queue.ack(job);
     done++;
   }

@@ -46,6 +46,7 @@ const done = await runWorker({
   stopping: () => stopping,
   beat: () => writeFileSync(HEARTBEAT_FILE, String(Date.now())),
   workMs,
+  onRetry: (err, attempt) => logger.warn('recording a job failed, retrying', { error: err instanceof Error ? err.message : String(err), attempt }),
 });
 logger.info('drained', { jobs: done });
 await Promise.allSettled([pool.end(), redis.quit()]);

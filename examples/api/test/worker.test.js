@@ -39,3 +39,23 @@ test('heartbeat: fresh within the limit, stale or missing after', () => {
   assert.equal(heartbeatFresh(10_000, undefined), false);
   assert.equal(heartbeatFresh(10_000, NaN), false);
 });
+
+test('a record that fails for a moment is retried: the job is recorded once and acknowledged after it', async () => {
+  const queue = ['a'];
+  const events = [];
+  let failures = 2;
+  await runWorker({
+    queue: { take: async () => queue.shift() ?? null, ack: async (j) => void events.push(`ack ${j}`) },
+    store: {
+      record: async (j) => {
+        if (failures-- > 0) throw new Error('terminating connection');
+        events.push(`record ${j}`);
+      },
+    },
+    stopping: () => events.includes('ack a'),
+    beat: () => undefined,
+    sleep: async () => undefined,
+    onRetry: (_e, n) => events.push(`retry ${n}`),
+  });
+  assert.deepEqual(events, ['retry 1', 'retry 2', 'record a', 'ack a']);
+});
