@@ -41,18 +41,24 @@ export function selectAccessories(target: DeployTarget, name?: string): [string,
 }
 
 /** Run `fn` for each selected accessory, connected only to the hosts they run on. */
-async function each(target: DeployTarget, name: string | undefined, fn: (o: HostOps, name: string, a: AccessoryConfig) => Promise<AccessoryReport>): Promise<AccessoryReport[]> {
+async function each(target: DeployTarget, name: string | undefined, fn: (o: HostOps, name: string, a: AccessoryConfig) => Promise<AccessoryReport>, perHost?: (o: HostOps) => Promise<void>): Promise<AccessoryReport[]> {
   const chosen = selectAccessories(target, name);
   const hostNames = new Set(chosen.map(([, a]) => a.host));
   const sub = { ...target, hosts: target.hosts.filter((h) => hostNames.has(h.name)) };
-  return withHosts(sub, (ops) => Promise.all(chosen.map(async ([n, a]) => {
-    const o = ops.find((x) => x.name === a.host)!;
-    try {
-      return await fn(o, n, a);
-    } catch (e) {
-      return { name: n, host: a.host, container: accessoryContainer(target.app, n), state: 'unknown', ok: false, detail: (e as Error).message };
-    }
-  })));
+  return withHosts(sub, async (ops) => {
+    // Once per host before its accessories (in parallel): creating the network twice at once
+    // makes two networks of one name.
+    const ready = new Map(ops.map((o) => [o.name, perHost ? perHost(o) : Promise.resolve()]));
+    return Promise.all(chosen.map(async ([n, a]) => {
+      const o = ops.find((x) => x.name === a.host)!;
+      try {
+        await ready.get(o.name);
+        return await fn(o, n, a);
+      } catch (e) {
+        return { name: n, host: a.host, container: accessoryContainer(target.app, n), state: 'unknown', ok: false, detail: (e as Error).message };
+      }
+    }));
+  });
 }
 
 async function stateOf(o: HostOps, app: string, n: string): Promise<Pick<AccessoryReport, 'container' | 'state' | 'startedAt' | 'id'>> {
@@ -71,7 +77,6 @@ async function bootOne(target: DeployTarget, o: HostOps, n: string, a: Accessory
     await o.restart({ version: '', image: a.image, container: before.container });
     action = 'started';
   } else {
-    await o.ensureBase();
     for (const s of secretsOf(a.env)) registerSecret(s);
     const envFile = Object.keys(a.env).length ? accessoryEnvFile(target.settings.dir, target.app, n) : undefined;
     await o.createAccessory(runAccessory({ app: target.app, name: n, image: a.image, port: a.port, bind: a.bind, volumes: a.volumes, envFile, command: a.command }), envFile, Object.entries(a.env).map(([k, v]) => `${k}=${v}\n`).join(''));
@@ -82,7 +87,7 @@ async function bootOne(target: DeployTarget, o: HostOps, n: string, a: Accessory
 }
 
 export function bootAccessories(target: DeployTarget, name?: string, opts: { recreate?: boolean } = {}): Promise<AccessoryReport[]> {
-  return each(target, name, (o, n, a) => bootOne(target, o, n, a, Boolean(opts.recreate)));
+  return each(target, name, (o, n, a) => bootOne(target, o, n, a, Boolean(opts.recreate)), (o) => o.ensureBase());
 }
 
 export function stopAccessories(target: DeployTarget, name?: string): Promise<AccessoryReport[]> {
