@@ -137,6 +137,13 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
     producing = false;
     await producer;
     const l = await load.stop();
+    if (l.failed) {
+      // What the app said about the failed requests (their times against the deploy and rollback).
+      const deployEnd = t0 + deploySeconds * 1000;
+      console.log(JSON.stringify({ failed: l.failed, duringDeploy: l.failedSentAt.filter((t) => t <= deployEnd).length, duringRollback: l.failedSentAt.filter((t) => t > deployEnd).length, firstAt: (l.failedSentAt[0]! - t0) / 1000, lastAt: (l.failedSentAt.at(-1)! - t0) / 1000 }));
+      const webs = (await onWeb1('docker', 'ps', '-a', '--filter', `label=pier.app=${APP}`, '--format', '{{.Names}} {{.Label "pier.role"}}')).split('\n').filter((x) => x && !x.includes('worker')).map((x) => x.split(' ')[0]!);
+      for (const w of webs) console.log(w, (await onWeb1('docker', 'logs', '--tail', '8', w)).slice(-2000));
+    }
     expect(d.ok, `${d.error}\n${d.logs ?? ''}`).toBe(true);
     expect(rb.ok, JSON.stringify(rb.hosts)).toBe(true);
     expect(rb.version).toBe('1.0.0');
