@@ -31,7 +31,7 @@ describe('docker commands', () => {
     expect(docker.containerImageId('api-v1')).toEqual(['docker', 'inspect', '--format', '{{.Image}}', 'api-v1']);
     expect(docker.listReleases('api')).toEqual([
       'docker', 'ps', '--all', '--no-trunc', '--filter', 'label=pier.app=api',
-      '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","created":"{{.CreatedAt}}"}',
+      '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","role":"{{.Label "pier.role"}}","created":"{{.CreatedAt}}"}',
     ]);
   });
 

@@ -14,6 +14,7 @@ server {
     listen 8080 default_server;
     location / {
         proxy_pass http://pier_fleet;
+        proxy_set_header Host $host;
         proxy_connect_timeout 1s;
         proxy_read_timeout 15s;
         proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
