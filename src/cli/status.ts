@@ -17,7 +17,8 @@ export async function run(argv: string[]): Promise<number> {
   else {
     for (const h of hosts) {
       if (h.web) {
-        console.log(`${h.host}: web ${h.serving ?? '(nothing)'} ${h.health}${h.error ? ` error: ${h.error}` : ''}`);
+        // "web" named only beside other roles: an app without roles reads as before.
+        console.log(`${h.host}: ${h.roles?.length ? 'web ' : ''}${h.serving ?? '(nothing)'} ${h.health}${h.error ? ` error: ${h.error}` : ''}`);
         console.log(`  proxy -> ${h.proxyTarget ?? '(none)'}`);
         console.log(`  retained: ${h.retained.map((r) => `${r.release} (${r.state})`).join(', ') || '(none)'}`);
         if (h.since) console.log(`  since ${h.since} by ${h.by}`);
