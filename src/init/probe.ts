@@ -125,16 +125,13 @@ export async function probeHealth(s: ProbeSpec, opts: ProbeOptions = {}): Promis
           answers.push({ path, error: (err as Error).message });
         }
       }
+      const noPath: ProbeResult = { status: 'none', answers, reason: 'the app answered, but no candidate path with 2xx', seconds: seconds() };
       const verdict = judgeAnswers(s.candidates, answers);
-      if (typeof verdict === 'string') return verdict === 'none'
-        ? { status: 'none', answers, reason: 'the app answered, but no candidate path with 2xx', seconds: seconds() }
-        : { status: 'found', path: verdict, answers, seconds: seconds() };
+      if (verdict === 'none') return noPath;
+      if (verdict !== undefined) return { status: 'found', path: verdict, answers, seconds: seconds() };
       // Some paths answered, others failed: ask again, three rounds at most (a path that always
       // fails, e.g. one that hangs, must not turn "no health path" into a timeout).
-      if (answers.some((a) => a.status !== undefined)) {
-        partialRounds += 1;
-        return partialRounds < 3 ? undefined : { status: 'none', answers, reason: 'the app answered, but no candidate path with 2xx', seconds: seconds() };
-      }
+      if (answers.some((a) => a.status !== undefined)) return ++partialRounds < 3 ? undefined : noPath;
       const running = (await exec(['docker', 'inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name], { nothrow: true })).stdout.trim();
       if (!running.startsWith('true')) {
         const logs = await exec(['docker', 'logs', '--tail', '12', name], { nothrow: true });
