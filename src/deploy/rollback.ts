@@ -72,14 +72,16 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
         progress.step('fleet', 'rollback-plan', `hosts disagree: converging on ${d.version}, the newest release that served on all of them`);
       }
       const byHost = new Map(d.states.map((s): [string, HostRollbackState] => [s.host, s]));
-      const plans = d.hosts.map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to }));
+      // Whether each target still runs (kept through the rollback window), from the listing above.
+      const runningOn = (host: string, container: string) => histories.find((h) => h.host === host)?.retained.some((c) => c.name === container && c.state === 'running') ?? false;
+      const plans = d.hosts.map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to, running: runningOn(h.host, h.to.container) }));
       let switchedAt = t0;
       const results = await mapLimit(plans, Math.max(target.parallel, plans.length), async (p) => {
         if (p.from?.container === p.to.container) return { host: p.o.name, from: p.from.version, to: p.to.version, ok: true, detail: 'already serving' };
         progress.step(p.o.name, 'rolling-back', `${p.from?.version ?? '?'} -> ${p.to.version}`);
         await switchHostTo(p.o, p.to, {
           // The command returns once every host serves `to`; the old release drains and stops host-side.
-          target, runId, event: 'rollback', from: p.from, retire: 'schedule',
+          target, runId, event: 'rollback', from: p.from, retire: 'schedule', running: p.running,
           onSwitched: () => {
             switchedAt = Math.max(switchedAt, Date.now());
             progress.step(p.o.name, 'switched');

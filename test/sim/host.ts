@@ -224,10 +224,14 @@ export class SimHost {
       case 'freeKb':
         return ok('50000000\n');
       case 'healthProbe': {
-        // curl's status, then (when not 200) the container's running state, nothing if it is gone.
-        const status = this.curl(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', a[1]!, a[0]!]).stdout;
-        const x = this.s.containers[a[2]!];
-        return ok(`${status}\n${status === '200' || !x ? '' : `${x.running}\n`}`);
+        // The container's state and address (docker inspect), then curl's status when it runs
+        // with an address ('000' otherwise); the running state on the second line, nothing if gone.
+        const [name, network, port, path, timeout] = a;
+        const x = this.s.containers[name!];
+        if (!x) return ok('000\n\n');
+        if (network !== 'pier') throw new UnknownCommandError(this.name, argv, `health probe on network ${network}`);
+        const status = x.running && x.ip ? this.curl(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', timeout!, `http://${x.ip}:${port}${path}`]).stdout : '000';
+        return ok(`${status}\n${x.running}\n`);
       }
       case 'writeProxyConf': {
         // The config write, then the reload in the proxy container (as the script does, `&&`).

@@ -33,7 +33,8 @@ export const blueGreen: Strategy = {
     await bake(ctx, ctx.plans);
     const windowSeconds = ctx.target.settings.blueGreen.windowSeconds;
     if (windowSeconds <= 0) {
-      await allOrThrow(await mapLimit(ctx.plans, all, (p) => retire(ctx, p, ctx.target.settings.bakeSeconds)));
+      // No warm window asked for: the previous release stops once drained.
+      await allOrThrow(await mapLimit(ctx.plans, all, (p) => retire(ctx, p, ctx.target.settings.bakeSeconds, 0)));
       return;
     }
     await allOrThrow(await mapLimit(ctx.plans, all, (p) => keepWarm(ctx, p, windowSeconds)));
