@@ -207,10 +207,6 @@ export class HostOps {
     return rel;
   }
 
-  async exists(container: string): Promise<boolean> {
-    return (await this.h.probe(docker.containerRunning(container))).code === 0;
-  }
-
   /** One health probe of `rel` (its address looked up host-side in the same round trip). */
   async lookHealthy(rel: Release): Promise<HealthLook> {
     const out = (await this.h.probe(host.healthProbe(rel.container, HOST_NETWORK, this.t.appPort, this.t.healthPath, 2))).stdout;
@@ -317,9 +313,10 @@ export class HostOps {
     throw new EnvironmentError(`${this.name}: could not take the deploy lock: ${r.stderr.trim()}`);
   }
 
-  /** Release the lock if run `runId` holds it. */
-  async unlock(runId: string): Promise<void> {
-    await this.h.run(host.releaseLock(this.layout.lockDir, runId), { timeoutMs: 10_000 });
+  /** Release the lock if run `runId` holds it; `removeEnv`: delete the app's env file first, in the same round trip. */
+  async unlock(runId: string, opts: { removeEnv?: boolean } = {}): Promise<void> {
+    const argv = opts.removeEnv ? host.removeAndReleaseLock(this.layout.lockDir, runId, this.layout.envFile) : host.releaseLock(this.layout.lockDir, runId);
+    await this.h.run(argv, { timeoutMs: 10_000 });
   }
 
   /** The lock holder's record (undefined when free). */

@@ -42,14 +42,16 @@ export async function rollback(target: DeployTarget, opts: { to?: string; lockWa
   const progress = opts.progress ?? new Progress();
   const t0 = Date.now();
   return withHosts(target, async (ops, runId) => {
-    await preflight(ops, target, progress, true);
     const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
     let result: RollbackReport | undefined;
     let locked = false;
     try {
-      // Inside the try: whatever fails from here on, the lock is released.
-      await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
-      locked = true;
+      // Inside the try: whatever fails from here on, the lock is released. The light preflight
+      // (Docker answers) goes out with the lock: a rollback writes nothing before both succeed.
+      const [checked, lock] = await Promise.allSettled([preflight(ops, target, progress, true), acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0)]);
+      locked = lock.status === 'fulfilled';
+      if (checked.status === 'rejected') throw checked.reason;
+      if (lock.status === 'rejected') throw lock.reason;
       const histories: HostHistory[] = await Promise.all(
         ops.map(async (o) => {
           // The records first catch up with what the proxy serves: the decision trusts them.

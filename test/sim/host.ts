@@ -192,6 +192,13 @@ export class SimHost {
         this.rmRf(a[0]!);
         return ok();
       }
+      case 'removeAndReleaseLock': {
+        // Only while this run holds the lock or nobody does: the file first, then the lock.
+        if (this.hasDir(a[0]!) && !(this.s.files[`${a[0]}/info.json`] ?? '').includes(`"run":"${a[1]}"`)) return fail(1, '');
+        delete this.s.files[a[2]!];
+        this.rmRf(a[0]!);
+        return ok();
+      }
       case 'readLock':
         return ok(this.s.files[`${a[0]}/info.json`] ?? '');
       case 'appendLine': {

@@ -11,6 +11,7 @@ import { scheduleStop } from '../../src/deploy/commands/retire.ts';
 export const KNOWN_SCRIPTS = {
   acquireLock: "mkdir -p \"$(dirname \"$1\")\" && if mkdir \"$1\" 2>/dev/null; then printf '%s\\n' \"$2\" > \"$1/info.json\"; else cat \"$1/info.json\" 2>/dev/null; exit 75; fi",
   releaseLock: "[ ! -d \"$1\" ] || { grep -qF \"\\\"run\\\":\\\"$2\\\"\" \"$1/info.json\" 2>/dev/null && rm -rf \"$1\"; }",
+  removeAndReleaseLock: "if [ -d \"$1\" ]; then grep -qF \"\\\"run\\\":\\\"$2\\\"\" \"$1/info.json\" 2>/dev/null || exit 1; fi; rm -f \"$3\" && rm -rf \"$1\"",
   readLock: "cat \"$1/info.json\" 2>/dev/null || true",
   appendLine: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && printf '%s\\n' \"$2\" >> \"$1\"",
   writeFile: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod \"$2\" \"$1.tmp\" && mv \"$1.tmp\" \"$1\"",
@@ -33,6 +34,7 @@ function builderTexts(): Record<ScriptName, string> {
   return {
     acquireLock: host.acquireLock('L', '{}')[2]!,
     releaseLock: host.releaseLock('L', 'r')[2]!,
+    removeAndReleaseLock: host.removeAndReleaseLock('L', 'r', 'F')[2]!,
     readLock: host.readLock('L')[2]!,
     appendLine: host.appendLine('F', 'x')[2]!,
     writeFile: host.writeFile('F', '0600')[2]!,

@@ -24,6 +24,14 @@ export function releaseLock(lockDir: string, runId: string): string[] {
   return shScript(`[ ! -d "$1" ] || { grep -qF "\\"run\\":\\"$2\\"" "$1/info.json" 2>/dev/null && rm -rf "$1"; }`, lockDir, runId);
 }
 
+/**
+ * Delete `file` (the app's env file), then release the lock, in one round trip: both only when
+ * `runId` holds the lock or nobody does (exit 1, nothing removed, when another run holds it).
+ */
+export function removeAndReleaseLock(lockDir: string, runId: string, file: string): string[] {
+  return shScript(`if [ -d "$1" ]; then grep -qF "\\"run\\":\\"$2\\"" "$1/info.json" 2>/dev/null || exit 1; fi; rm -f "$3" && rm -rf "$1"`, lockDir, runId, file);
+}
+
 /** Remove the lock whoever holds it (`pier lock release`). */
 export const forceReleaseLock = (lockDir: string): string[] => ['rm', '-rf', lockDir];
 

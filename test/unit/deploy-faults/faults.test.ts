@@ -293,6 +293,17 @@ describe('--lock-wait (virtual time)', () => {
     expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
   });
 
+  it('asks every host at once first; after a refusal, gives back what it took and goes in host order', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    const proc = fleet.process();
+    await expect(deploy(fleet.target(proc), { version: 'v3', lockWaitSeconds: 2, progress: quiet() })).rejects.toThrow(/web2 is held by ann/);
+    const locks = proc.log.filter((c) => c.argv[0] === 'sh' && scriptName(c.argv[2]!) === 'acquireLock').map((c) => c.host);
+    // Attempt 1: all three (web3 before anything is given back); attempts 2 and 3: web1, then the refusal on web2.
+    expect(locks).toEqual(['web1', 'web2', 'web3', 'web1', 'web2', 'web1', 'web2']);
+    expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
+  });
+
   it('goes ahead once the holder lets go within the wait', async () => {
     const fleet = new SimFleet(start);
     hold(fleet);

@@ -53,6 +53,36 @@ describe('healthProbe: address, status and container state in one round trip', (
   });
 });
 
+describe('removeAndReleaseLock: the env file and the lock in one round trip, only for their run', () => {
+  const setup = (holder?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-unlock-'));
+    const lock = join(dir, 'lock');
+    const env = join(dir, 'api.env');
+    writeFileSync(env, 'A=1\n');
+    if (holder) {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'info.json'), `{"by":"x","run":"${holder}"}\n`);
+    }
+    const exists = (p: string) => { try { statSync(p); return true; } catch { return false; } };
+    return { argv: host.removeAndReleaseLock(lock, 'run-1', env), has: { lock: () => exists(lock), env: () => exists(env) } };
+  };
+  it('removes the env file and the lock of this run', () => {
+    const t = setup('run-1');
+    run(t.argv);
+    expect([t.has.env(), t.has.lock()]).toEqual([false, false]);
+  });
+  it('touches neither while another run holds the lock (exit 1)', () => {
+    const t = setup('run-2');
+    expect(() => run(t.argv)).toThrow();
+    expect([t.has.env(), t.has.lock()]).toEqual([true, true]);
+  });
+  it('removes the env file when the lock is already gone', () => {
+    const t = setup();
+    run(t.argv);
+    expect(t.has.env()).toBe(false);
+  });
+});
+
 describe('recordSwitch: current.json then the release record, one round trip', () => {
   it('writes current.json (0644, atomically) and appends one record line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pier-rec-'));
