@@ -154,7 +154,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           const [r, containers] = await Promise.all([reconcileRecords(o, target.by, runId), o.listReleases()]);
           mixed ||= r.mixed;
           if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
-          return { ops: o, previous: previousOf(r.current, containers), switched: false };
+          return { ops: o, previous: previousOf(r.current, containers), switched: false, containers };
         })),
         audit(ops, target, runId, `deploy ${envOnly ? '--env-only' : opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);

@@ -54,6 +54,15 @@ export class HostStateError extends EnvironmentError {
   }
 }
 
+/** One container of the app on a host, as `docker ps` lists it. */
+export interface ReleaseContainer {
+  name: string;
+  state: string;
+  image: string;
+  release: string;
+  created: string;
+}
+
 /** Outcome of one attempt at a host's lock. */
 export type LockAttempt = { taken: true } | { taken: false; holder: LockInfo };
 
@@ -356,14 +365,19 @@ export class HostOps {
   }
 
   /** Containers of this app on the host (newest first as docker lists them). */
-  async listReleases(): Promise<{ name: string; state: string; image: string; release: string; created: string }[]> {
+  async listReleases(): Promise<ReleaseContainer[]> {
     const out = await this.h.run(docker.listReleases(this.t.app));
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   }
 
-  /** Remove stopped release containers beyond the newest `keep` (never those in `protect`), in one command. */
-  async prune(keep: number, protect: string[]): Promise<string[]> {
-    const all = await this.listReleases();
+  /**
+   * Remove stopped release containers beyond the newest `keep` (never those in `protect`), in one
+   * command. `listed`: the host's listing taken under this run's lock (a deploy's start), saving
+   * the listing round trip: under the lock only this run starts containers (the new one is
+   * protected) and no timer stops one, and a container listed as running is never removed.
+   */
+  async prune(keep: number, protect: string[], listed?: readonly ReleaseContainer[]): Promise<string[]> {
+    const all = [...(listed ?? (await this.listReleases()))];
     const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
     const kept = new Set(protect);
     const removed: string[] = [];

@@ -101,7 +101,7 @@ export async function retire(ctx: RolloutContext, plan: HostPlan, alreadyWaitedS
   // Pruning never touches the two protected containers, so it runs beside the scheduling.
   await Promise.all([
     leaving ? ops.scheduleStop(leaving.container, stopAfter) : undefined,
-    ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]),
+    ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])], plan.containers),
   ]);
   ctx.progress.step(ops.name, 'retiring', leaving ? `${leaving.version} ${stopAfter > drain ? `kept running ${Math.round(stopAfter)}s for an instant rollback, then stopped host-side` : `stops host-side after ${Math.round(drain)}s of drain`}` : undefined);
 }

@@ -173,6 +173,23 @@ describe('the rollback window: the previous release keeps running (not serving) 
     expect(fleet.violations).toEqual([]);
   });
 
+  it('lists each host\'s containers once per deploy (pruning reuses the listing taken under the lock) and prunes beyond keepReleases', async () => {
+    const fleet = new SimFleet(start);
+    let proc = fleet.process();
+    for (const v of ['v3', 'v1']) {
+      proc = fleet.process();
+      expect((await deploy(fleet.target(proc, { keepReleases: 2 }), { version: v, progress: quiet() })).ok).toBe(true);
+      fleet.elapse(); // the rollback window is over: the release left is stopped (a running one is never pruned)
+    }
+    for (const h of fleet.hosts) {
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(cmds.filter((a) => a[0] === 'docker' && a[1] === 'ps')).toHaveLength(1);
+      // v1 (serving, a new start) and v3 (previous) kept; v2 and the first v1, stopped and older, removed.
+      expect(Object.values(h.s.containers).filter((c) => c.labels['pier.app']).map((c) => c.labels['pier.release']).sort()).toEqual(['v1', 'v3']);
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+
   it('with rollbackWindowSeconds 0 the previous release is stopped after the drain, as before', async () => {
     const fleet = new SimFleet(start);
     expect((await deploy(fleet.target(fleet.process(), { rollbackWindowSeconds: 0, drainSeconds: 2, bakeSeconds: 0 }), { version: 'v3', progress: quiet() })).ok).toBe(true);
