@@ -90,7 +90,6 @@ const fail = (code: number, stderr: string, stdout = ''): RemoteResult => ({ cod
 const dirname = (p: string) => p.replace(/\/[^/]*$/, '') || '/';
 
 const PROXY = 'pier-proxy';
-const IP_FORMAT = /^\{\{\(index \.NetworkSettings\.Networks "([^"]+)"\)\.IPAddress\}\}$/;
 
 /**
  * Parse the proxy config nginx would load (its per-request targets: `split_clients` entries, each
@@ -349,8 +348,6 @@ export class SimHost {
         if (!x) return fail(1, `Error: No such object: ${a[2]}`);
         if (a[1] === '{{.State.Running}}') return ok(`${x.running}\n`);
         if (a[1] === '{{.Image}}') return ok(`sha256:${imageHash(this.w.registry[x.image] ?? x.image)}\n`);
-        const net = IP_FORMAT.exec(a[1]!);
-        if (net) return ok(`${x.running && x.ip ? x.ip : ''}\n`);
         throw new UnknownCommandError(this.name, argv);
       }
       case 'start': {
