@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { imageVersion } from '../pipeline/version.ts';
 import type { DeployTarget } from '../deploy/target.ts';
-import { deploy } from '../deploy/deploy.ts';
 import { renderTimeline } from '../deploy/progress.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -12,9 +11,8 @@ import { UsageError } from '../util/errors.ts';
 import { printJson } from './output.ts';
 import { deployHookPoints, type HookLog } from '../hooks/points.ts';
 import { Progress } from '../deploy/progress.ts';
-import { notifierFor } from '../notify/notifier.ts';
-import { afterStepsEmissions, deployEndEmissions, watchDeploy } from '../notify/lifecycle.ts';
-import { writeDeployTimeline } from '../report/write-timeline.ts';
+import { observedDeploy } from '../notify/observed-deploy.ts';
+import { abortOnSigint } from './release-common.ts';
 
 export const help = `Usage: pier deploy <env> [--version V | --env-only] [--stream] [--lock-wait SECONDS] [--no-guard] [--live] [--config FILE] [--json]
 
@@ -63,31 +61,17 @@ export async function run(argv: string[]): Promise<number> {
 
   // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
   // Second: leave now (the lock is then reported by pier lock status).
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      console.error('\ninterrupt: finishing the current step, then switching back any switched host and releasing the lock (Ctrl-C again to leave now)');
-      ac.abort();
-    } else {
-      console.error(`\nleaving now: hosts may still be locked; check with pier lock status ${target.envName}`);
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = abortOnSigint(
+    'interrupt: finishing the current step, then switching back any switched host and releasing the lock (Ctrl-C again to leave now)',
+    `leaving now: hosts may still be locked; check with pier lock status ${target.envName}`,
+  );
   const runId = newRunId();
   console.error(`deploy ${target.app} ${envOnly ? 'env only' : version} to ${target.envName} (${target.hosts.length} hosts, run ${runId})`);
   const hookLog: HookLog = { results: [], warnings: [] };
   const points = deployHookPoints(target, runId, hookLog);
   let liveError: string | undefined;
-  const hostNames = target.hosts.map((h) => h.name);
-  const notifier = notifierFor(target, runId);
-  const progress = new Progress();
-  notifier.emit('deploy.started', { version: envOnly ? undefined : version, hosts: hostNames, reason: envOnly ? 'env only' : undefined });
-  watchDeploy(notifier, progress, version, hostNames);
   try {
-    const report = await deploy(target, {
+    const { report, after, picture: pictureFile, deliveries, waitedMs, warnings } = await observedDeploy(target, {
       // preDeploy (aborts before any host changes) and postDeploy (under the lock), src/hooks/.
       ...points,
       // --live: maintenance off once the deploy went through, still under the lock, before postDeploy.
@@ -100,52 +84,40 @@ export async function run(argv: string[]): Promise<number> {
             await points.beforeUnlock?.(r);
           }
         : undefined,
-      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: ac.signal, runId, progress,
+      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: interrupt.signal, runId, progress: new Progress(),
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
-    }).catch(async (err: Error) => {
-      // Refused before anything changed (config, unreachable hosts, lock held): still a failed deploy.
-      notifier.emit('deploy.failed', { version, hosts: hostNames, reason: err.message });
-      await notifier.settle();
-      for (const w of notifier.warnings()) console.error(`! ${w}`);
-      throw err;
+      // Smoke and guard after a deploy that went through (each may roll the fleet back).
+      after: async (r) => r.ok && r.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
+        ? (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: interrupt.signal, runId })
+        : [],
+      onFailedWarnings: (ws) => ws.forEach((w) => console.error(`! ${w}`)),
     });
-    // The deploy's end goes out now (smoke and guard may take minutes); the picture's traffic is
-    // read from the hosts meanwhile.
-    for (const [event, fields] of deployEndEmissions(report)) notifier.emit(event, fields);
-    const picture = writeDeployTimeline(target, runId, report, progress.startedAt).catch((e: Error) => `(not written: ${e.message})`);
-    // Smoke and guard after a deploy that went through (each may roll the fleet back).
-    const after = report.ok && report.hosts.some((h) => h.status === 'deployed') && (target.config?.env?.smoke.length || target.settings.guard)
-      ? await (await import('../release/release.ts')).afterDeploy(target, { noGuard: values['no-guard'], signal: ac.signal, runId })
-      : [];
     const failedAfter = after.find((s) => s.status === 'failed' || s.status === 'paused');
-    for (const [event, fields] of afterStepsEmissions(after, report.version, hostNames)) notifier.emit(event, fields);
-    // Receivers get what is left of their timeout once the picture is written (not both in a row).
-    const pictureFile = await picture;
-    const deliveries = await notifier.settle();
     const full = {
       ...report,
       ...(after.length ? { after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : {}),
       ...(hookLog.results.length ? { hooks: hookLog.results } : {}),
-      ...(deliveries.length ? { notifications: deliveries, notificationsWaitSeconds: notifier.waitedMs / 1000 } : {}),
+      ...(deliveries.length ? { notifications: deliveries, notificationsWaitSeconds: waitedMs / 1000 } : {}),
     };
     const path = writeReport(target, runId, full);
     if (values.json) printJson(full);
     else {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
+      for (const r of report.roles ?? []) console.error(`  ${`${r.host}/${r.role}`.padEnd(10)} ${r.status.padEnd(14)} running ${r.serving ?? '-'}${r.detail ? `  (${r.detail})` : ''}`);
       if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
       console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }
     if (after.length) console.error((await import('../release/report.ts')).renderSummary({ run: runId, command: `after deploy ${target.envName}`, ok: full.ok, exitCode: full.exitCode, seconds: 0, steps: after }).split('\n').slice(1).join('\n'));
     for (const w of hookLog.warnings) console.error(`! ${w}`);
     if (liveError) console.error(`! --live: maintenance could not be turned off: ${liveError} (pier maintenance off ${target.envName})`);
-    for (const w of notifier.warnings()) console.error(`! ${w}`);
+    for (const w of warnings) console.error(`! ${w}`);
     if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}: once reachable, run pier lock release ${target.envName}`);
     console.error(`report: ${path}\ntimeline picture: ${pictureFile}`);
     return full.exitCode;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.off();
   }
 }
 

@@ -11,16 +11,25 @@ export function finishRelease(target: DeployTarget, report: ReleaseReport, json:
   return report.exitCode;
 }
 
-/** First Ctrl-C aborts (the flow stops at its next step boundary and cleans up); second leaves. */
-export function abortOnSigint(): { signal: AbortSignal; off(): void } {
+/**
+ * First Ctrl-C aborts (the command stops at its next step boundary and cleans up); the second
+ * leaves now. The messages say what each does for the command at hand.
+ */
+export function abortOnSigint(
+  first = 'interrupt: stopping after the current step (Ctrl-C again to leave now)',
+  second?: string,
+): { signal: AbortSignal; off(): void } {
   const ac = new AbortController();
   let n = 0;
   const on = () => {
     n += 1;
     if (n === 1) {
-      console.error('\ninterrupt: stopping after the current step (Ctrl-C again to leave now)');
+      console.error(`\n${first}`);
       ac.abort();
-    } else process.exit(130);
+    } else {
+      if (second) console.error(`\n${second}`);
+      process.exit(130);
+    }
   };
   process.on('SIGINT', on);
   return { signal: ac.signal, off: () => process.off('SIGINT', on) };

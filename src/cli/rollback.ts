@@ -38,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const w of hookLog.warnings) console.error(`! ${w}`);
   for (const w of notifier.warnings()) console.error(`! ${w}`);
   for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.ok ? '✓' : '✗'} ${h.from ?? '?'} -> ${h.to ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
+  for (const r of report.roles ?? []) console.error(`  ${`${r.host}/${r.role}`.padEnd(10)} ${r.ok ? '✓' : '✗'} ${r.from ?? '?'} -> ${r.to ?? '?'}${r.detail ? `  (${r.detail})` : ''}`);
   console.error(report.ok ? `✓ rolled back to ${report.version} in ${report.seconds.toFixed(1)}s` : '✗ rollback incomplete');
   if (report.lock.held.length) console.error(`! lock NOT released on ${report.lock.held.map((h) => h.host).join(', ')}`);
   return report.ok ? 0 : 1;

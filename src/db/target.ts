@@ -8,6 +8,7 @@ import { resolveEnvStack } from '../compose/environment.ts';
 import { openHost, type HostSession } from '../deploy/executor.ts';
 import type { SshTarget } from '../deploy/ssh.ts';
 import { resolveTarget } from '../deploy/target.ts';
+import { accessoryContainer } from '../deploy/commands/accessory.ts';
 import { ConfigError, UsageError } from '../util/errors.ts';
 import type { DbSettings } from './backup.ts';
 import { composeService, localContainer, sshContainer, type DbRunner } from './runner.ts';
@@ -42,11 +43,15 @@ export async function openRunner(cfg: Config, b: BackupConfig, sessions: readonl
   if (b.via === 'docker') return { runner: localContainer(b.container!), close: () => undefined };
   if (b.via === 'compose') return { runner: await composeService(resolveEnvStack(cfg, { validate: false }).target, b.service!), close: () => undefined };
   const t = resolveTarget(cfg);
-  const name = b.host ?? t.hosts[0]?.name;
+  // backup.accessory: the accessory pier runs (its container on its host).
+  const acc = b.accessory ? cfg.env?.accessories?.[b.accessory] : undefined;
+  if (b.accessory && !acc) throw new ConfigError([{ file: `environments/${t.envName}.yaml`, path: 'backup.accessory', message: `expected the name of an accessory (${Object.keys(cfg.env?.accessories ?? {}).join(', ') || 'none defined'}), got "${b.accessory}"` }]);
+  const container = acc ? accessoryContainer(t.app, b.accessory!) : b.container!;
+  const name = acc ? acc.host : b.host ?? t.hosts[0]?.name;
   const open = sessions.find((s) => s.name === name);
-  if (open) return { runner: sshContainer(open, b.container!), close: () => undefined };
+  if (open) return { runner: sshContainer(open, container), close: () => undefined };
   const host = t.hosts.find((h) => h.name === name) ?? (name ? separateHost(name) : undefined);
   if (!host) throw new ConfigError([{ file: `environments/${t.envName}.yaml`, path: 'backup.host', message: `expected the name of a host in hosts (${t.hosts.map((h) => h.name).join(', ')}) or user@address[:port], got "${name}"` }]);
   const session = await openHost(host, t.auth);
-  return { runner: sshContainer(session, b.container!), close: () => session.close() };
+  return { runner: sshContainer(session, container), close: () => session.close() };
 }

@@ -12,6 +12,7 @@ import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
+import { certificateForDeploy, installForDeploy } from '../certs/certs.ts';
 import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
@@ -22,6 +23,7 @@ import { reconcileRecords } from './reconcile.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
+import { planRoles, recoverRoles, rolloutRole, type RoleOutcome, type RolePlan, type RoleRolloutContext } from './roles.ts';
 import { resolveManagerSecrets, type DeployTarget } from './target.ts';
 
 /** What a pre-migration hook gets: the release serving now (the data's level) and the sessions. */
@@ -95,6 +97,8 @@ export interface DeployReport {
   error?: string;
   logs?: string;
   hosts: HostOutcome[];
+  /** Roles other than web (worker, scheduler): one outcome per role and host. */
+  roles?: RoleOutcome[];
   lock: LockRelease;
   timeline: ProgressEvent[];
   /** The strategy and what it found (canary: the analysis of every step). */
@@ -144,6 +148,10 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     if (r.code !== 0) throw new EnvironmentError(`cannot stream ${local}: no such image on this machine`, 'build it first (pier build), or deploy from a registry (deploy.registry)');
     localImageId = r.stdout.trim();
   }
+  // proxy.tls: an expired, mismatched or missing certificate is refused before any host is
+  // contacted (exit 3, how to renew); under 14 days left is a warning.
+  const cert = target.tls ? certificateForDeploy(target) : undefined;
+  if (cert?.verdict.level === 'warn') console.error(`! ${cert.verdict.message}`);
   const sessions = await connectAll(target);
   const ops = sessions.map((s) => new HostOps(s, target, runId));
   let tmpDir: string | undefined;
@@ -159,6 +167,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
+      // The certificate on every host before any proxy config naming it is loaded.
+      if (cert) await installForDeploy(ops, cert.material, target.envName);
       // The audit line goes out while each host's records are reconciled with what its proxy
       // serves (an earlier run may have died between a switch and its records) and its previous
       // release is read (independent).
@@ -173,11 +183,15 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         })),
         audit(ops, target, runId, `deploy ${envOnly ? '--env-only' : opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);
+      // Web runs on its hosts (behind their proxies); the other roles on theirs.
+      const webPlans = plans.filter((p) => target.webHosts.includes(p.ops.name));
+      const rolePlans: RolePlan[] = await planRoles(target, ops);
       // --env-only: the release every host serves, by the very image it runs.
-      if (envOnly) opts = { ...opts, version: servedEverywhere(plans, target.envName).version };
+      const served = envOnly ? servedEverywhere(webPlans.length ? webPlans : rolePlans.map((r) => ({ ops: r.ops, previous: r.previous, switched: false })), target.envName) : undefined;
+      if (served) opts = { ...opts, version: served.version };
       const findings: Record<string, unknown> = {};
       const report = (ok: boolean, exitCode: number, hosts: HostOutcome[], extra: Partial<DeployReport> = {}): DeployReport => ({
-        run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
+        run: runId, env: target.envName, version: opts.version, ok, exitCode, seconds: (Date.now() - started) / 1000, hosts, ...(rolePlans.length ? { roles: rolePlans.map((r) => ({ role: r.role.name, host: r.ops.name, status: ok ? 'deployed' as const : 'not-changed' as const, serving: ok ? opts.version : r.previous?.version })) } : {}), lock: { released: [], held: [] }, timeline: progress.events, strategy: { name: strategy.name, ...findings }, ...extra,
       });
       // Image: resolved to a digest on the first host (every host runs those bytes), or streamed.
       // Registry: every host starts pulling the tag now, so layers download in parallel while the
@@ -186,7 +200,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       let image: string;
       let fetchImage: ((o: HostOps) => Promise<string>) | undefined;
       if (envOnly) {
-        image = plans[0]!.previous!.image;
+        image = served!.image;
         fetchImage = async (o) => (await o.ensureImage(image), image);
       } else if (streamed) image = `${target.imageRepo}:${opts.version}`;
       else {
@@ -198,11 +212,12 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
         image = await fetchImage(ops[0]!);
       }
       const digestRef = image;
-      if (!envOnly && !mixed && await servingAlready(plans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
+      const asPlans = [...webPlans, ...rolePlans.map((r) => ({ ops: r.ops, previous: r.previous, switched: false }))];
+      if (!envOnly && !mixed && await servingAlready(asPlans, opts.version, async () => (streamed ? localImageId : plans[0]!.ops.imageId(digestRef)))) {
         // Nothing half-done behind: the other hosts' pulls of this (present) image finish first.
         if (fetchImage) await Promise.allSettled(ops.map(fetchImage));
         for (const p of plans) progress.step(p.ops.name, 'unchanged');
-        result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })), { image });
+        result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'unchanged', serving: opts.version })), { image, ...(rolePlans.length ? { roles: rolePlans.map((r) => ({ role: r.role.name, host: r.ops.name, status: 'unchanged' as const, serving: opts.version })) } : {}) });
       } else {
         if (streamed) {
           tmpDir = await mkdtemp(join(tmpdir(), 'pier-stream-'));
@@ -231,7 +246,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           }
           return p;
         };
-        const ctx: RolloutContext = { target, runId, version: opts.version, plans, progress, signal, prepare, findings };
+        const ctx: RolloutContext = { target, runId, version: opts.version, plans: webPlans, progress, signal, prepare, findings };
+        const byHost = new Map(plans.map((p) => [p.ops, p]));
+        const roleCtx: RoleRolloutContext = { target, runId, version: opts.version, progress, signal, prepare: (o) => prepare(byHost.get(o)!) };
         try {
           // Every host has the image and env file before any traffic moves: no batch waits on its own
           // pull, and a host that cannot get the image fails the deploy while nothing has switched.
@@ -253,12 +270,18 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
               throw new HealthError(plans[0]!.ops.name, `migration failed: ${e.message}`);
             });
           }
-          await strategy.rollout(ctx);
+          // Every role to the same release, in roleOrder (default web first); a failure in any
+          // role rolls every role back (below).
+          for (const name of target.roleOrder) {
+            if (name === 'web') {
+              if (webPlans.length) await strategy.rollout(ctx);
+            } else await rolloutRole(roleCtx, rolePlans.filter((r) => r.role.name === name));
+          }
           await audit(ops, target, runId, `deploy ${opts.version} succeeded`);
-          result = report(true, ExitCode.ok, plans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
+          result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
         } catch (err) {
-          result = await recover(ctx, err as Error, image);
-          result = { ...report(false, result.exitCode, result.hosts, { image }), error: result.error, logs: result.logs };
+          const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
+          result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };
           await audit(ops, target, runId, `deploy ${opts.version} failed: ${result.error}`).catch(() => undefined);
         }
       }

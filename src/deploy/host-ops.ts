@@ -10,15 +10,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, GateError } from '../util/errors.ts';
 import { notYet, poll, PollError, type Clock } from '../util/poll.ts';
 import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
+import * as accessory from './commands/accessory.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
 import * as maintenance from './commands/maintenance.ts';
-import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, type HostLayout } from './commands/layout.ts';
+import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
+import type { ProxyTls } from './commands/nginx-tls.ts';
 import type { HostSession } from './executor.ts';
 import { scheduleStop } from './commands/retire.ts';
 import { parseCurrent, parseLock, parseReleaseLog, parseReleases, type CurrentRelease, type LockInfo, type ReleaseRecord } from './records.ts';
-import type { DeployTarget } from './target.ts';
+import type { DeployTarget, RoleSpec } from './target.ts';
 
 /** Health poll interval: short, since each poll is one cheap round trip and the switch waits on it. */
 export const HEALTH_POLL_MS = 100;
@@ -61,6 +63,8 @@ export interface ReleaseContainer {
   state: string;
   image: string;
   release: string;
+  /** The role label ('' for web). */
+  role: string;
   created: string;
 }
 
@@ -93,6 +97,11 @@ export class HostOps {
     return { version, image, container: releaseContainer(this.t.app, version, randomBytes(3).toString('hex')) };
   }
 
+  /** A new start of `version` in role `role` (worker, scheduler): `<app>-<role>-<version>-<suffix>`. */
+  roleRelease(role: string, version: string, image: string): Release {
+    return { version, image, container: releaseContainer(this.t.app, version, randomBytes(3).toString('hex'), role) };
+  }
+
   /** Docker's server version (preflight); throws when Docker does not answer. */
   async dockerVersion(): Promise<string> {
     return (await this.h.run(docker.dockerInfo(), { timeoutMs: 15_000 })).trim();
@@ -112,19 +121,25 @@ export class HostOps {
     }
   }
 
-  /** current.json; a corrupt file is a HostStateError naming host and file. */
-  async readCurrent(): Promise<CurrentRelease | undefined> {
-    const text = await this.h.run(host.readFile(this.layout.currentFile));
+  /** The records of web (no role) or of a role: current.json and releases.jsonl. */
+  private files(role?: string): { currentFile: string; releasesLog: string } {
+    return role ? roleLayout(this.layout, this.t.app, role) : this.layout;
+  }
+
+  /** current.json (of `role` when given); a corrupt file is a HostStateError naming host and file. */
+  async readCurrent(role?: string): Promise<CurrentRelease | undefined> {
+    const file = this.files(role).currentFile;
+    const text = await this.h.run(host.readFile(file));
     try {
       return parseCurrent(text);
     } catch (e) {
-      throw new HostStateError(this.name, this.layout.currentFile, (e as Error).message);
+      throw new HostStateError(this.name, file, (e as Error).message);
     }
   }
 
-  /** The release history, malformed lines skipped (listings). */
-  async readReleases(): Promise<ReleaseRecord[]> {
-    return parseReleases(await this.h.run(host.readFile(this.layout.releasesLog)));
+  /** The release history (of `role` when given), malformed lines skipped (listings). */
+  async readReleases(role?: string): Promise<ReleaseRecord[]> {
+    return parseReleases(await this.h.run(host.readFile(this.files(role).releasesLog)));
   }
 
   /** The proxy access log's last `lines` entries (the deploy timeline's traffic). */
@@ -138,9 +153,10 @@ export class HostOps {
   }
 
   /** The release history for decisions (rollback): a malformed line is a HostStateError naming it. */
-  async readHistory(): Promise<ReleaseRecord[]> {
-    const { records, bad } = parseReleaseLog(await this.h.run(host.readFile(this.layout.releasesLog)));
-    if (bad.length) throw new HostStateError(this.name, `${this.layout.releasesLog}:${bad[0]}`, `not a release record (JSON line)${bad.length > 1 ? `; also lines ${bad.slice(1).join(', ')}` : ''}`);
+  async readHistory(role?: string): Promise<ReleaseRecord[]> {
+    const file = this.files(role).releasesLog;
+    const { records, bad } = parseReleaseLog(await this.h.run(host.readFile(file)));
+    if (bad.length) throw new HostStateError(this.name, `${file}:${bad[0]}`, `not a release record (JSON line)${bad.length > 1 ? `; also lines ${bad.slice(1).join(', ')}` : ''}`);
     return records;
   }
 
@@ -205,6 +221,92 @@ export class HostOps {
     return { name: rel.container, image: rel.image, app: this.t.app, version: rel.version, runId: this.runId, envFile, env: { APP_VERSION: rel.version, PORT: String(this.t.appPort) }, volumes: this.t.volumes };
   }
 
+  /** Start a role's container (its command, env additions, stop signal and drain); no proxy, no port. */
+  async startRole(role: RoleSpec, rel: Release, envFile?: string): Promise<void> {
+    const base = this.spec(rel, envFile);
+    await this.h.run(docker.runApp({ ...base, env: { ...base.env, PIER_ROLE: role.name, ...role.env }, role: { name: role.name, command: role.command, stopSignal: role.stopSignal, drainSeconds: role.drainSeconds } }));
+  }
+
+  /**
+   * Wait until a role's container is healthy: its health command (docker exec) exits 0, polled every
+   * intervalSeconds up to timeoutSeconds; without one, the container still runs 2 s after the start.
+   * A container that stopped fails at once; the failure carries its last log lines.
+   */
+  async waitRoleHealthy(role: RoleSpec, rel: Release, signal?: AbortSignal): Promise<void> {
+    const timeoutS = role.health?.timeoutSeconds ?? 10;
+    let last = '';
+    let runningSince: number | undefined;
+    const outcome = await poll(`${this.name}: ${rel.container} health`, async () => {
+      const running = (await this.h.probe(docker.containerRunning(rel.container))).stdout.trim();
+      if (running !== 'true') return 'stopped' as const;
+      if (role.health) {
+        const r = await this.h.probe(docker.execIn(rel.container, role.health.command));
+        if (r.code === 0) return 'healthy' as const;
+        last = `exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').at(-1)}` : ''}`;
+        return notYet(last);
+      }
+      runningSince ??= deployClock.now();
+      return deployClock.now() - runningSince >= 2000 ? ('healthy' as const) : notYet('running');
+    }, { timeoutMs: timeoutS * 1000, intervalMs: (role.health?.intervalSeconds ?? 0.5) * 1000, retry: () => false, signal, clock: deployClock }).catch((e: unknown) => {
+      signal?.throwIfAborted();
+      if (e instanceof PollError) return 'timeout' as const;
+      throw e;
+    });
+    if (outcome === 'healthy') return;
+    const logs = (await this.h.probe(docker.logsTail(rel.container, 15))).stdout + '';
+    const why = outcome === 'stopped' ? 'stopped' : `did not become healthy within ${timeoutS}s${last ? ` (last check ${last})` : ''}`;
+    throw new HealthError(this.name, `${this.t.app} ${role.name} ${rel.version} (${rel.container}) ${why}`, logs.trim());
+  }
+
+  /** One look at a role's health (pier status): 'healthy', 'stopped', or the failed check. */
+  async roleHealth(role: RoleSpec, container: string): Promise<string> {
+    const running = (await this.h.probe(docker.containerRunning(container))).stdout.trim();
+    if (running !== 'true') return running === 'false' ? 'stopped' : 'missing';
+    if (!role.health) return 'healthy';
+    const r = await this.h.probe(docker.execIn(container, role.health.command));
+    return r.code === 0 ? 'healthy' : `unhealthy (exit ${r.code})`;
+  }
+
+  /** An accessory's state, start time and container id (undefined when absent). */
+  async accessoryState(container: string): Promise<{ state: string; startedAt: string; id: string } | undefined> {
+    const r = await this.h.probe(accessory.accessoryState(container));
+    if (r.code !== 0) return undefined;
+    const [state = '', startedAt = '', id = ''] = r.stdout.trim().split(' ');
+    return { state, startedAt, id };
+  }
+
+  /** Create an accessory container: its env file (0600) goes up, docker reads it, and it is removed again. */
+  async createAccessory(run: string[], envFile: string | undefined, envContent: string): Promise<void> {
+    if (envFile) await this.h.run(host.writeEnvFile(envFile), { input: envContent });
+    try {
+      await this.h.run(run);
+    } finally {
+      if (envFile) await this.h.run(host.removeFile(envFile)).catch(() => undefined);
+    }
+  }
+
+  /** The command (docker exec) exits 0 in `container`. */
+  async commandPasses(container: string, command: readonly string[]): Promise<boolean> {
+    return (await this.h.probe(docker.execIn(container, command))).code === 0;
+  }
+
+  /** Poll a command in `container` (every 500 ms) until it exits 0; throws after `timeoutS` with the last output. */
+  async waitCommand(container: string, command: readonly string[], timeoutS: number): Promise<void> {
+    let last = '';
+    await poll(`${this.name}: ${container} health (${command.join(' ')})`, async () => {
+      const r = await this.h.probe(docker.execIn(container, command));
+      last = `exit ${r.code} ${r.stderr.trim()}`.trim();
+      return r.code === 0 ? true : notYet(last);
+    }, { timeoutMs: timeoutS * 1000, intervalMs: 500, retry: () => false, clock: deployClock });
+  }
+
+  /** The last `lines` log lines of a container (stdout and stderr). */
+  async containerLogs(container: string, lines: number): Promise<string> {
+    const r = await this.h.probe(docker.logsTail(container, lines));
+    if (r.code !== 0) throw new Error(`${this.name}: ${r.stderr.trim()}`);
+    return `${r.stdout}${r.stderr}`;
+  }
+
   /** Run the migration command once, in the new image, before traffic moves. */
   async migrate(rel: Release, command: readonly string[], envFile?: string): Promise<string> {
     return this.h.run(docker.runOnce(this.spec(rel, envFile), command));
@@ -263,11 +365,26 @@ export class HostOps {
     throw new HealthError(this.name, `${this.t.app} ${rel.version} (${rel.container}) did not become healthy within ${timeoutS}s (last ${this.t.healthPath} status ${last || 'none'})`, logs.trim());
   }
 
+  /** The proxy's TLS view (proxy.tls): `serve` once the certificate is on the host (deploys upload it first). */
+  proxyTls(serve = true): ProxyTls | undefined {
+    const t = this.t.tls;
+    return t ? { port: t.port, serve, ...(t.hsts ? { hsts: t.hsts } : {}) } : undefined;
+  }
+
+  /** The proxy as this host's own clients reach it: HTTPS when TLS is on. */
+  private proxyUrl(path: string): string {
+    return this.t.tls ? `https://127.0.0.1:${this.t.tls.port}${path}` : `http://127.0.0.1:${this.t.settings.proxyPort}${path}`;
+  }
+
   /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
   async switchProxy(upstreams: Upstream[]): Promise<number> {
+    return this.applyProxyConf(renderProxyConf({ upstreams, tls: this.proxyTls() }));
+  }
+
+  /** Write `conf` as the proxy config and reload gracefully (starting the proxy on first use). Returns the access-log offset before it. */
+  async applyProxyConf(conf: string): Promise<number> {
     // The config write+reload (one host-side step: the config on disk is what nginx serves) and
     // the access-log offset go out together.
-    const conf = renderProxyConf({ upstreams });
     const [switched, size] = await Promise.all([
       this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
       this.h.run(host.fileSize(this.layout.accessLog)),
@@ -282,7 +399,7 @@ export class HostOps {
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
       if (!(await this.hasImage(image))) await this.h.run(docker.pull(image));
-      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
+      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, tlsPort: this.t.tls?.port, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
     } else {
       if (state.stdout.trim() !== 'true') await this.h.run(docker.start(PROXY_CONTAINER));
       await this.h.run(docker.proxyReload());
@@ -292,7 +409,7 @@ export class HostOps {
 
   /** Request the smoke path through the host's proxy; retried for up to ~5 s while a fresh proxy starts. */
   async smoke(): Promise<void> {
-    const url = `http://127.0.0.1:${this.t.settings.proxyPort}${this.t.settings.smokePath ?? this.t.healthPath}`;
+    const url = this.proxyUrl(this.t.settings.smokePath ?? this.t.healthPath);
     let last = '';
     // Up to 50 requests, 100 ms apart (the time bound only backs up the count).
     const ok = await poll(`${this.name}: smoke`, async () => {
@@ -318,7 +435,7 @@ export class HostOps {
 
   /** HTTP status of the health path through the host's proxy ('' when nothing answered). */
   async proxyHealthStatus(): Promise<string> {
-    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${this.t.healthPath}`, 3))).stdout.trim();
+    return (await this.h.probe(host.httpStatus(this.proxyUrl(this.t.healthPath), 3))).stdout.trim();
   }
 
   /** Maintenance on (page + snippet, nginx reload); throws naming the host when nginx refuses it. */
@@ -338,7 +455,7 @@ export class HostOps {
 
   /** HTTP status of `path` through the host's proxy ('' when nothing answered). */
   async proxyStatus(path: string): Promise<string> {
-    return (await this.h.probe(host.httpStatus(`http://127.0.0.1:${this.t.settings.proxyPort}${path}`, 3))).stdout.trim();
+    return (await this.h.probe(host.httpStatus(this.proxyUrl(path), 3))).stdout.trim();
   }
 
   /**
@@ -386,9 +503,11 @@ export class HostOps {
     await this.h.run(host.writeFile(this.layout.currentFile, '0644'), { input: `${JSON.stringify(cur)}\n` });
   }
 
-  /** current.json and the release record of a switch, in that order, in one round trip. */
-  async recordSwitch(cur: CurrentRelease, rec: ReleaseRecord): Promise<void> {
-    await this.h.run(host.recordSwitch(this.layout.currentFile, JSON.stringify(cur), this.layout.releasesLog, JSON.stringify(rec)));
+  /** current.json and the release record of a switch (of `role` when given), in that order, in one round trip. */
+  async recordSwitch(cur: CurrentRelease, rec: ReleaseRecord, role?: string): Promise<void> {
+    const f = this.files(role);
+    if (role) await this.h.run(host.mkdirs(f.currentFile.slice(0, f.currentFile.lastIndexOf('/'))));
+    await this.h.run(host.recordSwitch(f.currentFile, JSON.stringify(cur), f.releasesLog, JSON.stringify(rec)));
   }
 
   async recordRelease(rec: ReleaseRecord): Promise<void> {
@@ -399,20 +518,21 @@ export class HostOps {
     await this.h.run(host.appendLine(this.layout.auditLog, line));
   }
 
-  /** Containers of this app on the host (newest first as docker lists them). */
-  async listReleases(): Promise<ReleaseContainer[]> {
+  /** Release containers of this app on the host, of web (no role label) or of `role` (newest first as docker lists them). */
+  async listReleases(role = ''): Promise<ReleaseContainer[]> {
     const out = await this.h.run(docker.listReleases(this.t.app));
-    return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((c) => (c.role ?? '') === role);
   }
 
   /**
-   * Remove stopped release containers beyond the newest `keep` (never those in `protect`), in one
-   * command. `listed`: the host's listing taken under this run's lock (a deploy's start), saving
-   * the listing round trip: under the lock only this run starts containers (the new one is
-   * protected) and no timer stops one, and a container listed as running is never removed.
+   * Remove stopped release containers (of web or `role`) beyond the newest `keep` (never those in
+   * `protect`), in one command. `listed`: the host's listing (of the same role) taken under this
+   * run's lock (a deploy's start), saving the listing round trip: under the lock only this run
+   * starts containers (the new one is protected) and no timer stops one, and a container listed
+   * as running is never removed.
    */
-  async prune(keep: number, protect: string[], listed?: readonly ReleaseContainer[]): Promise<string[]> {
-    const all = [...(listed ?? (await this.listReleases()))];
+  async prune(keep: number, protect: string[], listed?: readonly ReleaseContainer[], role = ''): Promise<string[]> {
+    const all = [...(listed ?? (await this.listReleases(role)))];
     const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
     const kept = new Set(protect);
     const removed: string[] = [];
@@ -431,5 +551,66 @@ export class HostOps {
   /** The proxy config currently on the host (for status). */
   async proxyConf(): Promise<string> {
     return this.h.run(host.readFile(this.layout.upstreamConf));
+  }
+
+  /** Where the proxy's certificate files live on the host (its conf.d/tls/). */
+  get tlsFiles(): { cert: string; key: string; challengeDir: string } {
+    return { cert: `${this.layout.nginxDir}/tls/cert.pem`, key: `${this.layout.nginxDir}/tls/key.pem`, challengeDir: `${this.layout.nginxDir}/acme-challenge` };
+  }
+
+  /** The certificate chain the proxy has ('' when none). */
+  async readCertificate(): Promise<string> {
+    return this.h.run(host.readFile(this.tlsFiles.cert));
+  }
+
+  /**
+   * Upload the certificate and its key (both 0600, atomic renames; the key travels on stdin only).
+   * nginx keeps serving the old pair until its next graceful reload. Unchanged files are not rewritten.
+   */
+  async installCertificate(chainPem: string, keyPem: string): Promise<boolean> {
+    if ((await this.readCertificate()) === chainPem) return false;
+    const f = this.tlsFiles;
+    // Key first: a reload between the two writes must not pair a new certificate with the old key.
+    await this.h.run(host.writeFile(f.key, '0600'), { input: keyPem });
+    await this.h.run(host.writeFile(f.cert, '0600'), { input: chainPem });
+    return true;
+  }
+
+  /** An HTTP-01 answer for `token`, served by the proxy at /.well-known/acme-challenge/<token>. */
+  async writeChallenge(token: string, keyAuthorization: string): Promise<void> {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error(`ACME token ${JSON.stringify(token)}: unexpected characters`);
+    await this.h.run(host.writeFile(`${this.tlsFiles.challengeDir}/${token}`, '0644'), { input: keyAuthorization });
+  }
+
+  async removeChallenge(token: string): Promise<void> {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) return;
+    await this.h.probe(host.removeFile(`${this.tlsFiles.challengeDir}/${token}`));
+  }
+
+  /** The challenge file as this host's proxy answers it on port 80 (status and body). */
+  async challengeAnswer(token: string): Promise<string> {
+    return (await this.h.probe(host.httpBody(`http://127.0.0.1:${this.t.settings.proxyPort}/.well-known/acme-challenge/${token}`, 3))).stdout;
+  }
+
+  /** Does the running proxy publish the HTTPS port? (a proxy started before proxy.tls does not) */
+  async proxyPublishesTls(): Promise<boolean> {
+    const r = await this.h.probe(docker.proxyTlsPort());
+    return r.code === 0 && r.stdout.trim() !== '';
+  }
+
+  /** No proxy container yet, one without the HTTPS port, or one publishing it. */
+  async proxyTlsState(): Promise<'absent' | 'http-only' | 'tls'> {
+    if ((await this.h.probe(docker.containerRunning(PROXY_CONTAINER))).code !== 0) return 'absent';
+    return (await this.proxyPublishesTls()) ? 'tls' : 'http-only';
+  }
+
+  /** Remove the proxy container (it is started again, publishing both ports, by applyProxyConf). */
+  async removeProxy(): Promise<void> {
+    await this.h.probe(docker.remove(PROXY_CONTAINER));
+  }
+
+  /** Graceful reload (new certificate files); fails when nginx rejects the config. */
+  async reloadProxy(): Promise<void> {
+    await this.h.run(docker.proxyReload());
   }
 }

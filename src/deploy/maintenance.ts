@@ -11,6 +11,7 @@ import { defaultMaintenancePage, parseMaintenanceConf, renderMaintenanceConf, ty
 import { PROXY_CONTAINER } from './commands/layout.ts';
 import { mapLimit } from './executor.ts';
 import { withHosts } from './fleet.ts';
+import { webTarget } from './target.ts';
 import { deployClock, type HostOps } from './host-ops.ts';
 import { notYet, poll, PollError } from '../util/poll.ts';
 import { auditLine } from './records.ts';
@@ -55,7 +56,8 @@ export function maintenancePage(target: DeployTarget, opts: MaintenanceOptions):
 /** Turn maintenance on or off on every host; each host is checked through its proxy afterwards. */
 export async function setMaintenance(target: DeployTarget, on: boolean, opts: MaintenanceOptions = {}): Promise<MaintenanceReport> {
   const page = on ? maintenancePage(target, opts) : undefined;
-  return withHosts(target, async (ops, runId) => {
+  // Only hosts running web have a proxy to answer with the page (a worker-only host has none).
+  return withHosts(webTarget(target), async (ops, runId) => {
     const results = await mapLimit(ops, Math.max(target.parallel, ops.length), (o) => switchHost(o, target, on, page, runId));
     const hosts = results.map((r, i): MaintenanceHost => (r.status === 'fulfilled' ? r.value : { host: ops[i]!.name, on: !on, ok: false, detail: (r.reason as Error).message }));
     return { env: target.envName, on, ok: hosts.every((h) => h.ok), hosts };

@@ -6,6 +6,7 @@ import type { LockInfo, ReleaseRecord } from './records.ts';
 import type { DeployTarget } from './target.ts';
 import type { MaintenanceRecord } from './commands/maintenance.ts';
 import { maintenanceOf } from './maintenance.ts';
+import { judgeHostCert } from '../certs/certs.ts';
 
 export interface HostStatusReport {
   host: string;
@@ -18,7 +19,13 @@ export interface HostStatusReport {
   lock?: LockInfo;
   /** Set while maintenance mode is on (pier maintenance). */
   maintenance?: MaintenanceRecord;
+  /** proxy.tls: the certificate the host's proxy has, and a warning under 14 days, expired or missing. */
+  certificate?: { notAfter?: string; daysLeft?: number; state: string; warning?: string };
   error?: string;
+  /** Whether the host runs web (behind its proxy); a worker-only host has no HTTP health. */
+  web: boolean;
+  /** Roles other than web on this host: what each runs and its health (its command). */
+  roles?: { role: string; serving?: string; container?: string; since?: string; health: string; retained: { release: string; state: string }[] }[];
 }
 
 /**
@@ -36,29 +43,54 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
   return withHosts(target, async (ops) =>
     Promise.all(
       ops.map(async (o): Promise<HostStatusReport> => {
+        const web = target.webHosts.includes(o.name);
         try {
-          const [cur, containers, conf, health, locks, maintenance] = await Promise.all([o.readCurrent(), o.listReleases(), o.proxyConf(), o.proxyHealthStatus(), readFleetLock([o]), maintenanceOf(o)]);
+          const roleSpecs = target.roles.filter((r) => r.hosts.includes(o.name));
+          const [cur, containers, conf, health, locks, maintenance, roles, chain] = await Promise.all([
+            o.readCurrent(), o.listReleases(), o.proxyConf(), web ? o.proxyHealthStatus() : Promise.resolve(''), readFleetLock([o]), maintenanceOf(o),
+            Promise.all(roleSpecs.map(async (r) => {
+              const [rc, retained] = await Promise.all([o.readCurrent(r.name), o.listReleases(r.name)]);
+              return { role: r.name, serving: rc?.version, container: rc?.container, since: rc?.since, health: rc ? await o.roleHealth(r, rc.container) : 'not deployed', retained: retained.map((c) => ({ release: c.release, state: c.state })) };
+            })),
+            // Only web hosts have a proxy, so only they hold a certificate.
+            target.tls && web ? o.readCertificate() : Promise.resolve(undefined),
+          ]);
+          const certificate = chain === undefined ? undefined : certificateStatus(o.name, chain, target.envName);
           const proxyTarget = proxyTargetOf(conf);
           return {
             host: o.name,
+            web,
+            ...(roles.length ? { roles } : {}),
             serving: cur?.version,
             since: cur?.since,
             by: cur?.by,
-            health: health === '200' ? 'healthy' : `unhealthy (${health || 'no response'})`,
+            health: !web ? 'healthy' : health === '200' ? 'healthy' : `unhealthy (${health || 'no response'})`,
             proxyTarget,
             retained: containers.map((c) => ({ release: c.release, state: c.state })),
             lock: locks[0]?.holder,
             ...(maintenance ? { maintenance } : {}),
+            ...(certificate ? { certificate } : {}),
           };
         } catch (e) {
-          return { host: o.name, health: 'unknown', retained: [], error: (e as Error).message };
+          return { host: o.name, web, health: 'unknown', retained: [], error: (e as Error).message };
         }
       }),
     ),
   );
 }
 
+/** A host's certificate for `pier status` (pure): a warning under 14 days, expired, missing or unreadable. */
+export function certificateStatus(host: string, chain: string, env: string, now = new Date()): NonNullable<HostStatusReport['certificate']> {
+  const h = judgeHostCert(host, chain, undefined, now);
+  const warning = h.state === 'ok' ? undefined : `${h.state === 'warn' ? `expires in ${h.daysLeft} day(s)` : h.state}${h.detail ? ` (${h.detail})` : ''}: run pier certs renew ${env}`;
+  return { ...(h.notAfter ? { notAfter: h.notAfter, daysLeft: h.daysLeft } : {}), state: h.state, ...(warning ? { warning } : {}) };
+}
+
 /** `pier releases`: each host's history, newest first. */
-export async function releases(target: DeployTarget): Promise<{ host: string; releases: ReleaseRecord[] }[]> {
-  return withHosts(target, (ops) => Promise.all(ops.map(async (o) => ({ host: o.name, releases: (await o.readReleases()).reverse() }))));
+export async function releases(target: DeployTarget): Promise<{ host: string; releases: ReleaseRecord[]; roles?: Record<string, ReleaseRecord[]> }[]> {
+  return withHosts(target, (ops) => Promise.all(ops.map(async (o) => {
+    const roleNames = target.roles.filter((r) => r.hosts.includes(o.name)).map((r) => r.name);
+    const [web, ...roles] = await Promise.all([o.readReleases(), ...roleNames.map((r) => o.readReleases(r))]);
+    return { host: o.name, releases: web!.reverse(), ...(roleNames.length ? { roles: Object.fromEntries(roleNames.map((r, i) => [r, roles[i]!.reverse()])) } : {}) };
+  })));
 }

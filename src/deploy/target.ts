@@ -43,8 +43,56 @@ export interface DeployTarget {
   envPending?: PendingEnv;
   /** Who is deploying (`user@machine`). */
   by: string;
+  /** Names of the hosts the web role runs on (behind the proxy, HTTP health); [] when the app has no web role. */
+  webHosts: string[];
+  /** The other roles (worker, scheduler...), in deploy order relative to web: see `roleOrder`. */
+  roles: RoleSpec[];
+  /** Every role's name in the order a deploy moves them ('web' included when the app has it). */
+  roleOrder: string[];
   /** The loaded configuration, for hooks that need more than the above (the pre-migration backup). */
   config?: Config;
+  /** HTTPS on every host's proxy (proxy.tls); undefined: plain HTTP. */
+  tls?: EnvironmentConfig['proxy']['tls'];
+}
+
+/** A non-web role as a deploy runs it. */
+export interface RoleSpec {
+  name: string;
+  hosts: string[];
+  command?: string[];
+  env: Record<string, string>;
+  stopSignal: string;
+  drainSeconds: number;
+  health?: { command: string[]; timeoutSeconds: number; intervalSeconds: number };
+}
+
+/**
+ * roles: + roleOrder: -> web hosts, the other roles, the order (pure). Without roles: only web on
+ * every host. Host names a role lists must be in hosts; roleOrder must name every role once.
+ */
+export function resolveRoles(env: Pick<EnvironmentConfig, 'roles' | 'roleOrder'>, hostNames: string[], file: string): { webHosts: string[]; roles: RoleSpec[]; roleOrder: string[] } {
+  const roles = env.roles ?? { web: {} as NonNullable<EnvironmentConfig['roles']>[string] };
+  const issues: ConfigIssue[] = [];
+  const hostsOf = (name: string, hosts?: string[]) => {
+    for (const [i, h] of (hosts ?? []).entries()) if (!hostNames.includes(h)) issues.push({ file, path: `roles.${name}.hosts[${i}]`, message: `expected a host name from hosts (${hostNames.join(', ')}), got "${h}"` });
+    return hosts ?? hostNames;
+  };
+  const webHosts = roles.web ? hostsOf('web', roles.web.hosts) : [];
+  const others: RoleSpec[] = Object.entries(roles).filter(([n]) => n !== 'web').map(([name, r]) => ({
+    name, hosts: hostsOf(name, r.hosts), ...(r.command ? { command: r.command } : {}), env: r.env ?? {}, stopSignal: r.stopSignal ?? 'SIGTERM', drainSeconds: r.drainSeconds ?? 30,
+    ...(r.health ? { health: { command: r.health.command, timeoutSeconds: r.health.timeoutSeconds ?? 60, intervalSeconds: r.health.intervalSeconds ?? 1 } } : {}),
+  }));
+  const names = Object.keys(roles);
+  let order = [...(roles.web ? ['web'] : []), ...others.map((r) => r.name)];
+  if (env.roleOrder) {
+    const missing = names.filter((n) => !env.roleOrder!.includes(n));
+    const unknown = env.roleOrder.filter((n) => !names.includes(n));
+    if (missing.length || unknown.length) issues.push({ file, path: 'roleOrder', message: `expected every role once (${names.join(', ')})${missing.length ? `; missing ${missing.join(', ')}` : ''}${unknown.length ? `; not a role: ${unknown.join(', ')}` : ''}` });
+    else order = env.roleOrder;
+  }
+  if (!names.length) issues.push({ file, path: 'roles', message: 'expected at least one role (web, or a worker)' });
+  if (issues.length) throw new ConfigError(issues);
+  return { webHosts, roles: order.filter((n) => n !== 'web').map((n) => others.find((r) => r.name === n)!), roleOrder: order };
 }
 
 const expand = (p: string, root: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : isAbsolute(p) ? p : join(root, p));
@@ -77,7 +125,12 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     jump = { name: `jump(${m[2]})`, user: m[1] ?? 'root', address: m[2]!, port: Number(m[3] ?? 22), hostKey: ssh.jumpHostKey };
   }
   const runtime = runtimeEnvOf(env, root);
+  const roles = resolveRoles(env, hosts.map((h) => h.name), envFileLabel);
+  for (const [name, a] of Object.entries(env.accessories ?? {})) {
+    if (!hosts.some((h) => h.name === a.host)) throw new ConfigError([{ file: envFileLabel, path: `accessories.${name}.host`, message: `expected a host name from hosts (${hosts.map((h) => h.name).join(', ')}), got "${a.host}"` }]);
+  }
   return {
+    ...roles,
     envName: env.name,
     root,
     app: cfg.app.name,
@@ -98,6 +151,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
       jump,
     },
     settings: env.deploy,
+    tls: env.proxy.tls,
     parallel: ssh.parallel,
     envFileContent: runtime.content,
     envIssues: runtime.issues,
@@ -105,6 +159,14 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     by: opts.by ?? performer(),
     config: cfg,
   };
+}
+
+/**
+ * The target narrowed to the hosts running web (behind a proxy, with web records): what the
+ * verbs that look at what an environment serves (checks, guard, timeline, maintenance) work on.
+ */
+export function webTarget(target: DeployTarget): DeployTarget {
+  return { ...target, hosts: target.hosts.filter((h) => target.webHosts.includes(h.name)) };
 }
 
 /** Who runs pier: `PIER_DEPLOYER` or the OS user, at this machine (audit lines, notifications). */

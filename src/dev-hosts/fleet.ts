@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { interpolationVars } from '../config/load.ts';
-import { renderLoadBalancerConf } from '../deploy/commands/nginx.ts';
+import { renderLoadBalancerMain } from '../deploy/commands/nginx.ts';
 import { imageFor } from '../machine/images.ts';
 import { exec } from '../util/exec.ts';
 import { poll } from '../util/poll.ts';
@@ -47,6 +47,8 @@ export interface Fleet {
   hosts: FleetHost[];
   registryPort: number;
   lbPort: number;
+  /** The front load balancer's TCP pass-through to every host's HTTPS port (127.0.0.1). */
+  lbTlsPort: number;
   dir: string;
   keyFile: string;
   /** Proxy image reference as the hosts see it (in the fleet registry). */
@@ -146,13 +148,15 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
         log(`${h.name} ready (ssh 127.0.0.1:${h.sshPort})`);
       }),
     );
-    const lbConf = renderLoadBalancerConf({ backends: hosts.map((h) => `${h.alias}:80`) });
+    // HTTP to each host's port 80, TCP (TLS passed through) to each host's 443 (proxy.tls).
+    const lbConf = renderLoadBalancerMain({ backends: hosts.map((h) => `${h.alias}:80`), tlsBackends: hosts.map((h) => `${h.alias}:443`) });
     const lb = await docker(
-      'run', '--detach', ...labels, '--network', network, '--publish', '127.0.0.1::80', '--env', `PIER_LB_CONF=${lbConf}`,
-      '--entrypoint', 'sh', images.nginx, '-c', 'printf "%s" "$PIER_LB_CONF" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"',
+      'run', '--detach', ...labels, '--network', network, '--publish', '127.0.0.1::80', '--publish', '127.0.0.1::443', '--env', `PIER_LB_CONF=${lbConf}`,
+      '--entrypoint', 'sh', images.nginx, '-c', 'printf "%s" "$PIER_LB_CONF" > /etc/nginx/nginx.conf && exec nginx -g "daemon off;"',
     );
     containers.push(lb);
     const lbPort = await publishedPort(lb, '80/tcp');
+    const lbTlsPort = await publishedPort(lb, '443/tcp');
     const services: Fleet['services'] = {};
     if (opts.services) {
       // The production database and cache of the example app: one each per fleet, reached by IP
@@ -167,7 +171,7 @@ export async function startFleet(opts: { count?: number; log?: (s: string) => vo
       services.postgres = await ipOf(pg);
       services.redis = await ipOf(rd);
     }
-    return { runId, network, services, hosts, registryPort, lbPort, dir, keyFile, proxyImage, push, hostExec, down };
+    return { runId, network, services, hosts, registryPort, lbPort, lbTlsPort, dir, keyFile, proxyImage, push, hostExec, down };
   } catch (err) {
     await down();
     throw err;

@@ -37,14 +37,7 @@ export function deployHookPoints(target: DeployTarget, runId: string, log: HookL
     beforeChanges: hooks.preDeploy.length
       ? async (c) => {
           pre = { ...facts, version: c.version, digest: digestOf(c.image), previous: c.previous.find(Boolean) };
-          console.error(`preDeploy: ${hooks.preDeploy.length} command(s)`);
-          try {
-            log.results.push(...(await runPreHook('preDeploy', hooks.preDeploy, pre, { cwd, onLine: printer('preDeploy') })));
-          } catch (e) {
-            const r = (e as { result?: HookResult }).result;
-            if (r) log.results.push(r);
-            throw e;
-          }
+          await preHook('preDeploy', hooks, pre, cwd, log);
         }
       : undefined,
     beforeUnlock: hooks.postDeploy.length
@@ -67,14 +60,7 @@ export function rollbackHookPoints(target: DeployTarget, log: HookLog): Pick<Rol
     beforeSwitch: hooks.preRollback.length
       ? async (c) => {
           pre = { ...facts, run: c.run, version: c.version, previous: c.from.find(Boolean) };
-          console.error(`preRollback: ${hooks.preRollback.length} command(s)`);
-          try {
-            log.results.push(...(await runPreHook('preRollback', hooks.preRollback, pre, { cwd, onLine: printer('preRollback') })));
-          } catch (e) {
-            const r = (e as { result?: HookResult }).result;
-            if (r) log.results.push(r);
-            throw e;
-          }
+          await preHook('preRollback', hooks, pre, cwd, log);
         }
       : undefined,
     beforeUnlock: hooks.postRollback.length
@@ -83,6 +69,18 @@ export function rollbackHookPoints(target: DeployTarget, log: HookLog): Pick<Rol
         }
       : undefined,
   };
+}
+
+/** A pre hook: its results logged, the failing one too, before its error aborts the command. */
+async function preHook(hook: 'preDeploy' | 'preRollback', hooks: HooksConfig, facts: HookFacts, cwd: string, log: HookLog): Promise<void> {
+  console.error(`${hook}: ${hooks[hook].length} command(s)`);
+  try {
+    log.results.push(...(await runPreHook(hook, hooks[hook], facts, { cwd, onLine: printer(hook) })));
+  } catch (e) {
+    const r = (e as { result?: HookResult }).result;
+    if (r) log.results.push(r);
+    throw e;
+  }
 }
 
 async function post(hook: 'postDeploy' | 'postRollback', hooks: HooksConfig, facts: HookFacts, cwd: string, log: HookLog): Promise<void> {

@@ -60,6 +60,18 @@ export function choosePath(candidates: string[], answers: ProbeResult['answers']
   return candidates.find((c) => answers.some((a) => a.path === c && a.status !== undefined && a.status >= 200 && a.status < 300));
 }
 
+/**
+ * What one round of answers says (pure): the chosen path, 'none' once every candidate got an
+ * answer and none was 2xx, or undefined: ask again. Docker's port proxy accepts (then resets)
+ * connections before the app listens, so the first paths asked can fail while later ones already
+ * get a 404: that round says nothing about the failed paths.
+ */
+export function judgeAnswers(candidates: string[], answers: ProbeResult['answers']): string | 'none' | undefined {
+  const path = choosePath(candidates, answers);
+  if (path) return path;
+  return answers.length > 0 && answers.every((a) => a.status !== undefined) ? 'none' : undefined;
+}
+
 export function probeSpec(root: string, d: Detection, buildArgs: Record<string, string>): ProbeSpec {
   const ca = process.env.PIER_CA_FILE ?? '/etc/ssl/certs/ca-certificates.crt';
   return {
@@ -103,6 +115,7 @@ export async function probeHealth(s: ProbeSpec, opts: ProbeOptions = {}): Promis
     if (!hostPort) return { status: 'failed', answers: [], reason: `port ${s.port} was not published (${portOut.trim() || 'no output'})`, seconds: seconds() };
     opts.onProgress?.(`probing ${s.candidates.join(' ')} on 127.0.0.1:${hostPort}`);
 
+    let partialRounds = 0;
     const attempt = async (): Promise<ProbeResult | undefined> => {
       const answers: ProbeResult['answers'] = [];
       for (const path of s.candidates) {
@@ -112,10 +125,13 @@ export async function probeHealth(s: ProbeSpec, opts: ProbeOptions = {}): Promis
           answers.push({ path, error: (err as Error).message });
         }
       }
-      if (answers.some((a) => a.status !== undefined)) {
-        const path = choosePath(s.candidates, answers);
-        return path ? { status: 'found', path, answers, seconds: seconds() } : { status: 'none', answers, reason: 'the app answered, but no candidate path with 2xx', seconds: seconds() };
-      }
+      const noPath: ProbeResult = { status: 'none', answers, reason: 'the app answered, but no candidate path with 2xx', seconds: seconds() };
+      const verdict = judgeAnswers(s.candidates, answers);
+      if (verdict === 'none') return noPath;
+      if (verdict !== undefined) return { status: 'found', path: verdict, answers, seconds: seconds() };
+      // Some paths answered, others failed: ask again, three rounds at most (a path that always
+      // fails, e.g. one that hangs, must not turn "no health path" into a timeout).
+      if (answers.some((a) => a.status !== undefined)) return ++partialRounds < 3 ? undefined : noPath;
       const running = (await exec(['docker', 'inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name], { nothrow: true })).stdout.trim();
       if (!running.startsWith('true')) {
         const logs = await exec(['docker', 'logs', '--tail', '12', name], { nothrow: true });

@@ -30,7 +30,8 @@ export interface IgnoreEntry {
 export function parseIgnoreFile(text: string): { entries: IgnoreEntry[]; problems: string[] } {
   const entries: IgnoreEntry[] = [];
   const problems: string[] = [];
-  text.split('\n').forEach((raw, i) => {
+  // CRLF too: with the \r left on, `#.*$` misses a comment at the end of the line.
+  text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const [id, ...rest] = line.split(/\s+/);

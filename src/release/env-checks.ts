@@ -4,6 +4,7 @@
  * environment's url, and the verdict is recorded on the environment's hosts.
  */
 import { withHosts } from '../deploy/fleet.ts';
+import { webTarget } from '../deploy/target.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { UsageError } from '../util/errors.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -30,7 +31,7 @@ export async function runEnvChecks(target: DeployTarget, kind: 'checks' | 'smoke
   if (!specs.length) throw new UsageError(`environments/${target.envName}.yaml has no ${kind}: configured`);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const runId = opts.runId ?? newRunId();
-  return withHosts(target, async (ops) => {
+  return withHosts(webTarget(target), async (ops) => {
     const cur = await Promise.all(ops.map((o) => o.readCurrent()));
     const images = new Set(cur.map((c) => c?.image ?? '(nothing)'));
     if (images.size !== 1 || !cur[0]) throw new UsageError(`cannot run ${kind} of ${target.envName}: its hosts do not serve one release (${ops.map((o, i) => `${o.name}: ${cur[i]?.version ?? 'nothing'}`).join(', ')})`, `pier status ${target.envName}`);

@@ -16,6 +16,7 @@ import { metricSpec, providersFor } from '../analysis/spec.ts';
 import { fileSize, readFrom } from '../deploy/commands/host.ts';
 import { parseAccessLog, type AccessEntry } from '../deploy/access-log.ts';
 import { withHosts } from '../deploy/fleet.ts';
+import { webTarget } from '../deploy/target.ts';
 import type { HostOps } from '../deploy/host-ops.ts';
 import { Progress } from '../deploy/progress.ts';
 import { rollback, type RollbackReport } from '../deploy/rollback.ts';
@@ -100,7 +101,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const url = target.config?.env?.url;
   const specs = config.metrics.map(metricSpec);
-  const { serving, analysis } = await withHosts(target, async (ops, runId) => {
+  const { serving, analysis } = await withHosts(webTarget(target), async (ops, runId) => {
     const cur = await Promise.all(ops.map(async (o) => ({ host: o.name, cur: await o.readCurrent() })));
     const versions = new Set(cur.map((c) => c.cur?.image ?? '(nothing)'));
     if (versions.size !== 1 || !cur[0]!.cur) {
@@ -141,7 +142,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
   if (opts.rollback === false) return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate };
   try {
     // Another deploy during the window changed what serves: rolling "back" would undo it instead.
-    const now = await withHosts(target, (ops) => Promise.all(ops.map((o) => o.readCurrent())));
+    const now = await withHosts(webTarget(target), (ops) => Promise.all(ops.map((o) => o.readCurrent())));
     const moved = now.filter((c) => c?.image !== serving.image);
     if (moved.length) {
       const msg = `not rolled back: the hosts no longer serve ${serving.version} (${now.map((c) => c?.version ?? 'nothing').join(', ')}): another deploy or rollback ran during the guard`;

@@ -120,7 +120,7 @@ export async function promote(from: DeployTarget, to: DeployTarget, o: FlowOptio
   }
   steps.push({ name: 'promotion gate', env: from.envName, status: 'passed', seconds: since(tp), summary: `${p.version} ${p.digest} passed ${from.envName} checks (${p.verdict.at}): ${p.verdict.detail.join('; ')}` });
   log(`promote ${p.version} (${p.digest}) from ${from.envName} to ${to.envName}`);
-  const { report: r, picture, warnings } = await observedDeploy(to, { progress: new Progress((l) => log(l)), ...o.deploy, version: p.version, digest: p.digest, runId: run, signal: o.signal });
+  const { report: r, picture, warnings } = await observedDeploy(to, { progress: new Progress((l) => log(l)), ...o.deploy, version: p.version, digest: p.digest, runId: run, signal: o.signal, pictureName: `deploy-${to.envName}.html` });
   steps.push(deployStep(to.envName, r, picture, warnings));
   // The bytes that reached `to` are the ones `from` passed (the hosts resolved the same digest).
   if (r.ok && digestOf(r.image) !== p.digest) throw new Error(`${to.envName} resolved ${r.image}, not ${p.digest}`);
@@ -147,7 +147,7 @@ export async function release(staging: DeployTarget, production: DeployTarget, o
   const log = logOf(o);
   const command = `release ${staging.envName} -> ${production.envName}`;
   log(`release ${o.version}: ${staging.envName} (${staging.hosts.length} hosts) then ${production.envName} (${production.hosts.length} hosts), run ${run}`);
-  const { report: d, picture, warnings } = await observedDeploy(staging, { progress: new Progress((l) => log(l)), ...o.deploy, version: o.version, runId: run, signal: o.signal });
+  const { report: d, picture, warnings } = await observedDeploy(staging, { progress: new Progress((l) => log(l)), ...o.deploy, version: o.version, runId: run, signal: o.signal, pictureName: `deploy-${staging.envName}.html` });
   steps.push(deployStep(staging.envName, d, picture, warnings));
   const digest = digestOf(d.image);
   if (!d.ok) return finish(run, command, t0, steps, { version: o.version, digest, error: `deploy to ${staging.envName} failed: ${redact(d.error ?? '')}` });

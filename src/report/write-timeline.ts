@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { DeployReport } from '../deploy/deploy.ts';
 import { withHosts } from '../deploy/fleet.ts';
+import { webTarget } from '../deploy/target.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { runDirFor } from '../util/run-report.ts';
 import { renderDeployTimeline, trafficPerSecond, type TrafficSecond } from './deploy-timeline.ts';
@@ -15,7 +16,7 @@ const TAIL_LINES = 30_000;
 const TRAFFIC_TIMEOUT_MS = 5_000;
 
 async function traffic(target: DeployTarget, startMs: number, seconds: number): Promise<TrafficSecond[]> {
-  const entries = await withHosts(target, async (ops) => (await Promise.all(ops.map((o) => o.readAccessLogTail(TAIL_LINES)))).flat());
+  const entries = await withHosts(webTarget(target), async (ops) => (await Promise.all(ops.map((o) => o.readAccessLogTail(TAIL_LINES)))).flat());
   return trafficPerSecond(entries, startMs, seconds);
 }
 

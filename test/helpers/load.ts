@@ -5,11 +5,14 @@
  * silently lowering the offered rate. Each response time is kept for percentiles. Bounded by `maxSeconds`.
  */
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadResult {
   sent: number;
   ok: number;
   failed: number;
+  /** HTTPS only: requests retried once because the keep-alive connection they were written on was closed by the server before any answer. */
+  retriedReused: number;
   /** Failure descriptions (status or error), first 20. */
   failures: string[];
   /** When each failed request was sent (Date.now()), up to 1,000,000: to tell failures of one moment from the rest. */
@@ -39,12 +42,19 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
-export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean } = {}): Load {
-  const result = { sent: 0, ok: 0, failed: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
+export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean; tls?: { ca: string; servername: string } } = {}): Load {
+  const result = { sent: 0, ok: 0, failed: 0, retriedReused: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  // With `tls`: HTTPS, the certificate checked against `ca` for `servername` (a failed check is a
+  // failed request). TLS passes through the front load balancer to a host's nginx, so a reloading
+  // nginx closes idle keep-alive connections itself; a request written on such a connection just
+  // as it closes gets no answer. Like browsers, curl and Go's http.Transport, the client then
+  // retries it once on a new connection (Node's `reusedSocket` case); those are counted in
+  // `retriedReused`, and any other error, or a second one, is a failure.
+  const agent = opts.tls ? new https.Agent({ keepAlive: true, maxSockets: 512, ca: opts.tls.ca, servername: opts.tls.servername }) : new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const get = opts.tls ? https.get : http.get;
   const one = () =>
     new Promise<void>((resolve) => {
       result.sent += 1;
@@ -60,21 +70,33 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
         if (result.spans && result.spans.length < 1_000_000) result.spans.push([sentAt, Date.now()]);
         resolve();
       };
-      const req = http.get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent, timeout: 10_000 }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            result.ok += 1;
-            const v = /"version":"([^"]+)"/.exec(body)?.[1] ?? '?';
-            result.versions[v] = (result.versions[v] ?? 0) + 1;
-          } else fail(`HTTP ${res.statusCode}`);
+      const attempt = (retry: boolean) => {
+        let answered = false;
+        const req = get({ host: '127.0.0.1', port, path: opts.path ?? '/', agent: retry ? false : agent, timeout: 10_000, ...(opts.tls ? { servername: opts.tls.servername, ca: opts.tls.ca, headers: { host: opts.tls.servername } } : {}) }, (res) => {
+          answered = true;
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => {
+            if (res.statusCode === 200) {
+              result.ok += 1;
+              const v = /"version":"([^"]+)"/.exec(body)?.[1] ?? '?';
+              result.versions[v] = (result.versions[v] ?? 0) + 1;
+            } else fail(`HTTP ${res.statusCode}`);
+            done();
+          });
+          res.on('error', (e) => (fail(e.message), done()));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          if (opts.tls && !retry && !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.message === 'socket hang up')) {
+            result.retriedReused += 1;
+            return attempt(true);
+          }
+          fail(e.message);
           done();
         });
-        res.on('error', (e) => (fail(e.message), done()));
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => (fail(e.message), done()));
+      };
+      attempt(false);
     });
   const started = Date.now();
   const deadline = started + (opts.maxSeconds ?? 180) * 1000;

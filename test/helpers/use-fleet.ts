@@ -31,7 +31,8 @@ export function useFleet(opts: UseFleetOptions, ready: (fleet: Fleet) => void | 
     const failed = [started!, ...others].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await ready(fleet!);
-  }, 300_000);
+    // A cold fleet start, image builds and a file's seeding (pushes, first deploys) on a busy machine.
+  }, 600_000);
   afterAll(async () => {
     if (!fleet) return;
     if (pool) {

@@ -10,14 +10,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { deploy } from '../../src/deploy/deploy.ts';
 import { Progress } from '../../src/deploy/progress.ts';
 import { resolveTarget, type DeployTarget } from '../../src/deploy/target.ts';
 import { exec } from '../../src/util/exec.ts';
 import { lockRelease, lockStatus, releases, status } from '../sim/verbs.ts';
-import { buildTestApp, startFleet, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad, type Load } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { get } from '../helpers/http.ts';
@@ -81,8 +82,8 @@ async function expectLockShown(t: DeployTarget, version: string): Promise<void> 
   expect(refused.err).toMatch(/deploy lock on web1 is held by crash-test@\S+ \(deploy/);
 }
 
-beforeAll(async () => {
-  const [f] = await Promise.all([startFleet({ count: 3 }), buildTestApp('pier-test/deploy-app:good')]);
+// The run's pooled 3-host fleet (a host this file restarts is started again by the pool's reset).
+useFleet({ count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good')] }, async (f) => {
   fleet = f;
   // One tag after the other: parallel pushes of the same layers made the registry refuse under load.
   for (const v of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6']) await fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`);
@@ -90,11 +91,7 @@ beforeAll(async () => {
     const r = await deploy(target(), { version, progress: new Progress(() => undefined) });
     if (!r.ok) throw new Error(`seed deploy ${version}: ${r.error}`);
   }
-}, 900_000);
-
-afterAll(async () => {
-  await fleet?.down();
-}, 120_000);
+});
 
 describe.sequential('a pier process killed mid-deploy, on 3 real hosts', () => {
   let load: Load | undefined;

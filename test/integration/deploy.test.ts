@@ -136,7 +136,8 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const back = await rollback(t, { to: 'v1', progress: quiet() });
     expect(back.ok).toBe(true);
     expect(back.hosts.map((h) => `${h.from}->${h.to}`)).toEqual(['v2->v1', 'v2->v1', 'v2->v1']);
-    expect(back.seconds).toBeLessThan(10);
+    // A bound, not the speed figure (bench:deploy measures that): 15 s at load average 20 on 2 cores.
+    expect(back.seconds).toBeLessThan(30);
     expect(back.switchedSeconds).toBeLessThanOrEqual(back.seconds);
     expect(await lbVersions()).toEqual(new Set(['v1']));
     const fwd = await rollback(t, { to: 'v2', progress: quiet() });

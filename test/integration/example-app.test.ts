@@ -81,7 +81,8 @@ describe('example app (examples/api) in real containers', () => {
     const both = a.log + b.log;
     expect(both.match(/applied 001_create_items\.sql/g)).toHaveLength(1);
     expect(both.match(/applied 002_items_name_index\.sql/g)).toHaveLength(1);
-    expect(both).toMatch(/up to date \(2 migrations already applied\)/);
+    expect(both.match(/applied 003_create_jobs_done\.sql/g)).toHaveLength(1);
+    expect(both).toMatch(/up to date \(3 migrations already applied\)/);
     expect(both).not.toContain('api:api@'); // the URL (with its password) is never printed
   });
 
@@ -100,7 +101,7 @@ describe('example app (examples/api) in real containers', () => {
     }, { timeoutMs: 30_000 });
     expect(health.body).toEqual({ status: 'ok', version: `itest-${runId}`, database: 'ok', cache: 'ok' });
     expect((await call('/version')).body).toEqual({ version: `itest-${runId}` });
-    expect(await logsOf(app)).toMatch(/"msg":"migrate: up to date \(2 migrations already applied\)"/);
+    expect(await logsOf(app)).toMatch(/"msg":"migrate: up to date \(3 migrations already applied\)"/);
   });
 
   it('serves CRUD with 201/200/204, 400 naming the bad field and 404', async () => {

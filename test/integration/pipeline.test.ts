@@ -68,7 +68,8 @@ describe.skipIf(!haveApp)(`pipeline on the example app ${haveApp ? '' : '(exampl
     expect(run.code, run.stderr.slice(-2000)).toBe(1);
     const lt = stage(run.report!, 'loadtest');
     expect(lt.status).toBe('failed');
-    expect(lt.reason).toMatch(/^SLO missed: error rate \d+\.\d+% > 1\.00%/);
+    // The error-rate miss is what FAIL_RATE causes; on a busy machine a p99 miss can be listed before it.
+    expect(lt.reason).toMatch(/^SLO missed: (.*; )?error rate \d+\.\d+% > 1\.00%/);
     expect((lt.figures as Record<string, number>).errorRate).toBeGreaterThan(0.1);
     expect(stage(run.report!, 'publish').status).toBe('skipped');
   }, 180_000);

@@ -157,8 +157,11 @@ export class SimFleet {
   }
 
   /** A deploy target for this fleet, connected through `proc`. */
-  target(proc: SimProcess, deploy: DeploySettings = {}): DeployTarget {
+  target(proc: SimProcess, deploy: DeploySettings = {}, extra: Partial<DeployTarget> = {}): DeployTarget {
     return {
+      webHosts: this.hosts.map((h) => h.name),
+      roles: [],
+      roleOrder: ['web'],
       envName: 'production',
       root: '/nonexistent',
       app: APP,
@@ -179,6 +182,7 @@ export class SimFleet {
       envFileContent: 'DATABASE_URL=postgres://api:secret@db/api\n',
       envIssues: [],
       by: 'ops@sim',
+      ...extra,
     };
   }
 }

@@ -34,6 +34,12 @@ export interface SimContainer {
   crashed: boolean;
   /** Proxy only: directory mounted as /etc/nginx/conf.d. */
   confDir?: string;
+  /** Role containers: the argv after the image, the stop signal and timeout it was created with. */
+  command?: string[];
+  stopSignal?: string;
+  stopTimeout?: string;
+  /** The `--time` of the last `docker stop` (the drain it was given before a kill). */
+  stoppedWithin?: number;
 }
 
 export interface LoadedUpstream {
@@ -363,6 +369,7 @@ export class SimHost {
         if (!x) return noSuch(a[2]!);
         x.running = false;
         x.checked = false;
+        x.stoppedWithin = Number(a[1]);
         return ok(`${x.name}\n`);
       }
       case 'rm': {
@@ -392,6 +399,7 @@ export class SimHost {
               .replace('{{.State}}', x.running ? 'running' : 'exited')
               .replace('{{.Image}}', x.image)
               .replace('{{.Label "pier.release"}}', x.labels['pier.release'] ?? '')
+              .replace('{{.Label "pier.role"}}', x.labels['pier.role'] ?? '')
               .replace('{{.CreatedAt}}', createdAt(x.created)),
           );
         if (rows.some((row) => row.includes('{{'))) throw new UnknownCommandError(this.name, argv, 'unknown docker ps format field');
@@ -407,6 +415,21 @@ export class SimHost {
           this.s.proxyLoaded = conf;
           return ok();
         }
+        // A role's health check by command: answered by the role release's health mode.
+        const x = c(a[0]);
+        if (a[0] !== PROXY && x?.labels['pier.role'] && a.length > 1) {
+          if (!x.running) return fail(1, `Error response from daemon: Container ${x.name} is not running`);
+          if (x.health === 'never') return fail(1, 'not ready');
+          if (x.health === 'dies' && x.answered >= 1) {
+            x.running = false;
+            x.crashed = true;
+            return fail(1, `Error response from daemon: Container ${x.name} is not running`);
+          }
+          x.answered++;
+          x.checked = true;
+          return ok();
+        }
+        if (!x && a[0] !== PROXY) return noSuch(a[0]!);
         throw new UnknownCommandError(this.name, argv);
       }
       default:
@@ -428,8 +451,8 @@ export class SimHost {
     let i = 0;
     for (; i < a.length && a[i]!.startsWith('--'); i++) {
       const f = a[i]!;
-      if (f === '--detach' || f === '--rm') bools.add(f);
-      else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume'].includes(f)) (flags[f] ??= []).push(a[++i]!);
+      if (f === '--detach' || f === '--rm' || f === '--no-healthcheck') bools.add(f);
+      else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume', '--stop-signal', '--stop-timeout'].includes(f)) (flags[f] ??= []).push(a[++i]!);
       else throw new UnknownCommandError(this.name, argv, `unknown docker run flag ${f}`);
     }
     const image = a[i];
@@ -449,10 +472,14 @@ export class SimHost {
     if (bools.has('--rm')) return ok('(simulated one-off)\n'); // a release step (migration): runs and is gone
     if (!bools.has('--detach')) throw new UnknownCommandError(this.name, argv, 'foreground docker run');
     const isProxy = name === PROXY;
+    const role = labels['pier.role'];
+    const command = a.slice(i + 1);
+    if (command.length && !role) throw new UnknownCommandError(this.name, argv, 'a command after the image of a web release');
     const conf = (flags['--volume'] ?? []).find((v) => v.endsWith(':/etc/nginx/conf.d:ro'));
     const x: SimContainer = {
       name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile, env: envFile ? this.s.files[envFile] : undefined,
-      health: isProxy ? 'healthy' : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
+      health: isProxy ? 'healthy' : role ? (this.w.health[`${role}:${labels['pier.release'] ?? ''}`] ?? 'healthy') : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
+      ...(role ? { command, stopSignal: flags['--stop-signal']?.[0], stopTimeout: flags['--stop-timeout']?.[0] } : {}),
       checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
       ip: this.nextIp(),
     };

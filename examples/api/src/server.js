@@ -30,7 +30,7 @@ const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 
 // Fail fast instead of hanging: a down database or cache must show in /health within ~1 s.
-const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 1000, idleTimeoutMillis: 10_000 });
+const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: Number(process.env.DB_CONNECT_TIMEOUT_MS) || 1000, idleTimeoutMillis: 10_000 });
 pool.on('error', (err) => logger.warn('idle database connection failed', { error: err.message }));
 
 const redis = new Redis(config.redisUrl, {

@@ -26,7 +26,7 @@ test('an applied migration whose file changed is an error', () => {
 
 test('the bundled migrations read and order cleanly', async () => {
   const list = await readMigrations();
-  assert.deepEqual(list.map((x) => x.file), ['001_create_items.sql', '002_items_name_index.sql']);
+  assert.deepEqual(list.map((x) => x.file), ['001_create_items.sql', '002_items_name_index.sql', '003_create_jobs_done.sql']);
   assert.ok(list.every((x) => /^[0-9a-f]{64}$/.test(x.checksum)));
 });
 

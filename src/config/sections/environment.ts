@@ -3,6 +3,8 @@ import { Check, Guard, Metric } from './analysis.ts';
 import { EnvironmentHooks } from './hooks.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notify } from './notify.ts';
+import { Proxy } from './proxy.ts';
+import { Accessories, RoleOrder, Roles } from './roles.ts';
 
 function isRegExp(source: string): boolean {
   try {
@@ -73,6 +75,7 @@ export const Backup = z
     container: z.string().min(1).optional().describe('Container name (via docker / ssh)'),
     service: z.string().min(1).optional().describe('Compose service name (via compose)'),
     host: z.string().optional().describe('via ssh: a name in hosts, or user@address[:port] of a database host that is not deployed to (same SSH key and known_hosts); default: the first host'),
+    accessory: z.string().optional().describe('via ssh: the accessory (accessories.<name>) running PostgreSQL: its container and host'),
     database: z.string().min(1).describe('Database to back up'),
     user: z.string().min(1).default('postgres').describe('Database role pg_dump connects as (local socket inside the container)'),
     dir: z.string().default('.pier/backups').describe('Directory (on the machine running pier) where backups are kept'),
@@ -82,7 +85,7 @@ export const Backup = z
     rpoMinutes: z.number().positive().default(60).describe('Recovery point objective: pier db drill fails when the newest verified backup is older'),
   })
   .superRefine((b, ctx) => {
-    if ((b.via === 'docker' || b.via === 'ssh') && !b.container) ctx.addIssue({ code: 'custom', path: ['container'], message: `required with via: ${b.via}` });
+    if ((b.via === 'docker' || b.via === 'ssh') && !b.container && !(b.via === 'ssh' && b.accessory)) ctx.addIssue({ code: 'custom', path: ['container'], message: `required with via: ${b.via}` });
     if (b.via === 'compose' && !b.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'required with via: compose' });
   })
   .describe('Database backups: pier db backup|restore|verify|drill');
@@ -150,6 +153,10 @@ export const Environment = z
     backup: Backup.optional(),
     hooks: EnvironmentHooks.optional(),
     maintenance: Maintenance.default(Maintenance.parse({})),
+    proxy: Proxy.default(Proxy.parse({})),
+    roles: Roles.optional(),
+    roleOrder: RoleOrder.optional(),
+    accessories: Accessories.default({}),
     notify: z.array(Notify).default([]).describe('Webhooks told about deploys, rollbacks, guard verdicts and failed backups (a slow or failing one never blocks or fails a command)'),
   })
   .describe('An environment overlay: environments/<name>.yaml');

@@ -15,6 +15,8 @@ export interface AppContainerSpec {
   network?: string;
   /** `--volume` values (`name:/path[:ro]`): data that survives releases (app.volumes). */
   volumes?: string[];
+  /** A role other than web (worker, scheduler): labelled `pier.role`, its own command, stop signal and drain. */
+  role?: { name: string; command?: readonly string[]; stopSignal: string; drainSeconds: number };
 }
 
 const volumeArgs = (spec: AppContainerSpec) => (spec.volumes ?? []).flatMap((v) => ['--volume', v]);
@@ -58,18 +60,27 @@ export function appVolumes(app: string, volumes: readonly { source: string; targ
 
 /** Start a release's container beside whatever is serving; it only gets traffic once the proxy points at it. */
 export function runApp(spec: AppContainerSpec): string[] {
+  const role = spec.role;
   return [
     'docker', 'run', '--detach',
     '--name', spec.name,
     '--network', spec.network ?? HOST_NETWORK,
     '--restart', 'unless-stopped',
-    ...labelArgs(releaseLabels(spec.app, spec.version, spec.runId)),
+    ...labelArgs({ ...releaseLabels(spec.app, spec.version, spec.runId), ...(role ? { 'pier.role': role.name } : {}) }),
+    // A plain `docker stop` of a role container sends its signal and waits its drain before the kill.
+    // The image's HEALTHCHECK is the web's (HTTP); a role is checked by its own command.
+    ...(role ? ['--stop-signal', role.stopSignal, '--stop-timeout', String(role.drainSeconds), '--no-healthcheck'] : []),
     ...(spec.envFile ? ['--env-file', spec.envFile] : []),
     ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     ...volumeArgs(spec),
     spec.image,
+    ...(role?.command ?? []),
   ];
 }
+
+/** Run `command` inside a running container (a role's health check by command). */
+export const execIn = (container: string, command: readonly string[]): string[] => ['docker', 'exec', container, ...command];
+
 
 /** A one-off release step (migrations) in the new image, same network and env as the app. */
 export function runOnce(spec: AppContainerSpec, command: readonly string[]): string[] {
@@ -89,6 +100,8 @@ export function runOnce(spec: AppContainerSpec, command: readonly string[]): str
 export interface ProxySpec {
   image: string;
   publicPort: number;
+  /** Public HTTPS port (proxy.tls.port), published to the proxy's 443. */
+  tlsPort?: number;
   nginxDir: string;
   logDir: string;
 }
@@ -102,11 +115,15 @@ export function runProxy(spec: ProxySpec): string[] {
     '--restart', 'unless-stopped',
     '--label', 'pier.role=proxy',
     '--publish', `${spec.publicPort}:80`,
+    ...(spec.tlsPort ? ['--publish', `${spec.tlsPort}:443`] : []),
     '--volume', `${spec.nginxDir}:/etc/nginx/conf.d:ro`,
     '--volume', `${spec.logDir}:/var/log/pier`,
     spec.image,
   ];
 }
+
+/** The host port published to the proxy's 443 (nothing, exit 1, when none). */
+export const proxyTlsPort = (): string[] => ['docker', 'port', PROXY_CONTAINER, '443/tcp'];
 
 /** Validate the config. */
 export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-t', '-q'];
@@ -124,7 +141,7 @@ export const logsTail = (name: string, lines = 20): string[] => ['docker', 'logs
 /** One JSON object per line: name, state, image, release label, creation time. */
 export const listReleases = (app: string): string[] => [
   'docker', 'ps', '--all', '--no-trunc', '--filter', `label=pier.app=${app}`,
-  '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","created":"{{.CreatedAt}}"}',
+  '--format', '{"name":"{{.Names}}","state":"{{.State}}","image":"{{.Image}}","release":"{{.Label "pier.release"}}","role":"{{.Label "pier.role"}}","created":"{{.CreatedAt}}"}',
 ];
 export const containerRunning = (name: string): string[] => ['docker', 'inspect', '--format', '{{.State.Running}}', name];
 /** Image ID (sha256:...) of a local image: what a digest comparison uses for streamed images. */

@@ -110,9 +110,13 @@ export function recordSwitch(currentFile: string, currentJson: string, releasesL
   );
 }
 
-/** HTTP GET returning the status code only (health checks and smoke tests run on the host). */
+/**
+ * HTTP GET returning the status code only (health checks and smoke tests run on the host). An
+ * https URL is the host's own proxy on 127.0.0.1: its certificate names the public hosts, not
+ * 127.0.0.1, so it is not checked here (`pier certs status` checks it).
+ */
 export const httpStatus = (url: string, timeoutSeconds = 3): string[] => [
-  'curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', String(timeoutSeconds), url,
+  'curl', '--silent', ...(url.startsWith('https:') ? ['--insecure'] : []), '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', String(timeoutSeconds), url,
 ];
 
 /**
@@ -128,3 +132,6 @@ export function writeEnvFile(file: string): string[] {
 
 /** Remove a file if present. */
 export const removeFile = (file: string): string[] => ['rm', '-f', file];
+
+/** HTTP GET printing the body (at most 4 KiB; bounded in time): an ACME challenge answer. */
+export const httpBody = (url: string, timeoutSeconds = 3): string[] => ['curl', '--silent', '--max-time', String(timeoutSeconds), '--max-filesize', '4096', url];

@@ -34,6 +34,12 @@ export function hostLayout(dir: string, app: string): HostLayout {
   };
 }
 
+/** A non-web role's records: current.json and releases.jsonl beside the web ones, per role. */
+export function roleLayout(l: HostLayout, app: string, role: string): { currentFile: string; releasesLog: string } {
+  const d = `${l.dir}/${app}/roles/${role}`;
+  return { currentFile: `${d}/current.json`, releasesLog: `${d}/releases.jsonl` };
+}
+
 /** Docker object names on a host. Only pier's own containers use these names. */
 export const PROXY_CONTAINER = 'pier-proxy';
 export const HOST_NETWORK = 'pier';
@@ -43,6 +49,7 @@ export const HOST_NETWORK = 'pier';
  * replaced. Every start gets a fresh suffix, so starting a release again (a re-run deploy of the
  * same version) never has to remove or replace the container a proxy may be pointing at.
  */
-export function releaseContainer(app: string, version: string, suffix?: string): string {
+export function releaseContainer(app: string, version: string, suffix?: string, role?: string): string {
+  if (role) return releaseContainer(`${app}-${role}`, version, suffix);
   return `${app}-${version.replace(/[^a-zA-Z0-9_.-]/g, '_')}${suffix ? `-${suffix}` : ''}`;
 }

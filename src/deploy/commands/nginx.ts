@@ -9,6 +9,8 @@
  * its targets. Open-source nginx before 1.27.3 re-resolves only names held in a variable, so the
  * target is a variable chosen per request (`split_clients` by weight, one `*` entry when alone).
  */
+import { challengeLocation, PROXY_TLS_PORT, redirectLocation, tlsServerDirectives, type ProxyTls } from './nginx-tls.ts';
+
 export interface Upstream {
   /** `host:port` the proxy sends to: the release container's name and the app's port. */
   address: string;
@@ -65,6 +67,8 @@ export interface ProxyConf {
   /** Port nginx listens on inside its container. */
   listen?: number;
   accessLog?: string;
+  /** HTTPS (proxy.tls): see src/deploy/commands/nginx-tls.ts. Without it the config is plain HTTP. */
+  tls?: ProxyTls;
 }
 
 /**
@@ -112,8 +116,17 @@ export function renderProxyConf(conf: ProxyConf): string {
     ...releases,
     '}',
     '',
+    ...(conf.tls?.serve ? httpsServers(conf, conf.tls) : appServer(conf, `    listen ${conf.listen ?? 80} default_server;`, conf.tls ? challengeLocation() : [])),
+    '',
+  ].join('\n');
+}
+
+/** The server proxying to the app: plain HTTP, or (TLS) the HTTPS one. */
+function appServer(conf: ProxyConf, listen: string, extra: string[], proto?: string): string[] {
+  return [
     'server {',
-    `    listen ${conf.listen ?? 80} default_server;`,
+    listen,
+    ...extra,
     `    access_log ${conf.accessLog ?? '/var/log/pier/access.log'} pier_json;`,
     '    # Maintenance mode (pier maintenance on): present only while it is on (src/deploy/maintenance.ts).',
     `    include ${MAINTENANCE_INCLUDE};`,
@@ -123,11 +136,26 @@ export function renderProxyConf(conf: ProxyConf): string {
     '        proxy_set_header Connection "";',
     '        proxy_set_header Host $host;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    ...(proto ? [`        proxy_set_header X-Forwarded-Proto ${proto};`] : []),
     '        proxy_connect_timeout 2s;',
     '    }',
     '}',
+  ];
+}
+
+/** TLS on: port 80 answers the ACME challenge and redirects the rest (301); the app is served on 443. */
+function httpsServers(conf: ProxyConf, tls: ProxyTls): string[] {
+  return [
+    '# HTTP: the ACME challenge path, everything else redirected to HTTPS (not logged: no release served it).',
+    'server {',
+    `    listen ${conf.listen ?? 80} default_server;`,
+    '    access_log off;',
+    ...challengeLocation(),
+    ...redirectLocation(tls),
+    '}',
     '',
-  ].join('\n');
+    ...appServer(conf, `    listen ${PROXY_TLS_PORT} ssl http2 default_server;`, tlsServerDirectives(tls), 'https'),
+  ];
 }
 
 export interface LoadBalancerConf {
@@ -149,10 +177,39 @@ export function renderLoadBalancerConf(conf: LoadBalancerConf): string {
     `    listen ${conf.listen ?? 80} default_server;`,
     '    location / {',
     '        proxy_pass http://pier_fleet;',
+    '        proxy_set_header Host $host;',
     '        proxy_connect_timeout 1s;',
     '        proxy_read_timeout 15s;',
     '        proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;',
     '        proxy_next_upstream_tries 3;',
+    '    }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The front load balancer's whole nginx.conf: HTTP as renderLoadBalancerConf, and TCP on
+ * `tlsListen` passed through to each host's HTTPS port (TLS ends on the hosts, as behind a cloud
+ * network load balancer). Debian's nginx has the stream module as a dynamic module
+ * (modules-enabled); the official image has it built in (the glob then matches nothing).
+ */
+export function renderLoadBalancerMain(conf: LoadBalancerConf & { tlsBackends: string[]; tlsListen?: number }): string {
+  const indent = (text: string) => text.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
+  return [
+    'include /etc/nginx/modules-enabled/*.conf;',
+    'events { worker_connections 4096; }',
+    'http {',
+    indent(renderLoadBalancerConf(conf)).trimEnd(),
+    '}',
+    'stream {',
+    '    upstream pier_fleet_tls {',
+    ...conf.tlsBackends.map((b) => `        server ${b} max_fails=1 fail_timeout=2s;`),
+    '    }',
+    '    server {',
+    `        listen ${conf.tlsListen ?? 443};`,
+    '        proxy_pass pier_fleet_tls;',
+    '        proxy_connect_timeout 1s;',
     '    }',
     '}',
     '',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePath, probeBuildArgv, probeRunArgv, type ProbeSpec } from '../../../src/init/probe.ts';
+import { choosePath, judgeAnswers, probeBuildArgv, probeRunArgv, type ProbeSpec } from '../../../src/init/probe.ts';
 
 const spec: ProbeSpec = { root: '/r', dockerfile: '/r/Dockerfile', target: 'release', buildArgs: { BASE_IMAGE: 'pier.local/debian:bookworm' }, port: 8080, env: { DATA_DIR: '/data' }, candidates: ['/health', '/'], caFile: '/ca.crt' };
 
@@ -24,5 +24,13 @@ describe('init probe', () => {
     ];
     expect(choosePath(['/health', '/healthz', '/ping', '/'], answers)).toBe('/healthz');
     expect(choosePath(['/health'], answers)).toBeUndefined();
+  });
+
+  it("says 'none' only when every candidate answered; a round where some paths failed is asked again", () => {
+    // Docker's port proxy resets the first connection before the app listens; /healthz then gets a 404.
+    expect(judgeAnswers(['/health', '/healthz'], [{ path: '/health', error: 'socket hang up' }, { path: '/healthz', status: 404 }])).toBeUndefined();
+    expect(judgeAnswers(['/health', '/healthz'], [{ path: '/health', status: 404 }, { path: '/healthz', status: 404 }])).toBe('none');
+    expect(judgeAnswers(['/health', '/healthz'], [{ path: '/health', error: 'reset' }, { path: '/healthz', status: 200 }])).toBe('/healthz');
+    expect(judgeAnswers(['/health'], [])).toBeUndefined();
   });
 });
