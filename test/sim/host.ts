@@ -242,7 +242,7 @@ export class SimHost {
         const d = this.s.disk ?? DEFAULT_DISK;
         let dir = a[0]!;
         while (!this.hasDir(dir)) dir = dirname(dir);
-        return ok(`${dir} ${d.freeKb} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /\n/var/lib/docker ${d.freeKb + 1} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /var/lib/docker\n`);
+        return ok(`${dir} ${d.freeKb} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /\n/var/lib/docker ${d.freeKb + 1024} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /var/lib/docker\n`);
       }
       case 'pruneImages':
         return this.pruneImages(a);
