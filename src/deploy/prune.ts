@@ -43,7 +43,8 @@ export async function pruneImagesAfterDeploy(ops: readonly HostOps[], target: De
   const protect = protectedImages(target);
   const results = await mapLimit(ops, target.parallel, async (o): Promise<ImagePruneOutcome> => {
     try {
-      const images = (await o.pruneImages('remove', { protect })).filter((i) => i.deleted || i.refs.length);
+      // What docker really did: deleted, or (named by another repository too) untagged of the app's names.
+      const images = (await o.pruneImages('remove', { protect })).filter((i) => i.deleted || i.untagged?.length);
       const bytes = images.filter((i) => i.deleted).reduce((n, i) => n + i.bytes, 0);
       if (images.length) progress.step(o.name, 'pruned', `${images.length} unused image(s) removed (${shortNames(images)}; up to ${mb(bytes)})`);
       return { host: o.name, images, bytes };

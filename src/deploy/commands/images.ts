@@ -57,12 +57,15 @@ export interface PrunedImage {
   bytes: number;
   /** Remove mode: the image itself was deleted (not only untagged of the app's names). */
   deleted?: boolean;
+  /** Remove mode: the app's references docker removed (`Untagged:`); an image another repository names stays. */
+  untagged?: string[];
 }
 
 /** The script's output -> images (pure). In remove mode, `deleted` from docker's `Deleted: ID` lines. */
 export function parsePruneOutput(out: string, mode: 'list' | 'remove'): PrunedImage[] {
   const byId = new Map<string, PrunedImage>();
   const deleted = new Set<string>();
+  const untagged = new Set<string>();
   for (const line of out.split('\n')) {
     const c = /^candidate (\S+) (\S+) (\d*)$/.exec(line.trim());
     if (c) {
@@ -73,9 +76,12 @@ export function parsePruneOutput(out: string, mode: 'list' | 'remove'): PrunedIm
     }
     const d = /^Deleted: (sha256:[0-9a-f]+)$/.exec(line.trim());
     if (d) deleted.add(d[1]!);
+    const u = /^Untagged: (\S+)$/.exec(line.trim());
+    if (u) untagged.add(u[1]!);
   }
   const images = [...byId.values()];
-  return mode === 'remove' ? images.map((i) => ({ ...i, deleted: deleted.has(i.id) })) : images;
+  // docker prints short names for Docker Hub references (`org/app:v1`), as the listing does.
+  return mode === 'remove' ? images.map((i) => ({ ...i, deleted: deleted.has(i.id), untagged: i.refs.filter((r) => untagged.has(r)) })) : images;
 }
 
 /** The app's image repositories: the registry's (`<registry>/<image>`) and the streamed one (`<image>`). */

@@ -121,8 +121,8 @@ describe('the image prune script (run for real, docker stubbed)', () => {
   it('parses docker rmi output: an image is deleted only with its Deleted line', () => {
     const out = `candidate ${ID('1')} r:v1 10\ncandidate ${ID('1')} r@sha256:d1 10\ncandidate ${ID('4')} r:v4 5\nUntagged: r:v1\nDeleted: ${ID('1')}\nDeleted: sha256:layer\nUntagged: r:v4\n`;
     expect(parsePruneOutput(out, 'remove')).toEqual([
-      { id: ID('1'), refs: ['r:v1', 'r@sha256:d1'], bytes: 10, deleted: true },
-      { id: ID('4'), refs: ['r:v4'], bytes: 5, deleted: false },
+      { id: ID('1'), refs: ['r:v1', 'r@sha256:d1'], bytes: 10, deleted: true, untagged: ['r:v1'] },
+      { id: ID('4'), refs: ['r:v4'], bytes: 5, deleted: false, untagged: ['r:v4'] },
     ]);
   });
 
