@@ -112,14 +112,14 @@ describe.sequential('release strategies on 3 simulated hosts', () => {
   }, 60_000);
 
   it('the window timer stops the previous release once the window is over, but not a release serving again', async () => {
-    // 8 s: the deploy's own steps after the switch (records, prune, unlock) took over 2 s on a
-    // loaded machine, so a 2 s window had closed before the first look.
-    const t = target({ strategy: 'blue-green', blueGreen: { windowSeconds: 8 } });
+    // 15 s: the deploy's own steps after the switch (records, prune, unlock) took over 2 s on a
+    // loaded machine, so a 2 s window had closed before the first look (15 s leaves room).
+    const t = target({ strategy: 'blue-green', blueGreen: { windowSeconds: 15 } });
     const r = await deploy(t, { version: 's3', progress: recorder([]) });
     expect(r.ok, r.error).toBe(true);
     expect(await running('web1', 's1')).toBe('true');
-    // The host-side timer fires 8 s after the switch; looked at until then (bounded), not slept through.
-    await poll('s1 stopped on every host', async () => ((await Promise.all(fleet.hosts.map((h) => running(h.name, 's1')))).every((x) => x === 'false') ? true : undefined), { timeoutMs: 40_000, intervalMs: 500 });
+    // The host-side timer fires 15 s after the switch; looked at until then (bounded), not slept through.
+    await poll('s1 stopped on every host', async () => ((await Promise.all(fleet.hosts.map((h) => running(h.name, 's1')))).every((x) => x === 'false') ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
     expect(await running('web1', 's3')).toBe('true');
   }, 120_000);
 
