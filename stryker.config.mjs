@@ -59,6 +59,24 @@ export default {
     'src/deploy/commands/nginx.ts',
     // rollback-target selection
     'src/deploy/history.ts',
+    // role order and role settings (resolveTarget around it reads files: not pure)
+    'src/deploy/target.ts:73-96',
+    // accessory command builders
+    'src/deploy/commands/accessory.ts',
+    // HTTPS: nginx TLS rendering, certificate facts and verdicts, the pure parts of certs.ts
+    // (store paths, renew hint, tlsOf, a host's certificate judged, the proxy config around a change)
+    'src/deploy/commands/nginx-tls.ts',
+    'src/certs/x509.ts',
+    'src/certs/certs.ts:24-36',
+    'src/certs/certs.ts:102-115',
+    'src/certs/certs.ts:154-166',
+    // DORA figures, deploy notifications, the deploy timeline page
+    'src/stats/dora.ts',
+    'src/notify/lifecycle.ts',
+    'src/report/deploy-timeline.ts',
+    // image build record: the pure update (reading and writing the file is I/O)
+    'src/pipeline/build-record.ts:17-19',
+    'src/pipeline/build-record.ts:32-37',
   ],
   incremental: true,
   incrementalFile: '.pier/mutation/stryker-incremental.json',
