@@ -44,6 +44,7 @@ export default defineConfig({
       'test/unit/stats/dora-edges.test.ts',
       'test/unit/notify/lifecycle-edges.test.ts',
       'test/unit/report/deploy-timeline-edges.test.ts',
+      'test/unit/certs/nginx-tls-edges.test.ts',
     ],
     testTimeout: 120_000,
     // Under StrykerJS one worker runs every mutant: keep imported modules between runs (mutants are

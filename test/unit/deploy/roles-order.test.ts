@@ -50,10 +50,11 @@ describe('role order', () => {
     expect(issues({ roles: {} })).toEqual(['environments/production.yaml roles: expected at least one role (web, or a worker)']);
   });
   it("a role's settings carried over: command, env, stop signal, drain, health with its defaults", () => {
-    const r = resolveRoles(env({ roles: { worker: { command: ['node', 'w.js'], env: { QUEUE: 'jobs', N: 2 }, stopSignal: 'SIGQUIT', drainSeconds: 0, health: { command: ['true'] } }, cron: { health: { command: ['check'], timeoutSeconds: 5, intervalSeconds: 2 } } } }), HOSTS, 'e.yaml');
+    const r = resolveRoles(env({ roles: { worker: { command: ['node', 'w.js'], env: { QUEUE: 'jobs', N: 2 }, stopSignal: 'SIGQUIT', drainSeconds: 0, health: { command: ['true'] } }, cron: { health: { command: ['check'], timeoutSeconds: 5, intervalSeconds: 2 } }, mail: { drainSeconds: 45 } } }), HOSTS, 'e.yaml');
     expect(r.roles).toEqual([
       { name: 'worker', hosts: HOSTS, command: ['node', 'w.js'], env: { QUEUE: 'jobs', N: '2' }, stopSignal: 'SIGQUIT', drainSeconds: 0, health: { command: ['true'], timeoutSeconds: 60, intervalSeconds: 1 } },
       { name: 'cron', hosts: HOSTS, env: {}, stopSignal: 'SIGTERM', drainSeconds: 30, health: { command: ['check'], timeoutSeconds: 5, intervalSeconds: 2 } },
+      { name: 'mail', hosts: HOSTS, env: {}, stopSignal: 'SIGTERM', drainSeconds: 45 },
     ]);
     expect(r.roles[1]).not.toHaveProperty('command');
     expect(r.webHosts).toEqual([]);
