@@ -15,6 +15,7 @@ const dora = (hosts: HostRecords[], commits = new Map<string, number>(), window 
 describe('parsing', () => {
   it('audit lines: surrounding whitespace trimmed; a line whose date does not parse, or without run=, is not one', () => {
     expect(parseAuditLine('  2026-12-01T10:00:00.000Z a@b run=x1 deploy v1 started  \n')).toEqual({ at: Date.parse('2026-12-01T10:00:00.000Z'), by: 'a@b', run: 'x1', message: 'deploy v1 started' });
+    expect(parseAuditLine('2026-12-01T10:00:00.000Z  a@b\trun=x1   deploy v1 started')).toEqual({ at: Date.parse('2026-12-01T10:00:00.000Z'), by: 'a@b', run: 'x1', message: 'deploy v1 started' });
     expect(parseAuditLine('2026-13-45T99:00:00.000Z a@b run=x1 deploy v1 started')).toBeUndefined();
     expect(parseAuditLine('2026-12-01T10:00:00.000Z a@b x1 deploy v1 started')).toBeUndefined();
     expect(parseAuditLine('at 2026-12-01T10:00:00.000Z a@b run=x1 deploy')).toBeUndefined();
@@ -41,7 +42,7 @@ describe('parsing', () => {
 
 describe('deploy runs from audit lines', () => {
   it('one run on several hosts is one deploy: earliest start, earliest end', () => {
-    const host = (name: string, off: number): HostRecords => ({ host: name, releases: [], audit: [audit('d1', 10 + off, 'deploy 1.0.0 started'), audit('d1', 12 + off, 'deploy 1.0.0 succeeded')] });
+    const host = (name: string, off: number): HostRecords => ({ host: name, releases: [], audit: ['not an audit line', audit('d1', 10 + off, 'deploy 1.0.0 started'), '', audit('d1', 12 + off, 'deploy 1.0.0 succeeded')] });
     const s = dora([host('web2', 1), host('web1', 0)]);
     expect(s.deploys).toEqual({ attempted: 1, succeeded: 1, failed: 0, successRate: 1, perDay: 1 });
     expect(s.deploySeconds).toEqual({ count: 1, p50: 120, p90: 120, max: 120 });
@@ -103,12 +104,14 @@ describe('change failures and time to restore', () => {
   it('first switch is the earliest of any host (whatever order hosts come in); restored at the last host back', () => {
     const hosts: HostRecords[] = [
       { host: 'web2', releases: [rec('deployed', '2', 'd2', 13), rec('rolled-back', '1', 'd2', 16, '2')], audit: [audit('d2', 10, 'deploy 2 started'), audit('d2', 17, 'deploy 2 failed: web2')] },
-      { host: 'web1', releases: [rec('deployed', '2', 'd2', 11), rec('rolled-back', '1', 'd2', 15, '2')], audit: [] },
+      { host: 'web1', releases: [rec('deployed', '2', 'd2', 11), rec('rolled-back', '1', 'd2', 15, '2'), rec('deployed', '3', 'd3', 21, '1')], audit: [audit('d3', 20, 'deploy 3 started'), audit('d3', 22, 'deploy 3 succeeded')] },
     ];
     const s = dora(hosts);
-    expect(s.changeFailure).toEqual({ changes: 1, failed: 1, rate: 1, versions: ['2'] });
+    // d3, the last record on web1, went fine: only d2 failed.
+    expect(s.changeFailure).toEqual({ changes: 2, failed: 1, rate: 0.5, versions: ['2'] });
     expect(s.timeToRestoreSeconds).toEqual({ count: 1, p50: 300, p90: 300, max: 300 });
-    expect(s.rollbacks).toMatchObject({ count: 1, automatic: 1, byCommand: 0, perDeploy: 1 });
+    expect(s.rollbacks).toEqual({ count: 1, automatic: 1, byCommand: 0, perDeploy: 0.5 });
+    expect(s.deploys).toMatchObject({ succeeded: 1, failed: 1, successRate: 0.5 });
   });
   it('rolled back later by command: from its success to the last host back; reconcile records in between do not hide it', () => {
     const hosts: HostRecords[] = ['web1', 'web2'].map((host, i) => ({
@@ -118,16 +121,36 @@ describe('change failures and time to restore', () => {
     }));
     expect(dora(hosts).timeToRestoreSeconds).toEqual({ count: 1, p50: 1680, p90: 1680, max: 1680 });
     expect(dora(hosts).changeFailure).toMatchObject({ failed: 1, versions: ['2'] });
+    // Restored by command: not an automatic rollback (the command's own audit line counts it).
+    expect(dora(hosts).rollbacks).toMatchObject({ automatic: 0 });
   });
   it('a rollback after another deploy on that host, or away from another version, is not this change failing', () => {
     const hosts: HostRecords[] = [{
       host: 'web1',
-      releases: [rec('deployed', '2', 'd2', 11), rec('deployed', '3', 'd3', 21), rec('rollback', '2', 'r1', 30, '3'), rec('rollback', '1', 'r2', 35, '2')],
+      releases: [rec('deployed', '2', 'd2', 11, '1'), rec('deployed', '3', 'd3', 21, '2'), rec('rollback', '2', 'r1', 30, '3'), rec('rollback', '1', 'r2', 35, '2')],
       audit: [...ok('d2', '2', 10, 12), ...ok('d3', '3', 20, 22)],
     }];
     const s = dora(hosts);
     expect(s.changeFailure).toEqual({ changes: 2, failed: 1, rate: 0.5, versions: ['3'] });
     expect(s.timeToRestoreSeconds.max).toBe(480);
+  });
+  it('a redeploy of the same version: only the run a rollback went back from failed', () => {
+    const hosts: HostRecords[] = [{
+      host: 'web1',
+      releases: [rec('deployed', '2', 'd2', 11, '1'), rec('deployed', '2', 'd2b', 21, '2'), rec('rollback', '1', 'r1', 30, '2')],
+      audit: [...ok('d2', '2', 10, 12), ...ok('d2b', '2', 20, 22)],
+    }];
+    const s = dora(hosts);
+    expect(s.changeFailure).toEqual({ changes: 2, failed: 1, rate: 0.5, versions: ['2'] });
+    expect(s.timeToRestoreSeconds.max).toBe(480);
+  });
+  it('a rollback away from another version (the records caught up in between) is not this change failing', () => {
+    const hosts: HostRecords[] = [{ host: 'web1', releases: [rec('deployed', '2', 'd2', 11, '1'), rec('reconciled', '9', 'x', 20, '2'), rec('rollback', '1', 'r1', 30, '9')], audit: ok('d2', '2', 10, 12) }];
+    expect(dora(hosts).changeFailure).toEqual({ changes: 1, failed: 0, rate: 0, versions: [] });
+  });
+  it('a deploy that only reconciled a host before failing switched nothing: not a change', () => {
+    const hosts: HostRecords[] = [{ host: 'web1', releases: [rec('deployed', '1', 'd1', 5), rec('reconciled', '1', 'd4', 10)], audit: [...ok('d1', '1', 4, 6), audit('d4', 10, 'deploy 4 started'), audit('d4', 11, 'deploy 4 failed: pull')] }];
+    expect(dora(hosts).changeFailure).toEqual({ changes: 1, failed: 0, rate: 0, versions: [] });
   });
   it('records of a run the audit does not know, or outside the window, are not changes', () => {
     const hosts: HostRecords[] = [{ host: 'web1', releases: [rec('deployed', '2', 'ghost', 11), rec('deployed', '3', 'd3', -30), rec('rolled-back', '1', 'ghost', 12, '2')], audit: ok('d3', '3', -31, -29) }];
@@ -172,6 +195,7 @@ describe('renderings', () => {
     expect(text).toContain('  time to restore       p50 24h, p90 1d, max 1d (3)');
     expect(text).toContain('  deploy duration       p50 1.5d, p90 1.5d, max 1.5d (1)');
     expect(renderDora({ ...base, leadTimeSeconds: { ...p([59.94]), unknownCommit: 0 } })).toContain('lead time for changes p50 59.9s, p90 59.9s, max 59.9s (1)\n');
+    expect(renderDora({ ...base, deploySeconds: p([60, 3600, 86_400]) })).toContain('deploy duration       p50 1h, p90 1d, max 1d (3)\n');
   });
   it('prometheus: a figure that does not exist is left out, not written as 0; each metric once with HELP and TYPE', () => {
     const prom = renderPrometheus(base, 'api');
