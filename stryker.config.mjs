@@ -249,4 +249,13 @@ export const equivalentMutants = [
     file: 'src/stats/dora.ts', mutator, original, replacement, context: 'const ttr = ',
     why: 'a change is marked failed only together with its restore time',
   })),
+  // src/notify/lifecycle.ts
+  {
+    file: 'src/notify/lifecycle.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: 'const digestOf',
+    why: 'neither string ends in @sha256:<64 hex>: no digest either way',
+  },
+  {
+    file: 'src/notify/lifecycle.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: "e.phase === 'analysis'",
+    why: 'neither string matches /fail|roll/i',
+  },
 ];

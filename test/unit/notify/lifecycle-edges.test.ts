@@ -42,6 +42,13 @@ describe('watchDeploy: rollback.triggered once, when switching back starts, with
     expect(emitted[0]![1].reason).toBe('web1: interrupted (SIGINT)');
   });
 
+  it('a failure whose detail mentions failing is still named by its phase, with the detail in brackets', () => {
+    const { progress, emitted } = setup();
+    progress.step('web2', 'failed', 'health check failed, rolling out stopped');
+    progress.step('web2', 'rolling-back');
+    expect(emitted[0]![1].reason).toBe('web2: failed (health check failed, rolling out stopped)');
+  });
+
   it('an analysis that failed or rolled back is a reason; a passing analysis is not', () => {
     const a = setup();
     a.progress.step('web1', 'analysis', 'FAILED: error rate 9 %');
