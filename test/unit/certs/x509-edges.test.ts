@@ -13,10 +13,13 @@ import type { HostOps } from '../../../src/deploy/host-ops.ts';
 import type { DeployTarget } from '../../../src/deploy/target.ts';
 import { EnvironmentError } from '../../../src/util/errors.ts';
 import { exec } from '../../../src/util/exec.ts';
-import { days, makeCert } from '../../helpers/certs.ts';
+import { certOnce, days, makeCert } from '../../helpers/certs.ts';
 
 /** A self-signed certificate with exactly this subject and these extensions (none: no SAN). */
-async function selfSigned(subj: string, ext: string[] = []): Promise<{ cert: string; key: string }> {
+function selfSigned(subj: string, ext: string[] = []): Promise<{ cert: string; key: string }> {
+  return certOnce(`x509-edges:${subj}:${ext.join(',')}`, () => makeSelfSigned(subj, ext));
+}
+async function makeSelfSigned(subj: string, ext: string[]): Promise<{ cert: string; key: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'pier-cert-'));
   await exec(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', subj, '-days', '30', ...ext.flatMap((e) => ['-addext', e]), '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
   return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
@@ -30,7 +33,7 @@ describe('certificate facts', async () => {
   const noSan = await selfSigned('/O=NotCN=fake/CN=App.Example.COM');
   const noCn = await selfSigned('/O=Acme/OU=Ops', ['subjectAltName=DNS:a.example.com']);
   const mixed = await selfSigned('/CN=x.example.com', ['subjectAltName=IP:127.0.0.1,DNS:WWW.Example.com,email:a@b.c,DNS:api.example.com']);
-  const a = await makeCert(['app.example.com'], start, end);
+  const a = await certOnce('x509-edges:a1', () => makeCert(['app.example.com'], start, end));
 
   it('the subject CN, not a "CN=" inside another field; names fall back to it, lower-cased', () => {
     const f = certFacts(noSan.cert);
@@ -85,7 +88,7 @@ describe('days and names', () => {
 });
 
 describe('verdicts at their boundaries', async () => {
-  const a = await makeCert(['app.example.com', 'www.app.example.com'], start, end);
+  const a = await certOnce('x509-edges:a2', () => makeCert(['app.example.com', 'www.app.example.com'], start, end));
   const check = { source: 'certs/app.pem', keySource: 'certs/app.key', chainPem: a.cert, keyPem: a.key };
   const hosts = ['app.example.com'];
 
@@ -135,7 +138,7 @@ describe('verdicts at their boundaries', async () => {
     expect(judgeHostCert('web1', a.cert, undefined, start)).toMatchObject({ state: 'ok', daysLeft: 90 });
   });
   it("a different certificate on a host says so and how it is fixed, even when it is about to expire", async () => {
-    const other = await makeCert(['app.example.com'], start, end);
+    const other = await certOnce('x509-edges:other', () => makeCert(['app.example.com'], start, end));
     expect(judgeHostCert('web1', other.cert, certFacts(a.cert), days(-3, end))).toMatchObject({ state: 'differs', detail: 'not the certificate stored for this environment: pier certs renew uploads it' });
   });
 });
