@@ -258,4 +258,9 @@ export const equivalentMutants = [
     file: 'src/notify/lifecycle.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: "e.phase === 'analysis'",
     why: 'neither string matches /fail|roll/i',
   },
+  // src/deploy/target.ts (resolveRoles)
+  {
+    file: 'src/deploy/target.ts', mutator: 'StringLiteral', original: "'SIGTERM'", replacement: '""', context: "stopSignal: r.stopSignal ?? 'SIGTERM'",
+    why: 'the roles schema defaults stopSignal to SIGTERM before resolveRoles sees a role: the fallback never applies',
+  },
 ];

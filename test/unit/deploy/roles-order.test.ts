@@ -37,7 +37,7 @@ describe('role order', () => {
   it('a roleOrder naming a role that does not exist, or leaving several out, names both', () => {
     expect(issues({ roles: { web: {}, worker: {} }, roleOrder: ['web', 'cron'] })).toEqual(['environments/production.yaml roleOrder: expected every role once (web, worker); missing worker; not a role: cron']);
     expect(issues({ roles: { web: {}, worker: {}, cron: {} }, roleOrder: ['ghost'] })).toEqual(['environments/production.yaml roleOrder: expected every role once (web, worker, cron); missing web, worker, cron; not a role: ghost']);
-    expect(issues({ roles: { web: {} }, roleOrder: ['web', 'worker'] })).toEqual(['environments/production.yaml roleOrder: expected every role once (web); not a role: worker']);
+    expect(issues({ roles: { web: {} }, roleOrder: ['web', 'worker', 'cron'] })).toEqual(['environments/production.yaml roleOrder: expected every role once (web); not a role: worker, cron']);
   });
   it('every wrong host of every role is named with its index; web hosts too', () => {
     expect(issues({ roles: { web: { hosts: ['web1', 'db1'] }, worker: { hosts: ['x', 'web2', 'y'] } } }, ['web1', 'web2'])).toEqual([
