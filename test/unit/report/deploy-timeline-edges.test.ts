@@ -15,41 +15,42 @@ const events: ProgressEvent[] = [
 const rects = (html: string) => [...html.matchAll(/<rect class="phase" data-phase="([^"]+)" x="([^"]+)" y="([^"]+)" width="([^"]+)" height="([^"]+)" fill="([^"]+)">/g)].map((m) => m.slice(1).join(' '));
 
 describe('lanes and phases', () => {
-  const html = renderDeployTimeline({ title: 'deploy <v2> & "x"', ok: false, seconds: 10, events });
+  // Rendered inside each test: StrykerJS runs only the tests that execute a mutant.
+  const page = () => renderDeployTimeline({ title: 'deploy <v2> & "x"', ok: false, seconds: 10, events });
 
   it('lanes by host number (web2 before web10); each phase from its time to the next one (the last to the end), at least 2 px', () => {
-    expect([...html.matchAll(/<g class="lane" data-host="([^"]+)"><text class="host" x="([^"]+)" y="([^"]+)" text-anchor="end">/g)].map((m) => m.slice(1).join(' '))).toEqual(['web2 102 47', 'web10 102 73']);
-    expect(rects(html)).toEqual([
+    expect([...page().matchAll(/<g class="lane" data-host="([^"]+)"><text class="host" x="([^"]+)" y="([^"]+)" text-anchor="end">/g)].map((m) => m.slice(1).join(' '))).toEqual(['web2 102 47', 'web10 102 73']);
+    expect(rects(page())).toEqual([
       'starting 264.0 33 616.0 20 #fde68a',
       'pulling 110.0 59 385.0 20 #93c5fd',
       'healthy 495.0 59 384.2 20 #86efac',
       'rollback-plan 879.2 59 2.0 20 #fca5a5',
     ]);
-    expect(html).toContain('<rect class="lane-bg" x="110" y="33" width="770" height="20"/>');
+    expect(page()).toContain('<rect class="lane-bg" x="110" y="33" width="770" height="20"/>');
   });
   it('a label only where the segment is wide enough for it', () => {
-    expect([...html.matchAll(/<text class="label" x="([^"]+)" y="([^"]+)">([^<]+)</g)].map((m) => m.slice(1).join(' '))).toEqual(['267.0 47 starting', '113.0 73 pulling', '498.0 73 healthy']);
+    expect([...page().matchAll(/<text class="label" x="([^"]+)" y="([^"]+)">([^<]+)</g)].map((m) => m.slice(1).join(' '))).toEqual(['267.0 47 starting', '113.0 73 pulling', '498.0 73 healthy']);
   });
   it('the hover text: host, phase, time and detail, escaped; the title escaped', () => {
-    expect(html).toContain('<title>web2 starting at +2.00s: a &quot;b&quot; &amp; c</title>');
-    expect(html).toContain('<title>web10 pulling at +0.00s</title>');
-    expect(html).toContain('<title>deploy &lt;v2&gt; &amp; &quot;x&quot;</title>');
-    expect(html).toContain('<h1>deploy &lt;v2&gt; &amp; &quot;x&quot; <span class="bad">failed</span> in 10.0s</h1>');
+    expect(page()).toContain('<title>web2 starting at +2.00s: a &quot;b&quot; &amp; c</title>');
+    expect(page()).toContain('<title>web10 pulling at +0.00s</title>');
+    expect(page()).toContain('<title>deploy &lt;v2&gt; &amp; &quot;x&quot;</title>');
+    expect(page()).toContain('<h1>deploy &lt;v2&gt; &amp; &quot;x&quot; <span class="bad">failed</span> in 10.0s</h1>');
   });
   it('ticks every step from 0 to the end inclusive, across lanes and traffic; the picture sized to its lanes', () => {
-    expect([...html.matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0s', '1s', '2s', '3s', '4s', '5s', '6s', '7s', '8s', '9s', '10s']);
-    expect(html).toContain('<line class="tick" x1="110.0" y1="24" x2="110.0" y2="242"/>');
-    expect(html).toContain('<text class="axis" x="880.0" y="20" text-anchor="middle">10s</text>');
-    expect(html).toContain('width="900" height="282" viewBox="0 0 900 282"');
+    expect([...page().matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0s', '1s', '2s', '3s', '4s', '5s', '6s', '7s', '8s', '9s', '10s']);
+    expect(page()).toContain('<line class="tick" x1="110.0" y1="24" x2="110.0" y2="242"/>');
+    expect(page()).toContain('<text class="axis" x="880.0" y="20" text-anchor="middle">10s</text>');
+    expect(page()).toContain('width="900" height="282" viewBox="0 0 900 282"');
   });
   it('legend: each phase once in order of appearance, unknown phases grey; lanes counted', () => {
-    expect(html).toContain('<p class="legend"><span><i style="background:#93c5fd"></i>pulling</span><span><i style="background:#fde68a"></i>starting</span><span><i style="background:#86efac"></i>healthy</span><span><i style="background:#fca5a5"></i>rollback-plan</span></p>');
+    expect(page()).toContain('<p class="legend"><span><i style="background:#93c5fd"></i>pulling</span><span><i style="background:#fde68a"></i>starting</span><span><i style="background:#86efac"></i>healthy</span><span><i style="background:#fca5a5"></i>rollback-plan</span></p>');
     const odd = renderDeployTimeline({ title: 't', ok: true, seconds: 1, events: [{ host: 'web1', phase: 'mystery' as ProgressEvent['phase'], t: 0 }] });
     expect(odd).toContain('fill="#d1d5db"');
     expect(odd).toContain('<p>1 host lane; no traffic figures</p>');
     expect(odd).toContain('<span class="ok">succeeded</span> in 1.0s');
-    expect(html).toContain('<p>2 host lanes; no traffic figures</p>');
-    expect(html).toContain('(blue, max 1) — not available</text>');
+    expect(page()).toContain('<p>2 host lanes; no traffic figures</p>');
+    expect(page()).toContain('(blue, max 1) — not available</text>');
   });
   it('the span is the longest of the deploy, its last event and 1 s', () => {
     const late = renderDeployTimeline({ title: 't', ok: true, seconds: 4, events: [{ host: 'h', phase: 'pulling', t: 0 }, { host: 'h', phase: 'healthy', t: 8 }] });
@@ -63,15 +64,16 @@ describe('lanes and phases', () => {
 
 describe('traffic', () => {
   const traffic = [{ t: 0, requests: 4, errors: 1 }, { t: 1, requests: 2, errors: 0 }, { t: 2, requests: 0, errors: 0 }];
-  const html = renderDeployTimeline({ title: 't', ok: true, seconds: 10, events: [{ host: 'web1', phase: 'pulling', t: 0 }], traffic });
+  // Rendered inside each test: StrykerJS runs only the tests that execute a mutant.
+  const page = () => renderDeployTimeline({ title: 't', ok: true, seconds: 10, events: [{ host: 'web1', phase: 'pulling', t: 0 }], traffic });
 
   it('a bar per second scaled to the busiest one; the error rate as a line on its own scale', () => {
-    expect([...html.matchAll(/<rect class="rps" x="([^"]+)" y="([^"]+)" width="([^"]+)" height="([^"]+)">/g)].map((m) => m.slice(1).join(' '))).toEqual([
+    expect([...page().matchAll(/<rect class="rps" x="([^"]+)" y="([^"]+)" width="([^"]+)" height="([^"]+)">/g)].map((m) => m.slice(1).join(' '))).toEqual([
       '110.0 96.0 76.0 120.0', '187.0 156.0 76.0 60.0', '264.0 216.0 76.0 0.0',
     ]);
-    expect(html).toContain('<polyline class="errors" points="148.0,96.0 225.0,216.0 302.0,216.0"/>');
-    expect(html).toContain('requests/s through the proxies (blue, max 4); error rate (red, 0-25 %)</text>');
-    expect(html).toContain('<p>1 host lane; 6 requests, 1 errors through the proxies</p>');
+    expect(page()).toContain('<polyline class="errors" points="148.0,96.0 225.0,216.0 302.0,216.0"/>');
+    expect(page()).toContain('requests/s through the proxies (blue, max 4); error rate (red, 0-25 %)</text>');
+    expect(page()).toContain('<p>1 host lane; 6 requests, 1 errors through the proxies</p>');
   });
   it('a few errors still show: the rate scale is at least 0-5 %', () => {
     const few = renderDeployTimeline({ title: 't', ok: true, seconds: 2, events: [], traffic: [{ t: 0, requests: 100, errors: 1 }, { t: 1, requests: 0, errors: 0 }] });
