@@ -52,6 +52,21 @@ describe('lanes and phases', () => {
     expect(page()).toContain('<p>2 host lanes; no traffic figures</p>');
     expect(page()).toContain('(blue, max 1) — not available</text>');
   });
+  it('a label needs more than 46 px: a segment exactly 46 px wide has none', () => {
+    // 770 s on 770 px: one second is one pixel.
+    const labels = renderDeployTimeline({ title: 't', ok: true, seconds: 770, events: [{ host: 'h', phase: 'pulling', t: 0 }, { host: 'h', phase: 'starting', t: 46 }, { host: 'h', phase: 'healthy', t: 93 }] });
+    expect(rects(labels).map((r) => r.split(' ').slice(0, 4).join(' '))).toEqual(['pulling 110.0 33 46.0', 'starting 156.0 33 47.0', 'healthy 203.0 33 677.0']);
+    expect([...labels.matchAll(/<text class="label"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['starting', 'healthy']);
+  });
+  it('the picture: ticks first, each lane a closed group, parts one per line; no error line without traffic', () => {
+    const html = page();
+    expect(html).toContain('aria-label="deploy timeline">\n<line class="tick" x1="110.0" y1="24" x2="110.0" y2="242"/>\n<text class="axis" x="110.0" y="20" text-anchor="middle">0s</text>\n<line class="tick"');
+    expect(html.match(/<g class="lane"/g)).toHaveLength(2);
+    expect(html.match(/<\/g>/g)).toHaveLength(2);
+    expect(html).toContain('>starting</text>\n</g>\n<g class="lane" data-host="web10">');
+    expect(html).toContain('<rect class="lane-bg" x="110" y="122" width="770" height="120"/>\n</svg>');
+    expect(html).not.toContain('<polyline');
+  });
   it('the span is the longest of the deploy, its last event and 1 s', () => {
     const late = renderDeployTimeline({ title: 't', ok: true, seconds: 4, events: [{ host: 'h', phase: 'pulling', t: 0 }, { host: 'h', phase: 'healthy', t: 8 }] });
     // 8 s span: the healthy phase starts at the plot's right end.
