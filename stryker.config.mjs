@@ -263,4 +263,13 @@ export const equivalentMutants = [
     file: 'src/deploy/target.ts', mutator: 'StringLiteral', original: "'SIGTERM'", replacement: '""', context: "stopSignal: r.stopSignal ?? 'SIGTERM'",
     why: 'the roles schema defaults stopSignal to SIGTERM before resolveRoles sees a role: the fallback never applies',
   },
+  // src/certs/certs.ts, src/certs/x509.ts
+  {
+    file: 'src/certs/certs.ts', mutator: 'ConditionalExpression', original: 's.weight !== undefined', replacement: 'true', context: 'upstreams: serves.map',
+    why: 'JSON.stringify leaves out a key whose value is undefined (as for nginx.ts)',
+  },
+  {
+    file: 'src/certs/x509.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: 'leaf.subjectAltName ??',
+    why: 'neither string has a DNS: entry: the names fall back to the CN either way',
+  },
 ];
