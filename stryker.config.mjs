@@ -59,6 +59,24 @@ export default {
     'src/deploy/commands/nginx.ts',
     // rollback-target selection
     'src/deploy/history.ts',
+    // role order and role settings (resolveTarget around it reads files: not pure)
+    'src/deploy/target.ts:73-96',
+    // accessory command builders
+    'src/deploy/commands/accessory.ts',
+    // HTTPS: nginx TLS rendering, certificate facts and verdicts, the pure parts of certs.ts
+    // (store paths, renew hint, tlsOf, a host's certificate judged, the proxy config around a change)
+    'src/deploy/commands/nginx-tls.ts',
+    'src/certs/x509.ts',
+    'src/certs/certs.ts:24-36',
+    'src/certs/certs.ts:102-115',
+    'src/certs/certs.ts:154-166',
+    // DORA figures, deploy notifications, the deploy timeline page
+    'src/stats/dora.ts',
+    'src/notify/lifecycle.ts',
+    'src/report/deploy-timeline.ts',
+    // image build record: the pure update (reading and writing the file is I/O)
+    'src/pipeline/build-record.ts:17-19',
+    'src/pipeline/build-record.ts:32-37',
   ],
   incremental: true,
   incrementalFile: '.pier/mutation/stryker-incremental.json',
@@ -189,5 +207,69 @@ export const equivalentMutants = [
   {
     file: 'src/deploy/history.ts', mutator: 'MethodExpression', original: 'hosts[i]!.records.filter((r) => r.container)', replacement: 'hosts[i]!.records', context: 'const everServed',
     why: 'a record without a container is never retained (no container has an empty name): never picked',
+  },
+  // src/stats/dora.ts
+  ...[['StringLiteral', "'-'", '""'], ['ConditionalExpression', 's === undefined', 'false']].map(([mutator, original, replacement]) => ({
+    file: 'src/stats/dora.ts', mutator, original, replacement, context: 'const fmt = (s: number | undefined)',
+    why: 'pct() formats only percentiles with a count, whose p50/p90/max are all set: fmt never gets undefined',
+  })),
+  {
+    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^(\\d{4}-\\d\\d-\\d\\dT\\S+)\\s+(\\S+)\\s+run=(\\S+)\\s+(.*)$/', replacement: '/^(\\d{4}-\\d\\d-\\d\\dT\\S+)\\s+(\\S+)\\s+run=(\\S+)\\s+(.*)/', context: 'exec(line.trim())',
+    why: 'the line is trimmed and auditLine writes one-line messages: `.*` reaches the end either way',
+  },
+  {
+    file: 'src/stats/dora.ts', mutator: 'ConditionalExpression', original: 't !== undefined', replacement: 'true', context: 'const inWindow',
+    why: 'undefined >= since is false: outside the window either way',
+  },
+  {
+    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^deploy (\\S+) (started|succeeded|failed)\\b/', replacement: '/deploy (\\S+) (started|succeeded|failed)\\b/', context: 'let m = ',
+    why: "pier's other audit lines (rollback, lock released by hand, maintenance) never contain \"deploy X started|succeeded|failed\"",
+  },
+  {
+    file: 'src/stats/dora.ts', mutator: 'ObjectLiteral', original: '{ run: e.run }', replacement: '{}', context: 'runs.get(e.run) ??',
+    why: "a run's `run` field is never read (the map is keyed by it)",
+  },
+  ...[['ConditionalExpression', "m[1] !== '--env-only'", 'true'], ['StringLiteral', "'--env-only'", '""']].map(([mutator, original, replacement]) => ({
+    file: 'src/stats/dora.ts', mutator, original, replacement, context: 'r.version = m[1]',
+    why: 'the version only serves to find a commit sha, and "--env-only" carries none: unknown commit either way',
+  })),
+  ...['/rollback .* in ([\\d.]+)s$/', '/^rollback .* in ([\\d.]+)s/'].map((replacement) => ({
+    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^rollback .* in ([\\d.]+)s$/', replacement, context: 'm = /^rollback',
+    why: "rollback's audit line starts with \"rollback \" and ends with \"in N.NNs\"; no other audit line pier writes has \"rollback ... in Ns\"",
+  })),
+  {
+    file: 'src/stats/dora.ts', mutator: 'ConditionalExpression', original: 'r.ended === undefined', replacement: 'false', context: 'unknownCommit++',
+    why: 'a succeeded run got ok and ended from the same audit line: ended is always set',
+  },
+  {
+    file: 'src/stats/dora.ts', mutator: 'ConditionalExpression', original: "rec.event !== 'deployed'", replacement: 'false', context: 'if (rec.run !== run ||',
+    why: "a run's other records on a host are `reconciled` ones written before its `deployed` record (the next non-reconciled record after them is that deploy) or `rolled-back` ones (handled above, before this loop)",
+  },
+  ...[['MethodExpression', 'failedChanges.filter((c) => c.restored !== undefined)', 'failedChanges'], ['ConditionalExpression', 'c.restored !== undefined', 'true']].map(([mutator, original, replacement]) => ({
+    file: 'src/stats/dora.ts', mutator, original, replacement, context: 'const ttr = ',
+    why: 'a change is marked failed only together with its restore time',
+  })),
+  // src/notify/lifecycle.ts
+  {
+    file: 'src/notify/lifecycle.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: 'const digestOf',
+    why: 'neither string ends in @sha256:<64 hex>: no digest either way',
+  },
+  {
+    file: 'src/notify/lifecycle.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: "e.phase === 'analysis'",
+    why: 'neither string matches /fail|roll/i',
+  },
+  // src/deploy/target.ts (resolveRoles)
+  {
+    file: 'src/deploy/target.ts', mutator: 'StringLiteral', original: "'SIGTERM'", replacement: '""', context: "stopSignal: r.stopSignal ?? 'SIGTERM'",
+    why: 'the roles schema defaults stopSignal to SIGTERM before resolveRoles sees a role: the fallback never applies',
+  },
+  // src/certs/certs.ts, src/certs/x509.ts
+  {
+    file: 'src/certs/certs.ts', mutator: 'ConditionalExpression', original: 's.weight !== undefined', replacement: 'true', context: 'upstreams: serves.map',
+    why: 'JSON.stringify leaves out a key whose value is undefined (as for nginx.ts)',
+  },
+  {
+    file: 'src/certs/x509.ts', mutator: 'StringLiteral', original: "''", replacement: '"Stryker was here!"', context: 'leaf.subjectAltName ??',
+    why: 'neither string has a DNS: entry: the names fall back to the CN either way',
   },
 ];

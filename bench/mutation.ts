@@ -44,10 +44,22 @@ const stryker = join(root, 'node_modules/.bin/stryker');
 // `--summary`: no run, the line for the results so far (e.g. after editing equivalentMutants).
 const summaryOnly = process.argv.includes('--summary');
 if (!summaryOnly) {
-  const run = spawnSync(stryker, ['run', 'stryker.config.mjs', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 2, 2] });
+  // Stryker rewrites the incremental file with this run's files only: after a `--mutate` run the
+  // other files' cached results would be gone and the next full run would test them all again.
+  // Their entries are put back (this run's files and test files win).
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--incrementalFile');
+  const incrementalFile = join(root, at >= 0 && args[at + 1] ? args[at + 1]! : '.pier/mutation/stryker-incremental.json');
+  type Incremental = { files?: Record<string, unknown>; testFiles?: Record<string, unknown> };
+  const before: Incremental | undefined = args.includes('--mutate') && existsSync(incrementalFile) ? (JSON.parse(readFileSync(incrementalFile, 'utf8')) as Incremental) : undefined;
+  const run = spawnSync(stryker, ['run', 'stryker.config.mjs', ...args], { cwd: root, stdio: ['ignore', 2, 2] });
   if (run.status !== 0 || !existsSync(reportFile)) {
     console.error(`stryker failed (exit ${run.status ?? run.signal})`);
     process.exit(run.status || 3);
+  }
+  if (before && existsSync(incrementalFile)) {
+    const after = JSON.parse(readFileSync(incrementalFile, 'utf8')) as Incremental;
+    writeFileSync(incrementalFile, JSON.stringify({ ...after, files: { ...before.files, ...after.files }, testFiles: { ...before.testFiles, ...after.testFiles } }));
   }
 }
 

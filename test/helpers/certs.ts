@@ -46,3 +46,13 @@ export async function makeCert(names: string[], notBefore: Date, notAfter: Date,
 }
 
 export const days = (n: number, from = new Date()) => new Date(from.getTime() + n * 86_400_000);
+
+const made = new Map<string, Promise<unknown>>();
+/**
+ * `make()` once per key in this process. Under StrykerJS the unit test files run again for every
+ * mutant while imported modules stay loaded: openssl per run would dominate the mutation run.
+ */
+export function certOnce<T>(key: string, make: () => Promise<T>): Promise<T> {
+  if (!made.has(key)) made.set(key, make());
+  return made.get(key) as Promise<T>;
+}

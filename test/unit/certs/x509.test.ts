@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { certFacts, covers, daysLeft, judgeCertificate, keyMatches, needsRenewal, RENEW_DAYS, WARN_DAYS } from '../../../src/certs/x509.ts';
 import { judgeHostCert } from '../../../src/certs/certs.ts';
 import { certificateStatus } from '../../../src/deploy/queries.ts';
-import { days, makeCert } from '../../helpers/certs.ts';
+import { certOnce, days, makeCert } from '../../helpers/certs.ts';
 
 const hint = 'run: pier certs renew production';
 const start = new Date('2026-01-01T00:00:00Z');
 const end = new Date('2026-04-01T00:00:00Z');
 
 describe('certificate facts and verdicts', async () => {
-  const a = await makeCert(['app.example.com', 'www.app.example.com'], start, end);
-  const other = await makeCert(['app.example.com'], start, end);
+  const a = await certOnce('x509:a', () => makeCert(['app.example.com', 'www.app.example.com'], start, end));
+  const other = await certOnce('x509:other', () => makeCert(['app.example.com'], start, end));
   const check = (o: Partial<{ cert: string; key: string }> = {}) => ({ source: 'certs/app.pem', keySource: 'certs/app.key', chainPem: o.cert ?? a.cert, keyPem: o.key ?? a.key });
 
   it('reads subject, issuer, names, dates and the chain length', () => {

@@ -20,6 +20,7 @@ describe('build record', () => {
     recordBuilds(root, 'todo', ['sha256:a'], 2000);
     expect(readBuildTimes(root)).toEqual({ todo: { 'sha256:a': 2000, 'sha256:b': 1000 }, other: { 'sha256:x': 1500 } });
     expect(readFileSync(buildRecordPath(root), 'utf8')).toContain('"sha256:a": 2000');
+    expect(buildRecordPath('/src/app')).toBe('/src/app/.pier/builds.json');
   });
 
   it('keeps the newest REMEMBERED entries of an app', () => {

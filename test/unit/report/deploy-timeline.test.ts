@@ -10,20 +10,21 @@ const events: ProgressEvent[] = [
 ];
 
 describe('deploy.html', () => {
-  const html = renderDeployTimeline({ title: 'pier deploy v2 to production', ok: false, seconds: 7, events, traffic: trafficPerSecond([{ msec: 1000.5, status: 200 }, { msec: 1000.9, status: 502 }, { msec: 1003.2, status: 200 }, { msec: 1020, status: 200 }], 1_000_000, 7) });
+  // Rendered inside each test: StrykerJS runs only the tests that execute a mutant.
+  const page = () => renderDeployTimeline({ title: 'pier deploy v2 to production', ok: false, seconds: 7, events, traffic: trafficPerSecond([{ msec: 1000.5, status: 200 }, { msec: 1000.9, status: 502 }, { msec: 1003.2, status: 200 }, { msec: 1020, status: 200 }], 1_000_000, 7) });
 
   it('one lane per host, one segment per phase, in order, on a shared axis', () => {
-    expect([...html.matchAll(/<g class="lane" data-host="([^"]+)"/g)].map((m) => m[1])).toEqual(['web1', 'web2']);
-    expect([...html.matchAll(/data-phase="([^"]+)"/g)].map((m) => m[1])).toEqual(['pulling', 'starting', 'healthy', 'switched', 'rolling-back', 'rolled-back', 'pulling', 'starting', 'unhealthy']);
-    expect([...html.matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0s', '1s', '2s', '3s', '4s', '5s', '6s', '7s']);
-    expect(html).toContain('failed</span> in 7.0s');
+    expect([...page().matchAll(/<g class="lane" data-host="([^"]+)"/g)].map((m) => m[1])).toEqual(['web1', 'web2']);
+    expect([...page().matchAll(/data-phase="([^"]+)"/g)].map((m) => m[1])).toEqual(['pulling', 'starting', 'healthy', 'switched', 'rolling-back', 'rolled-back', 'pulling', 'starting', 'unhealthy']);
+    expect([...page().matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0s', '1s', '2s', '3s', '4s', '5s', '6s', '7s']);
+    expect(page()).toContain('failed</span> in 7.0s');
   });
 
   it('traffic per second under the lanes; details are escaped', () => {
-    expect([...html.matchAll(/<title>\+(\d+)s: (\d+) requests, (\d+) errors<\/title>/g)].map((m) => m.slice(1).map(Number))).toEqual([[0, 2, 1], [1, 0, 0], [2, 0, 0], [3, 1, 0], [4, 0, 0], [5, 0, 0], [6, 0, 0]]);
-    expect(html).toContain('3 requests, 1 errors through the proxies'); // the one at +20 s is after the deploy
-    expect(html).not.toContain('<script>');
-    expect(html).toContain('503 &lt;script&gt;');
+    expect([...page().matchAll(/<title>\+(\d+)s: (\d+) requests, (\d+) errors<\/title>/g)].map((m) => m.slice(1).map(Number))).toEqual([[0, 2, 1], [1, 0, 0], [2, 0, 0], [3, 1, 0], [4, 0, 0], [5, 0, 0], [6, 0, 0]]);
+    expect(page()).toContain('3 requests, 1 errors through the proxies'); // the one at +20 s is after the deploy
+    expect(page()).not.toContain('<script>');
+    expect(page()).toContain('503 &lt;script&gt;');
   });
 
   it('without traffic the page says why', () => {

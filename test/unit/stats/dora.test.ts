@@ -32,26 +32,27 @@ const commits = new Map([['aaaaaaa', T0], ['ccccccc', T0 + 150 * 60_000]]);
 const window = { since: T0, until: T0 + 2 * 86_400_000 };
 
 describe('DORA from pier records', () => {
-  const s = computeDora('production', hosts, commits, window);
+  // Computed inside each test: StrykerJS runs only the tests that execute a mutant.
+  const stats = () => computeDora('production', hosts, commits, window);
 
   it('deployment frequency and success rate from the audit runs', () => {
-    expect(s.deploys).toEqual({ attempted: 4, succeeded: 2, failed: 2, successRate: 0.5, perDay: 1 });
+    expect(stats().deploys).toEqual({ attempted: 4, succeeded: 2, failed: 2, successRate: 0.5, perDay: 1 });
   });
   it('lead time: commit -> success; a deploy without a known commit is counted as such', () => {
     // d1: committed T0, succeeded +12 min = 720 s; d3: committed +150, succeeded +202 min = 3120 s.
-    expect(s.leadTimeSeconds).toEqual({ count: 2, p50: 720, p90: 3120, max: 3120, unknownCommit: 0 });
+    expect(stats().leadTimeSeconds).toEqual({ count: 2, p50: 720, p90: 3120, max: 3120, unknownCommit: 0 });
   });
   it('change failure rate: of changes that reached a host, the rolled-back ones (a deploy that switched nothing is not one)', () => {
-    expect(s.changeFailure).toEqual({ changes: 3, failed: 2, rate: 0.667, versions: ['1.1.0-bbbbbbb', '1.2.0-ccccccc'] });
+    expect(stats().changeFailure).toEqual({ changes: 3, failed: 2, rate: 0.667, versions: ['1.1.0-bbbbbbb', '1.2.0-ccccccc'] });
   });
   it('time to restore: first switch -> last rolled-back host (automatic); success -> last host back (by command)', () => {
-    // d2: switched +100, restored +102 -> 120 s. d3: succeeded +202, web2 back at +233 -> 1860 s.
-    expect(s.timeToRestoreSeconds).toEqual({ count: 2, p50: 120, p90: 1860, max: 1860 });
+    // d2: switched +100, restored +102 -> 120 stats(). d3: succeeded +202, web2 back at +233 -> 1860 stats().
+    expect(stats().timeToRestoreSeconds).toEqual({ count: 2, p50: 120, p90: 1860, max: 1860 });
   });
   it('deploy durations from started/ended audit lines; rollbacks counted by kind, duration from the line', () => {
-    expect(s.deploySeconds).toEqual({ count: 4, p50: 180, p90: 240, max: 240 });
-    expect(s.rollbacks).toEqual({ count: 2, automatic: 1, byCommand: 1, perDeploy: 0.5 });
-    expect(s.rollbackSeconds).toEqual({ count: 1, p50: 1.5, p90: 1.5, max: 1.5 });
+    expect(stats().deploySeconds).toEqual({ count: 4, p50: 180, p90: 240, max: 240 });
+    expect(stats().rollbacks).toEqual({ count: 2, automatic: 1, byCommand: 1, perDeploy: 0.5 });
+    expect(stats().rollbackSeconds).toEqual({ count: 1, p50: 1.5, p90: 1.5, max: 1.5 });
   });
   it('the window bounds what counts', () => {
     const late = computeDora('production', hosts, commits, { since: T0 + 150 * 60_000, until: window.until });
@@ -59,8 +60,8 @@ describe('DORA from pier records', () => {
     expect(late.changeFailure).toMatchObject({ changes: 1, failed: 1 });
   });
   it('text and prometheus renderings carry the figures', () => {
-    expect(renderDora(s)).toContain('change failure rate   66.7 % (2 of 3 changes: 1.1.0-bbbbbbb, 1.2.0-ccccccc)');
-    const prom = renderPrometheus(s, 'api');
+    expect(renderDora(stats())).toContain('change failure rate   66.7 % (2 of 3 changes: 1.1.0-bbbbbbb, 1.2.0-ccccccc)');
+    const prom = renderPrometheus(stats(), 'api');
     expect(prom).toContain('pier_change_failure_rate{app="api",env="production"} 0.667');
     expect(prom).toContain('pier_lead_time_seconds{app="api",env="production",quantile="0.5"} 720');
     expect(prom).toMatch(/^# HELP pier_deploys_total .*\n# TYPE pier_deploys_total gauge\npier_deploys_total\{app="api",env="production",result="succeeded"\} 2$/m);
