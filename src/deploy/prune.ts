@@ -97,7 +97,7 @@ export async function prune(target: DeployTarget, opts: { dryRun?: boolean; sign
       let containers = plan.flatMap((p) => p.list);
       if (!dryRun) {
         // The same decision, taken again by the removal itself on a fresh listing.
-        const removed = new Set((await Promise.all(plan.map((p) => o.prune(target.settings.keepReleases, p.current ? [p.current] : [], p.role || undefined)))).flat());
+        const removed = new Set((await Promise.all(plan.map((p) => o.prune(target.settings.keepReleases, p.current ? [p.current] : [], undefined, p.role)))).flat());
         containers = containers.filter((c) => removed.has(c.name));
       }
       const images = await o.pruneImages(dryRun ? 'list' : 'remove', { protect, without: dryRun ? containers.map((c) => c.name) : [] });
