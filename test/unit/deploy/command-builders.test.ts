@@ -97,10 +97,10 @@ describe('host commands', () => {
     ]);
   });
 
-  it('reads: whole file, last lines, size, free space', () => {
+  it('reads: whole file, last lines, a log mark, free space', () => {
     expect(host.readFile('/f')).toEqual(['sh', '-c', 'cat "$1" 2>/dev/null || true', 'sh', '/f']);
     expect(host.tailFile('/f', 50)).toEqual(['sh', '-c', 'tail -n "$2" "$1" 2>/dev/null || true', 'sh', '/f', '50']);
-    expect(host.fileSize('/f')).toEqual(['sh', '-c', 'stat -c %s "$1" 2>/dev/null || echo 0', 'sh', '/f']);
+    expect(host.logMark('/l/access.log')).toEqual(['sh', '-c', `for p in "$1" "$1.1"; do if [ -f "$p" ]; then stat -c '%i %s' "$p"; exit 0; fi; done`, 'sh', '/l/access.log']);
     expect(host.freeKb('/var/lib/pier')).toEqual(['sh', '-c', `d="$1"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk "$d" | awk 'NR==2 {print $4}'`, 'sh', '/var/lib/pier']);
   });
 

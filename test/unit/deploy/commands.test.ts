@@ -79,9 +79,11 @@ describe('host commands', () => {
       'sh', '-c', `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`, 'sh', '/e/app.env', '0600',
     ]);
   });
-  it('reads the access log from an offset (tail -c is 1-based)', () => {
-    expect(host.readFrom('/l/access.log', 0)).toEqual(['sh', '-c', `tail -c +"$2" "$1" 2>/dev/null || true`, 'sh', '/l/access.log', '1']);
-    expect(host.readFrom('/l/access.log', 120).at(-1)).toBe('121');
+  it('reads the access log since a cursor: the file, then each position as ino:offset (oldest first)', () => {
+    const argv = host.readLogSince('/l/access.log', ['12:300', '13:40']);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv.slice(3)).toEqual(['sh', '/l/access.log', '12:300', '13:40']);
+    expect(argv[2]).toContain('for n in 9 8 7 6 5 4 3 2 1 0;');
   });
   it('asks curl for the status code only', () => {
     expect(host.httpStatus('http://10.0.0.2:3000/health', 2)).toEqual(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '2', 'http://10.0.0.2:3000/health']);
