@@ -76,14 +76,18 @@ export const MAX_ROTATED = 9;
  * smaller than the offset, or that appears newer than a file the cursor knew as newer (the inode
  * of a deleted file reused), is new. When none of the cursor's files is left (the reader fell
  * behind by every kept file) or the cursor is empty, every file is read from 0. Each file is
- * opened once (fd 3) so its identity, size and bytes agree even while the loop renames. Output per
+ * opened once (fd 3) so its identity, size and bytes agree; renames wait for the read (a lock
+ * shared with the rotation loop, src/deploy/commands/log-rotate.ts). Output per
  * file: `@pier-log <ino> <start> <size>`, the bytes start..size, a newline (see parseSections).
  */
 export function readLogSince(file: string, cursor: readonly string[]): string[] {
   const each = Array.from({ length: MAX_ROTATED }, (_, i) => MAX_ROTATED - i).join(' ') + ' 0';
   return shScript(
     [
-      'f=$1; shift; any=; last=0; fresh=',
+      // The rotation loop renames under the same lock (.rotating, an atomic mkdir): the listing and
+      // the reads see no rename in between. Waited for 2 s at most (then read anyway).
+      'f=$1; shift; any=; last=0; fresh=; l=${f%/*}/.rotating; own=; t=0',
+      'if [ -d "${f%/*}" ]; then while [ "$t" -lt 100 ]; do if mkdir "$l" 2>/dev/null; then own=1; break; fi; sleep 0.02; t=$((t+1)); done; fi',
       `for n in ${each}; do p=$f; [ "$n" = 0 ] || p=$f.$n; [ -f "$p" ] || continue; i=$(stat -c %i "$p" 2>/dev/null) || continue; for k in "$@"; do [ "\${k%%:*}" != "$i" ] || any=1; done; done`,
       `for n in ${each}; do p=$f; [ "$n" = 0 ] || p=$f.$n; [ -f "$p" ] || continue; {`,
       ` s=$(stat -L -c '%i %s' /dev/fd/3) || continue; i=\${s% *}; size=\${s#* }; start=; j=0; kj=0`,
@@ -96,6 +100,7 @@ export function readLogSince(file: string, cursor: readonly string[]): string[] 
       ' tail -c +$((start+1)) <&3 | head -c $((size-start))',
       " printf '\\n'",
       '} 2>/dev/null 3<"$p"; done',
+      '[ -z "$own" ] || rmdir "$l"',
     ].join('\n'),
     file,
     ...cursor,

@@ -53,8 +53,10 @@ export const ROTATE_LOOP = [
   ' r=',
   ` for f in ${ROTATED_LOGS.map((l) => `"$d/${l}"`).join(' ')}; do`,
   '  [ -f "$f" ] && [ $(wc -c < "$f") -gt "$max" ] || continue',
+  // Renames under the readers' lock (host.ts readLogSince); one a reader left behind goes after 5 s.
+  '  t=0; while ! mkdir "$d/.rotating" 2>/dev/null; do [ "$t" -lt 250 ] || { rmdir "$d/.rotating"; t=0; }; sleep 0.02; t=$((t+1)); done',
   '  n=$((files-1)); while [ "$n" -gt 1 ]; do [ ! -f "$f.$((n-1))" ] || mv -f "$f.$((n-1))" "$f.$n"; n=$((n-1)); done',
-  '  mv -f "$f" "$f.1"; r=1',
+  '  mv -f "$f" "$f.1"; r=1; rmdir "$d/.rotating"',
   `  n=$files; while [ "$n" -le ${MAX_ROTATED} ]; do rm -f "$f.$n"; n=$((n+1)); done`,
   ' done',
   ' [ -z "$r" ] || kill -s USR1 "$master" || exit 0',

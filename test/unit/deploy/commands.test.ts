@@ -1,3 +1,4 @@
+import { ROTATE_LOOP } from '../../../src/deploy/commands/log-rotate.ts';
 import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
@@ -41,6 +42,7 @@ describe('docker commands', () => {
     expect(docker.runProxy({ image: 'nginx:1.27', publicPort: 80, nginxDir: '/var/lib/pier/nginx', logDir: '/var/lib/pier/logs' })).toEqual([
       'docker', 'run', '--detach', '--name', 'pier-proxy', '--network', 'pier', '--restart', 'unless-stopped', '--label', 'pier.role=proxy',
       '--publish', '80:80', '--volume', '/var/lib/pier/nginx:/etc/nginx/conf.d:ro', '--volume', '/var/lib/pier/logs:/var/log/pier', 'nginx:1.27',
+      'sh', '-c', `sh -c "$1" pier-rotate /var/log/pier "$$" & exec nginx -g 'daemon off;'`, 'pier-proxy', ROTATE_LOOP,
     ]);
   });
   it('builds the small commands exactly', () => {
@@ -105,6 +107,7 @@ describe('layout', () => {
       upstreamConf: '/var/lib/pier/nginx/pier.conf',
       logDir: '/var/lib/pier/logs',
       accessLog: '/var/lib/pier/logs/access.log',
+      rotateConf: '/var/lib/pier/logs/rotate.conf',
     });
     expect(releaseContainer('api', 'v1.2+build/3')).toBe('api-v1.2_build_3');
     // Every start of a release has its own name: a re-run never replaces a serving container.

@@ -168,7 +168,7 @@ describe('the rotation loop (ROTATE_LOOP) with a stand-in nginx that reopens on 
   it('rotates by size, keeps maxFiles, and a reader polling meanwhile counts every line once', async () => {
     const dir = tmp();
     const f = join(dir, 'access.log');
-    writeFileSync(join(dir, 'rotate.conf'), '20000 5 0.1\n');
+    writeFileSync(join(dir, 'rotate.conf'), '60000 5 0.1\n');
     // The writer: a line every 5 ms through an open descriptor, reopened on SIGUSR1 (as nginx's master does).
     const writer = spawn(process.execPath, ['-e', `
       const fs = require('fs'); let fd = fs.openSync(${JSON.stringify(f)}, 'a'); let n = 0; let stop = false;
@@ -184,8 +184,9 @@ describe('the rotation loop (ROTATE_LOOP) with a stand-in nginx that reopens on 
       const r = reader(f);
       const first = readFirstMsec(f);
       try {
-        for (let i = 0; i < 14; i++) {
-          await sleep(150);
+        // At least 5 reads, and on until the loop has rotated twice (bounded: 60 reads).
+        for (let i = 0; i < 60 && (i < 5 || !existsSync(`${f}.2`)); i++) {
+          await sleep(400);
           r.read();
         }
       } finally {
@@ -204,7 +205,7 @@ describe('the rotation loop (ROTATE_LOOP) with a stand-in nginx that reopens on 
     } finally {
       writer.kill('SIGKILL');
     }
-  }, 30_000);
+  }, 180_000);
 
   it('a rotate.conf that is not three whole numbers falls back to the defaults (20m: no rotation here)', () => {
     const dir = tmp();
