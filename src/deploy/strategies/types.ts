@@ -4,7 +4,7 @@
  */
 import type { Upstream } from '../commands/nginx.ts';
 import type { LogCursor } from '../log-cursor.ts';
-import type { HostOps, Release, StartedRelease } from '../host-ops.ts';
+import type { HostOps, Release, ReleaseContainer, StartedRelease } from '../host-ops.ts';
 import type { Progress } from '../progress.ts';
 import type { DeployTarget } from '../target.ts';
 
@@ -19,6 +19,8 @@ export interface HostPlan {
   switched: boolean;
   /** Where the access log was at the switch (bake window, canary step): read across rotations. */
   logOffset?: LogCursor;
+  /** The host's release containers when the deploy began, under its lock (pruning reuses it). */
+  containers?: readonly ReleaseContainer[];
 }
 
 export interface RolloutContext {
