@@ -106,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`\ntimeline:\n${renderTimeline(report.timeline)}`);
       for (const h of report.hosts) console.error(`  ${h.host.padEnd(10)} ${h.status.padEnd(14)} serving ${h.serving ?? '?'}${h.detail ? `  (${h.detail})` : ''}`);
       for (const r of report.roles ?? []) console.error(`  ${`${r.host}/${r.role}`.padEnd(10)} ${r.status.padEnd(14)} running ${r.serving ?? '-'}${r.detail ? `  (${r.detail})` : ''}`);
+      for (const p of report.images ?? []) if (p.error) console.error(`! ${p.host}: unused images not removed (the deploy stands): ${p.error}; pier prune ${target.envName} retries`);
       if (report.logs) console.error(`\nlast log lines of the failed container:\n${redact(report.logs).replace(/^/gm, '  | ')}`);
       console.error(report.ok ? `✓ ${report.version}${envOnly ? " (env only)" : ""} deployed in ${report.seconds.toFixed(1)}s` : `✗ deploy of ${report.version} failed: ${report.error}`);
     }

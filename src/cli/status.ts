@@ -1,3 +1,4 @@
+import { describeDisk } from '../deploy/disk.ts';
 import { status } from '../deploy/queries.ts';
 import { commonOptions, parse } from './args.ts';
 import { targetFor } from './deploy-common.ts';
@@ -6,7 +7,8 @@ import { printJson } from './output.ts';
 export const help = `Usage: pier status <env> [--config FILE] [--json]
 
 Per host: the release serving, its health through the host's proxy, the proxy's target,
-retained releases, maintenance mode and any deploy lock; each other role on the host (worker,
+retained releases, maintenance mode, free disk space and inodes (under deploy.dir and Docker's
+data root) and any deploy lock; each other role on the host (worker,
 scheduler) with its release and its health command's verdict. Exit 1 when a host or role is unhealthy.`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -29,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (h.maintenance) console.log(`  MAINTENANCE on since ${h.maintenance.since} by ${h.maintenance.by} (503 + page ${h.maintenance.page}, Retry-After ${h.maintenance.retryAfterSeconds}s)`);
       if (h.certificate) console.log(h.certificate.warning ? `  ! CERTIFICATE ${h.certificate.warning}` : `  certificate expires ${h.certificate.notAfter} (${h.certificate.daysLeft} days)`);
+      for (const d of h.disk ?? []) console.log(`  disk ${describeDisk(d)}`);
       if (h.lock) console.log(`  LOCKED by ${h.lock.by} (${h.lock.command} ${h.lock.version}, run ${h.lock.run})`);
     }
   }

@@ -31,6 +31,7 @@ export const verbs: Record<string, Verb> = {
   releases: lazy('release history per host (who, when)', () => import('./releases.ts')),
   stats: lazy('DORA figures from the hosts\' records: deploy frequency, lead time, change failure rate, time to restore', () => import('./stats.ts')),
   lock: lazy('deploy lock: status | release', () => import('./lock.ts')),
+  prune: lazy('free disk on every host: stopped releases beyond keepReleases and unused app images (--dry-run lists them and their sizes)', () => import('./prune.ts')),
   maintenance: lazy("maintenance mode: on | off (every host's proxy answers 503 with a page, health and ACME exempt)", () => import('./maintenance.ts')),
   certs: lazy('HTTPS certificates (proxy.tls): status | renew <env> (ACME HTTP-01 through every host, or your files)', () => import('./certs.ts')),
   accessory: lazy('services beside the app on named hosts (PostgreSQL, Redis...): boot | reboot | stop | logs | status <env> [name]', () => import('./accessory.ts')),

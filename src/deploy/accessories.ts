@@ -79,7 +79,7 @@ async function bootOne(target: DeployTarget, o: HostOps, n: string, a: Accessory
   } else {
     for (const s of secretsOf(a.env)) registerSecret(s);
     const envFile = Object.keys(a.env).length ? accessoryEnvFile(target.settings.dir, target.app, n) : undefined;
-    await o.createAccessory(runAccessory({ app: target.app, name: n, image: a.image, port: a.port, bind: a.bind, volumes: a.volumes, envFile, command: a.command }), envFile, Object.entries(a.env).map(([k, v]) => `${k}=${v}\n`).join(''));
+    await o.createAccessory(runAccessory({ app: target.app, name: n, image: a.image, port: a.port, bind: a.bind, volumes: a.volumes, envFile, command: a.command, logging: target.settings.logging }), envFile, Object.entries(a.env).map(([k, v]) => `${k}=${v}\n`).join(''));
     action = recreate && before.state !== 'absent' ? 'recreated' : 'booted';
   }
   if (a.health) await o.waitCommand(before.container, a.health.command, a.health.timeoutSeconds);

@@ -20,6 +20,7 @@ import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts'
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type CurrentRelease, type LockInfo } from './records.ts';
 import { reconcileRecords } from './reconcile.ts';
+import { pruneImagesAfterDeploy, type ImagePruneOutcome } from './prune.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
@@ -103,6 +104,8 @@ export interface DeployReport {
   timeline: ProgressEvent[];
   /** The strategy and what it found (canary: the analysis of every step). */
   strategy?: { name: string } & Record<string, unknown>;
+  /** After a successful deploy: the app's unused images removed per host (a failure there is only a warning). */
+  images?: ImagePruneOutcome[];
 }
 
 /** What the host served before, from its (reconciled) current.json, if its container still exists (`containers`: the host's listing). */
@@ -279,6 +282,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           }
           await audit(ops, target, runId, `deploy ${opts.version} succeeded`);
           result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
+          // Bounded disk: images no container uses any more go (never fails the deploy).
+          result.images = await pruneImagesAfterDeploy(ops, target, progress);
         } catch (err) {
           const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
           result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };

@@ -4,6 +4,7 @@ import { newRunId } from '../util/run-id.ts';
 import { mapLimit, openHost, type HostSession } from './executor.ts';
 import { HostOps } from './host-ops.ts';
 import type { Progress } from './progress.ts';
+import { belowFloor, refusalMessage, type DiskFacts } from './disk.ts';
 import type { DeployTarget } from './target.ts';
 
 /** Connect to every host (parallel, limited); closes what was opened if any fails. */
@@ -30,27 +31,40 @@ export async function withHosts<T>(target: DeployTarget, fn: (ops: HostOps[], ru
   }
 }
 
-/** Reachable, Docker up, enough disk: checked on every host before anything changes. */
+/**
+ * Reachable, Docker up, enough disk (space and inodes under deploy.dir and Docker's data root):
+ * checked on every host before anything changes on any host. The base (directories, network) is
+ * made only once every host passed, so a refused preflight has changed nothing anywhere.
+ */
 export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress, light = false): Promise<void> {
-  const results = await mapLimit(ops, target.parallel, async (o) => {
-    if (light) {
-      // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
+  if (light) {
+    // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
+    const results = await mapLimit(ops, target.parallel, async (o) => {
       await o.dockerVersion();
-      return progress.step(o.name, 'preflight');
-    }
-    // The two checks go out together; the base (directories, network) only once both pass, so a
-    // refused preflight has changed nothing.
-    const [info, free] = await Promise.allSettled([o.dockerVersion(), o.freeKb()]);
+      progress.step(o.name, 'preflight');
+    });
+    return refuseOnFailure(results);
+  }
+  const checked = await mapLimit(ops, target.parallel, async (o) => {
+    // The two checks go out together (one round trip each, in parallel).
+    const [info, disk] = await Promise.allSettled([o.dockerVersion(), o.disk()]);
     if (info.status === 'rejected') throw new EnvironmentError(`${o.name}: Docker is not usable: ${(info.reason as Error).message}`);
-    if (free.status === 'rejected') throw free.reason;
-    const version = info.value;
-    const kb = free.value;
-    if (Number.isFinite(kb) && kb < target.settings.minFreeMb * 1024) {
-      throw new EnvironmentError(`${o.name}: only ${Math.round(kb / 1024)} MB free under ${target.settings.dir}; need ${target.settings.minFreeMb} MB (deploy.minFreeMb)`);
-    }
-    await o.ensureBase();
-    progress.step(o.name, 'preflight', `docker ${version}, ${Math.round(kb / 1024)} MB free`);
+    if (disk.status === 'rejected') throw disk.reason;
+    const problems = belowFloor(disk.value, target.settings);
+    // Only a host below a floor pays for `docker system df`: what uses the space, said in the refusal.
+    if (problems.length) throw new EnvironmentError(refusalMessage(o.name, problems, await o.dockerUse(), target.envName));
+    return { version: info.value, disk: disk.value };
   });
+  refuseOnFailure(checked);
+  const based = await mapLimit(ops, target.parallel, async (o, i) => {
+    await o.ensureBase();
+    const c = (checked[i] as PromiseFulfilledResult<{ version: string; disk: DiskFacts[] }>).value;
+    progress.step(o.name, 'preflight', `docker ${c.version}, ${c.disk.map((d) => `${d.freeMb} MB free${d.role === 'docker' ? ' (docker)' : ''}`).join(', ')}`);
+  });
+  refuseOnFailure(based);
+}
+
+function refuseOnFailure(results: PromiseSettledResult<unknown>[]): void {
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length) throw new EnvironmentError(`preflight failed, nothing was changed:\n${failed.map((f) => `  ${(f.reason as Error).message}`).join('\n')}`);
+  if (failed.length) throw new EnvironmentError(`preflight failed, nothing was changed:\n${failed.map((f) => `  ${(f.reason as Error).message}`).join('\n')}`, (failed[0]!.reason as { hint?: string }).hint);
 }

@@ -13,6 +13,9 @@ import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from '.
 import * as accessory from './commands/accessory.ts';
 import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
+import * as images from './commands/images.ts';
+import { appRepositories, parsePruneOutput, type PrunedImage } from './commands/images.ts';
+import { parseDiskUsage, parseSystemDf, type DiskFacts, type DockerUse } from './disk.ts';
 import * as maintenance from './commands/maintenance.ts';
 import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
@@ -109,9 +112,24 @@ export class HostOps {
     return (await this.h.run(docker.dockerInfo(), { timeoutMs: 15_000 })).trim();
   }
 
-  /** Free KiB under pier's host directory (NaN when unknown). */
-  async freeKb(): Promise<number> {
-    return Number((await this.h.run(host.freeKb(this.t.settings.dir))).trim());
+  /** Free space and inodes under pier's directory and Docker's data root (one round trip). */
+  async disk(): Promise<DiskFacts[]> {
+    return parseDiskUsage(await this.h.run(host.diskUsage(this.t.settings.dir)));
+  }
+
+  /** What Docker's data uses (`docker system df`); undefined when it does not answer in 30 s. */
+  async dockerUse(): Promise<DockerUse[] | undefined> {
+    const r = await this.h.probe(docker.systemDf(), { timeoutMs: 30_000 }).catch(() => undefined);
+    return r?.code === 0 ? parseSystemDf(r.stdout) : undefined;
+  }
+
+  /**
+   * Images of the app's repositories no container on the host uses (any state), never the proxy's
+   * or an accessory's: listed (`list`, with sizes) or removed, decided host-side in one command.
+   */
+  async pruneImages(mode: 'list' | 'remove', o: { protect?: readonly string[]; without?: readonly string[] } = {}): Promise<PrunedImage[]> {
+    const spec = { repos: appRepositories(this.t.imageRepo, this.t.registry), protect: [this.t.settings.proxyImage, ...(o.protect ?? [])], without: o.without };
+    return parsePruneOutput(await this.h.run(images.pruneImages(mode, spec)), mode);
   }
 
   /** proxy.logs as the rotation loop reads it (rotate.conf). */
@@ -231,7 +249,7 @@ export class HostOps {
   }
 
   private spec(rel: Release, envFile?: string): docker.AppContainerSpec {
-    return { name: rel.container, image: rel.image, app: this.t.app, version: rel.version, runId: this.runId, envFile, env: { APP_VERSION: rel.version, PORT: String(this.t.appPort) }, volumes: this.t.volumes };
+    return { name: rel.container, image: rel.image, app: this.t.app, version: rel.version, runId: this.runId, envFile, env: { APP_VERSION: rel.version, PORT: String(this.t.appPort) }, volumes: this.t.volumes, logging: this.t.settings.logging };
   }
 
   /** Start a role's container (its command, env additions, stop signal and drain); no proxy, no port. */
@@ -411,7 +429,7 @@ export class HostOps {
     if (state.code !== 0) {
       const image = this.t.settings.proxyImage;
       if (!(await this.hasImage(image))) await this.h.run(docker.pull(image));
-      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, tlsPort: this.t.tls?.port, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir }));
+      await this.h.run(docker.runProxy({ image, publicPort: this.t.settings.proxyPort, tlsPort: this.t.tls?.port, nginxDir: this.layout.nginxDir, logDir: this.layout.logDir, logging: this.t.settings.logging }));
     } else {
       if (state.stdout.trim() !== 'true') await this.h.run(docker.start(PROXY_CONTAINER));
       await this.h.run(docker.proxyReload());
@@ -558,18 +576,7 @@ export class HostOps {
    * as running is never removed.
    */
   async prune(keep: number, protect: string[], listed?: readonly ReleaseContainer[], role = ''): Promise<string[]> {
-    const all = [...(listed ?? (await this.listReleases(role)))];
-    const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
-    const kept = new Set(protect);
-    const removed: string[] = [];
-    for (const c of sorted) {
-      if (kept.has(c.name)) continue;
-      if (kept.size < keep) {
-        kept.add(c.name);
-        continue;
-      }
-      if (c.state !== 'running') removed.push(c.name);
-    }
+    const removed = releasesToPrune(listed ?? (await this.listReleases(role)), keep, protect);
     if (removed.length) await this.h.probe(docker.remove(...removed));
     return removed;
   }
@@ -639,4 +646,23 @@ export class HostOps {
   async reloadProxy(): Promise<void> {
     await this.h.run(docker.proxyReload());
   }
+}
+
+/**
+ * Which release containers a prune removes (pure): the newest `keep` (those in `protect` first)
+ * stay, and so does every running one; the rest, stopped, go.
+ */
+export function releasesToPrune(all: readonly { name: string; state: string; created: string }[], keep: number, protect: readonly string[]): string[] {
+  const sorted = [...all].sort((a, b) => b.created.localeCompare(a.created));
+  const kept = new Set(protect);
+  const removed: string[] = [];
+  for (const c of sorted) {
+    if (kept.has(c.name)) continue;
+    if (kept.size < keep) {
+      kept.add(c.name);
+      continue;
+    }
+    if (c.state !== 'running') removed.push(c.name);
+  }
+  return removed;
 }

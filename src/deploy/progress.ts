@@ -4,7 +4,7 @@ import { redact } from '../util/redact.ts';
 export type Phase =
   | 'preflight' | 'locked' | 'pulling' | 'pulled' | 'migrating' | 'starting' | 'healthy' | 'switched' | 'baking' | 'baked' | 'drained'
   | 'unhealthy' | 'failed' | 'rolling-back' | 'rolled-back' | 'interrupted' | 'unchanged'
-  | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan' | 'reconciled';
+  | 'canary' | 'analysis' | 'retiring' | 'backup' | 'rollback-plan' | 'reconciled' | 'pruned';
 
 export interface ProgressEvent {
   host: string;

@@ -7,6 +7,7 @@ import type { DeployTarget } from './target.ts';
 import type { MaintenanceRecord } from './commands/maintenance.ts';
 import { maintenanceOf } from './maintenance.ts';
 import { judgeHostCert } from '../certs/certs.ts';
+import type { DiskFacts } from './disk.ts';
 
 export interface HostStatusReport {
   host: string;
@@ -26,6 +27,8 @@ export interface HostStatusReport {
   web: boolean;
   /** Roles other than web on this host: what each runs and its health (its command). */
   roles?: { role: string; serving?: string; container?: string; since?: string; health: string; retained: { release: string; state: string }[] }[];
+  /** Free space and inodes under deploy.dir and Docker's data root (when another filesystem). */
+  disk?: DiskFacts[];
 }
 
 /**
@@ -46,7 +49,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
         const web = target.webHosts.includes(o.name);
         try {
           const roleSpecs = target.roles.filter((r) => r.hosts.includes(o.name));
-          const [cur, containers, conf, health, locks, maintenance, roles, chain] = await Promise.all([
+          const [cur, containers, conf, health, locks, maintenance, roles, chain, disk] = await Promise.all([
             o.readCurrent(), o.listReleases(), o.proxyConf(), web ? o.proxyHealthStatus() : Promise.resolve(''), readFleetLock([o]), maintenanceOf(o),
             Promise.all(roleSpecs.map(async (r) => {
               const [rc, retained] = await Promise.all([o.readCurrent(r.name), o.listReleases(r.name)]);
@@ -54,6 +57,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
             })),
             // Only web hosts have a proxy, so only they hold a certificate.
             target.tls && web ? o.readCertificate() : Promise.resolve(undefined),
+            o.disk().catch(() => undefined),
           ]);
           const certificate = chain === undefined ? undefined : certificateStatus(o.name, chain, target.envName);
           const proxyTarget = proxyTargetOf(conf);
@@ -70,6 +74,7 @@ export async function status(target: DeployTarget): Promise<HostStatusReport[]> 
             lock: locks[0]?.holder,
             ...(maintenance ? { maintenance } : {}),
             ...(certificate ? { certificate } : {}),
+            ...(disk?.length ? { disk } : {}),
           };
         } catch (e) {
           return { host: o.name, web, health: 'unknown', retained: [], error: (e as Error).message };

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exec } from '../../src/util/exec.ts';
+import { poll } from '../../src/util/poll.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { runPier } from '../helpers/pier.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
@@ -31,9 +32,9 @@ interface Run {
 const running = new Set<ChildProcess>();
 
 /** Run the real CLI against the fleet project. */
-async function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) => void } = {}): Promise<Run> {
+async function pier(args: string[], o: { onStderr?: (all: string, kill: () => void) => void; config?: string } = {}): Promise<Run> {
   let child: ChildProcess | undefined;
-  const r = await runPier([...args, '--config', config], {
+  const r = await runPier([...args, '--config', o.config ?? config], {
     env: { PIER_DEPLOYER: 'failures-test' },
     timeoutMs: 600_000,
     onSpawn: (c) => running.add((child = c)),
@@ -59,6 +60,8 @@ const proxyVersion = async (host: string) => {
 };
 const lockFree = async () => (await pier(['lock', 'status', 'production'])).code === 0;
 
+const PROJECT = { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV };
+
 useFleet(
   {
     count: 3,
@@ -67,7 +70,7 @@ useFleet(
   async (f) => {
     fleet = f;
     await Promise.all(['v1', 'v2', 'v3', 'v4'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)));
-    config = writeProject(fleet, { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV });
+    config = writeProject(fleet, PROJECT);
   },
 );
 
@@ -183,5 +186,72 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
       await fleet.hostExec('web2', ['sh', '-c', `printf '%s\\n' '${saved}' > ${file}`]);
     }
     expect(await servingAll()).toEqual(['v2', 'v2', 'v2']);
+  }, 600_000);
+
+  it('bounded disk (issue 19): images = retained releases + proxy after a deploy; log limits; prune --dry-run changes nothing, prune removes just that; a host below the floor refused before any change', async () => {
+    const repo = 'reg:5000/pier-test/deploy-app';
+    const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    const sh = (h: string, script: string) => fleet.hostExec(h, ['sh', '-c', script]);
+    const appImageIds = async (h: string) => [...new Set(lines(await sh(h, `docker image ls --no-trunc --format '{{.ID}}' ${repo}`)))];
+    const appContainers = async (h: string) => lines(await sh(h, `docker ps -a --filter label=pier.app=deploy-app --format '{{.Names}} {{.State}}'`));
+    const usedIds = async (h: string) => [...new Set(lines(await sh(h, `docker inspect --format '{{.Image}}' $(docker ps -aq --filter label=pier.app=deploy-app)`)))];
+    /** Everything a prune or a deploy could change on every host: containers, images, audit lines, lock. */
+    const snapshot = async () => Promise.all(hostIds().map(async (h) => [
+      await sh(h, "docker ps -a --no-trunc --format '{{.Names}} {{.Image}} {{.State}}' | sort"),
+      await sh(h, "docker image ls -a --no-trunc --format '{{.ID}} {{.Repository}} {{.Tag}}' | sort"),
+      await sh(h, 'wc -l < /var/lib/pier/audit.log; ls /var/lib/pier'),
+    ]));
+
+    const d = await pier(['deploy', 'production', '--version', 'v3']);
+    expect(d.code, d.err).toBe(0);
+    // The retire timers have stopped the releases left (drain 0): one app container runs per host.
+    await poll('old releases stopped', async () => (await Promise.all(hostIds().map(appContainers))).every((cs) => cs.filter((c) => c.endsWith(' running')).length === 1) || undefined, { timeoutMs: 30_000, intervalMs: 500 });
+    for (const h of hostIds()) {
+      expect(await appImageIds(h), h).toEqual(await usedIds(h));
+      expect(await sh(h, `docker image inspect --format ok ${fleet.proxyImage}`)).toBe('ok');
+    }
+    const cur = (await current('web1')).container;
+    const logConfig = { Type: 'json-file', Config: { 'max-file': '3', 'max-size': '10m' } };
+    for (const c of [cur, 'pier-proxy']) expect(JSON.parse(await fleet.hostExec('web1', ['docker', 'inspect', '--format', '{{json .HostConfig.LogConfig}}', c]))).toEqual(logConfig);
+
+    // Something to prune: an image of the app no container uses (v4, also named by another app,
+    // which keeps it), and keepReleases 1 in this project.
+    await sh('web1', `docker pull -q ${repo}:v4 >/dev/null && docker tag ${repo}:v4 other-app/keep:1`);
+    const keepOne = writeProject(fleet, { ...PROJECT, deploy: { keepReleases: 1 } });
+    const before = await snapshot();
+    const dry = await pier(['prune', 'production', '--dry-run', '--json'], { config: keepOne });
+    expect(dry.code, dry.err).toBe(0);
+    expect(await snapshot()).toEqual(before);
+    const plan = JSON.parse(dry.out) as { hosts: { host: string; containers: { name: string }[]; images: { refs: string[]; bytes: number }[]; bytes: number }[] };
+    for (const h of plan.hosts) {
+      const stopped = (await appContainers(h.host)).filter((c) => !c.endsWith(' running')).map((c) => c.split(' ')[0]);
+      expect(h.containers.map((c) => c.name).sort(), h.host).toEqual(stopped);
+    }
+    const web1 = plan.hosts.find((h) => h.host === 'web1')!;
+    expect(web1.images.flatMap((i) => i.refs)).toContain(`${repo}:v4`);
+    expect(web1.bytes).toBeGreaterThan(1e6);
+
+    const pruned = await pier(['prune', 'production'], { config: keepOne });
+    expect(pruned.code, pruned.err).toBe(0);
+    expect(pruned.out).toMatch(/web1: removed \d+ container\(s\), \d+ image\(s\)/);
+    for (const h of hostIds()) {
+      expect(await appContainers(h), h).toEqual([`${(await current(h)).container} running`]);
+      expect(await appImageIds(h), h).toEqual(await usedIds(h));
+    }
+    expect(await sh('web1', 'docker image inspect --format ok other-app/keep:1')).toBe('ok');
+    expect(await lockFree()).toBe(true);
+
+    // A host below the disk floor: refused (exit 3) before anything changes on any host.
+    const full = writeProject(fleet, { ...PROJECT, deploy: { minFreeMb: 100_000_000 } });
+    const atRest = await snapshot();
+    const refused = await pier(['deploy', 'production', '--version', 'v4'], { config: full });
+    expect(refused.code, refused.err).toBe(3);
+    expect(refused.err).toMatch(/preflight failed, nothing was changed/);
+    expect(refused.err).toMatch(/web1: only \d+ MB free under \/var\/lib\/pier; need 100000000 MB \(deploy\.minFreeMb\)/);
+    expect(refused.err).toMatch(/Docker uses images [^;]*reclaimable/);
+    expect(refused.err).toMatch(/free space with pier prune production/);
+    expect(await snapshot()).toEqual(atRest);
+    expect(await servingAll()).toEqual(['v3', 'v3', 'v3']);
+    await sh('web1', 'docker rmi other-app/keep:1 >/dev/null');
   }, 600_000);
 });

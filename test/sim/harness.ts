@@ -16,7 +16,7 @@
  *  (c) the lock is released, or held with its holder shown by every verb that meets it
  *      (deploy, rollback, status, lock status);
  *  (d) no retained container is lost that a rollback needs (the release each host served before
- *      its current one, from the host's own serving lineage).
+ *      its current one, from the host's own serving lineage), nor the image of any container.
  */
 import { Progress } from '../../src/deploy/progress.ts';
 import { installVirtualClock } from './clock.ts';
@@ -114,9 +114,16 @@ async function checkLocks(fleet: SimFleet, phase: string, survivor: { lockHeld?:
   fleet.phase = saved;
 }
 
-/** (d): on every host, the container of the release it served before the current one still exists. */
+/**
+ * (d): on every host, the container of the release it served before the current one still exists,
+ * and no container (retained or running) lost its image to an image prune.
+ */
 function checkRetained(fleet: SimFleet, phase: string): void {
   for (const h of fleet.hosts) {
+    const present = new Set(h.s.images.map((i) => h.imageIdOf(i)));
+    for (const x of Object.values(h.s.containers)) {
+      if (!present.has(h.imageIdOf(x.image))) fleet.violations.push({ invariant: 'd', host: h.name, detail: `the image of ${x.name} (${x.image}) was removed`, phase });
+    }
     const l = h.s.lineage;
     for (const e of l.slice(-2)) {
       if (!h.s.containers[e.container]) fleet.violations.push({ invariant: 'd', host: h.name, detail: `${e.container} (${e.release}, ${e === l[l.length - 1] ? 'serving' : 'the rollback target'}) was removed`, phase });

@@ -41,6 +41,8 @@ export interface SimContainer {
   stopTimeout?: string;
   /** The `--time` of the last `docker stop` (the drain it was given before a kill). */
   stoppedWithin?: number;
+  /** `--log-driver` then each `--log-opt` it was created with. */
+  logging?: string[];
 }
 
 export interface LoadedUpstream {
@@ -69,7 +71,15 @@ export interface HostState {
   /** Inode numbers of files (given on first look; a rename keeps it, a rewrite gets a new one). */
   inodes?: Record<string, number>;
   nextInode?: number;
+  /** What `df` says (default: plenty); a test sets it to put a host below the disk floor. */
+  disk?: { freeKb: number; totalKb: number; freeInodes: number; totalInodes: number };
+  /** Image references `docker rmi` removed (the prune invariant checks none a container needs). */
+  removedImages?: string[];
 }
+
+const DEFAULT_DISK = { freeKb: 50_000_000, totalKb: 100_000_000, freeInodes: 5_000_000, totalInodes: 6_000_000 };
+/** Every simulated image's size (bytes). */
+export const SIM_IMAGE_BYTES = 100_000_000;
 
 export interface SimWorld {
   app: string;
@@ -293,8 +303,15 @@ export class SimHost {
       }
       case 'readLogSince':
         return ok(readLogSince(this.s, a[0]!, a.slice(1)));
-      case 'freeKb':
-        return ok('50000000\n');
+      case 'diskUsage': {
+        // pier's dir (its nearest existing parent) and Docker's data root, on different filesystems.
+        const d = this.s.disk ?? DEFAULT_DISK;
+        let dir = a[0]!;
+        while (!this.hasDir(dir)) dir = dirname(dir);
+        return ok(`${dir} ${d.freeKb} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /\n/var/lib/docker ${d.freeKb + 1024} ${d.totalKb} ${d.freeInodes} ${d.totalInodes} /var/lib/docker\n`);
+      }
+      case 'pruneImages':
+        return this.pruneImages(a);
       case 'healthProbe': {
         // The container's state and address (docker inspect), then curl's status when it runs
         // with an address ('000' otherwise); the running state on the second line, nothing if gone.
@@ -377,6 +394,9 @@ export class SimHost {
       case 'version':
         if (a.join(' ') !== '--format {{.Server.Version}}') throw new UnknownCommandError(this.name, argv);
         return ok('20.10.24\n');
+      case 'system':
+        if (a.join(' ') !== 'df --format {{.Type}}\t{{.Size}}\t{{.Reclaimable}}') throw new UnknownCommandError(this.name, argv);
+        return ok(`Images\t${(this.s.images.length * SIM_IMAGE_BYTES) / 1e9}GB\t0B (0%)\nContainers\t1MB\t0B (0%)\nLocal Volumes\t0B\t0B\nBuild Cache\t0B\t0B\n`);
       case 'pull': {
         // `--quiet REF` prints the ref; plain `REF` prints docker's report with its Digest line.
         const quiet = a[0] === '--quiet' && a.length === 2;
@@ -512,7 +532,7 @@ export class SimHost {
     for (; i < a.length && a[i]!.startsWith('--'); i++) {
       const f = a[i]!;
       if (f === '--detach' || f === '--rm' || f === '--no-healthcheck') bools.add(f);
-      else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume', '--stop-signal', '--stop-timeout'].includes(f)) (flags[f] ??= []).push(a[++i]!);
+      else if (['--name', '--network', '--restart', '--label', '--env-file', '--env', '--publish', '--volume', '--stop-signal', '--stop-timeout', '--log-driver', '--log-opt'].includes(f)) (flags[f] ??= []).push(a[++i]!);
       else throw new UnknownCommandError(this.name, argv, `unknown docker run flag ${f}`);
     }
     const image = a[i];
@@ -542,11 +562,45 @@ export class SimHost {
       health: isProxy ? 'healthy' : role ? (this.w.health[`${role}:${labels['pier.release'] ?? ''}`] ?? 'healthy') : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
       ...(role ? { command, stopSignal: flags['--stop-signal']?.[0], stopTimeout: flags['--stop-timeout']?.[0] } : {}),
       checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
+      ...(flags['--log-driver'] ? { logging: [flags['--log-driver'][0]!, ...(flags['--log-opt'] ?? [])] } : {}),
       ip: this.nextIp(),
     };
     this.s.containers[name] = x;
     this.startContainer(x);
     return ok(`${name}-id\n`);
+  }
+
+  /** The image ID of a reference (tag and digest references of one pull share it). */
+  imageIdOf(ref: string): string {
+    return `sha256:${imageHash(this.w.registry[ref] ?? ref)}`;
+  }
+
+  /**
+   * The image prune script (commands/images.ts): references of the given repositories whose image
+   * no container (but those counted as gone) uses and that no protected reference names; listed,
+   * or removed as `docker rmi` would (an image goes once no reference to it is left).
+   */
+  private pruneImages(a: string[]): RemoteResult {
+    const [mode, n, k] = [a[0]!, Number(a[1]), Number(a[2])];
+    const repos = new Set(a.slice(3, 3 + n));
+    const gone = new Set(a.slice(3 + n, 3 + n + k));
+    const protect = a.slice(3 + n + k);
+    const used = new Set([
+      ...Object.values(this.s.containers).filter((x) => !gone.has(x.name)).map((x) => this.imageIdOf(x.image)),
+      ...protect.filter((r) => this.s.images.includes(r)).map((r) => this.imageIdOf(r)),
+    ]);
+    const repoOf = (ref: string) => ref.replace(/@sha256:[0-9a-z]+$/, '').replace(/:[^:/]+$/, '');
+    const refs = this.s.images.filter((r) => repos.has(repoOf(r)) && !used.has(this.imageIdOf(r))).sort();
+    let out = refs.map((r) => `candidate ${this.imageIdOf(r)} ${r} ${SIM_IMAGE_BYTES}\n`).join('');
+    if (mode !== 'remove' || !refs.length) return ok(out);
+    for (const r of refs) {
+      this.s.images = this.s.images.filter((x) => x !== r);
+      (this.s.removedImages ??= []).push(r);
+      out += `Untagged: ${r}\n`;
+      const id = this.imageIdOf(r);
+      if (!this.s.images.some((x) => this.imageIdOf(x) === id) && !out.includes(`Deleted: ${id}\n`)) out += `Deleted: ${id}\n`;
+    }
+    return ok(out);
   }
 
   private curl(argv: readonly string[]): RemoteResult {

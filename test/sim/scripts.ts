@@ -5,7 +5,13 @@
  * loudly ("simulator out of date") instead of being silently mis-simulated.
  */
 import * as host from '../../src/deploy/commands/host.ts';
+import { pruneImages } from '../../src/deploy/commands/images.ts';
 import { scheduleStop } from '../../src/deploy/commands/retire.ts';
+
+/** The disk figures script (host.diskUsage), copied. */
+const DISK_USAGE = "d=\"$1\"; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null); for p in \"$d\" ${r:+\"$r\"}; do [ -d \"$p\" ] || continue; printf '%s %s %s\\n' \"$p\" \"$(df -Pk \"$p\" | awk 'NR==2 {print $4, $2}')\" \"$(df -Pi \"$p\" | awk 'NR==2 {print $4, $2, $6}')\"; done";
+/** The image prune script (images.pruneImages), copied. */
+const PRUNE_IMAGES = "mode=$1; n=$2; k=$3; shift 3; repos=; skip=\nwhile [ \"$n\" -gt 0 ]; do repos=\"$repos $1\"; n=$((n-1)); shift; done\nwhile [ \"$k\" -gt 0 ]; do skip=\"$skip /$1\"; k=$((k-1)); shift; done\nids=$(docker ps -aq --no-trunc) || exit 1\nused=\nif [ -n \"$ids\" ]; then used=$(docker inspect --format '{{.Name}} {{.Image}}' $ids) || exit 1; fi\nfor r in \"$@\"; do used=\"$used\n(protected) $(docker image inspect --format '{{.Id}}' \"$r\" 2>/dev/null)\"; done\nimages=$(docker image ls --digests --no-trunc --format '{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}') || exit 1\nrefs=$(printf '%s\\n' \"$images\" | REPOS=\"$repos\" SKIP=\"$skip\" USED=\"$used\" awk 'BEGIN { split(ENVIRON[\"REPOS\"], r); for (i in r) want[r[i]] = 1; split(ENVIRON[\"SKIP\"], s); for (i in s) gone[s[i]] = 1; n = split(ENVIRON[\"USED\"], u, \"\\n\"); for (i = 1; i <= n; i++) { split(u[i], f, \" \"); if (!(f[1] in gone)) keep[f[2]] = 1 } } ($2 in want) && !($1 in keep) { if ($3 != \"<none>\") print $1, $2 \":\" $3; if ($4 != \"<none>\") print $1, $2 \"@\" $4 }' | sort -u)\n[ -n \"$refs\" ] || exit 0\nsizes=$(docker image inspect --format '{{.Id}} {{.Size}}' $(printf '%s\\n' \"$refs\" | cut -d' ' -f1 | sort -u)) || exit 1\nprintf '%s\\n' \"$refs\" | while read -r id ref; do printf 'candidate %s %s %s\\n' \"$id\" \"$ref\" \"$(printf '%s\\n' \"$sizes\" | awk -v id=\"$id\" '$1 == id { print $2 }')\"; done\n[ \"$mode\" = remove ] || exit 0\ndocker rmi $(printf '%s\\n' \"$refs\" | cut -d' ' -f2) 2>&1\nexit 0";
 
 /** Script text -> the simulator's name for it. Texts are JSON string literals copied from the builders. */
 export const KNOWN_SCRIPTS = {
@@ -19,7 +25,8 @@ export const KNOWN_SCRIPTS = {
   tailFile: "tail -n \"$2\" \"$1\" 2>/dev/null || true",
   logMark: "for p in \"$1\" \"$1.1\"; do if [ -f \"$p\" ]; then stat -c '%i %s' \"$p\"; exit 0; fi; done",
   readLogSince: "f=$1; shift; any=; last=0; fresh=; l=${f%/*}/.rotating; own=; t=0\nif [ -d \"${f%/*}\" ]; then while [ \"$t\" -lt 100 ]; do if mkdir \"$l\" 2>/dev/null; then own=1; break; fi; sleep 0.02; t=$((t+1)); done; fi\nfor n in 9 8 7 6 5 4 3 2 1 0; do p=$f; [ \"$n\" = 0 ] || p=$f.$n; [ -f \"$p\" ] || continue; i=$(stat -c %i \"$p\" 2>/dev/null) || continue; for k in \"$@\"; do [ \"${k%%:*}\" != \"$i\" ] || any=1; done; done\nfor n in 9 8 7 6 5 4 3 2 1 0; do p=$f; [ \"$n\" = 0 ] || p=$f.$n; [ -f \"$p\" ] || continue; {\n s=$(stat -L -c '%i %s' /dev/fd/3) || continue; i=${s% *}; size=${s#* }; start=; j=0; kj=0\n for k in \"$@\"; do j=$((j+1)); if [ \"${k%%:*}\" = \"$i\" ]; then start=${k#*:}; kj=$j; fi; done\n if [ -n \"$fresh\" ]; then start=0\n elif [ -n \"$start\" ] && [ \"$kj\" -gt \"$last\" ] && [ \"$start\" -le \"$size\" ]; then last=$kj\n elif [ \"$last\" -gt 0 ] || [ -z \"$any\" ] || [ -n \"$start\" ]; then start=0; fresh=1\n else continue; fi\n printf '@pier-log %s %s %s\\n' \"$i\" \"$start\" \"$size\"\n tail -c +$((start+1)) <&3 | head -c $((size-start))\n printf '\\n'\n} 2>/dev/null 3<\"$p\"; done\n[ -z \"$own\" ] || rmdir \"$l\"",
-  freeKb: "d=\"$1\"; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; df -Pk \"$d\" | awk 'NR==2 {print $4}'",
+  diskUsage: DISK_USAGE,
+  pruneImages: PRUNE_IMAGES,
   writeEnvFile: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && find \"$(dirname \"$1\")\" -maxdepth 1 -name '*.env' ! -path \"$1\" -exec rm -f {} +",
   healthProbe: "r=$(docker inspect --format \"{{.State.Running}} {{(index .NetworkSettings.Networks \\\"$2\\\").IPAddress}}\" \"$1\" 2>/dev/null); run=${r%% *}; ip=${r#* }; s=000; if [ \"$run\" = true ] && [ -n \"$ip\" ] && [ \"$ip\" != '<no value>' ]; then s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time \"$5\" \"http://$ip:$3$4\"); fi; echo \"$s\"; echo \"$run\"",
   recordSwitch: "mkdir -p \"$(dirname \"$1\")\" \"$(dirname \"$3\")\" && umask 077 && printf '%s\\n' \"$2\" > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && printf '%s\\n' \"$4\" >> \"$3\"",
@@ -42,7 +49,8 @@ function builderTexts(): Record<ScriptName, string> {
     tailFile: host.tailFile('F', 1)[2]!,
     logMark: host.logMark('F')[2]!,
     readLogSince: host.readLogSince('F', [])[2]!,
-    freeKb: host.freeKb('D')[2]!,
+    diskUsage: host.diskUsage('D')[2]!,
+    pruneImages: pruneImages('list', { repos: ['r'], protect: [] })[2]!,
     writeEnvFile: host.writeEnvFile('F')[2]!,
     healthProbe: host.healthProbe('c', 'N', 1, '/p', 2)[2]!,
     recordSwitch: host.recordSwitch('F', '{}', 'R', '{}')[2]!,

@@ -90,6 +90,13 @@ export const Backup = z
   })
   .describe('Database backups: pier db backup|restore|verify|drill');
 
+export const Logging = z
+  .strictObject({
+    maxSize: z.string().regex(/^[1-9]\d*[kmg]?$/, "a size as Docker's json-file driver takes it: a number with k, m or g, e.g. 10m").default('10m').describe('Largest log file of one container before Docker rotates it (json-file max-size)'),
+    maxFile: z.number().int().min(1).max(100).default(3).describe('Rotated log files kept per container (json-file max-file): a container never holds more than maxSize x maxFile of logs'),
+  })
+  .describe('Bounded container logs: release and role containers, the proxy and accessories run with the json-file driver and these limits');
+
 export const Deploy = z
   .strictObject({
     strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
@@ -108,7 +115,9 @@ export const Deploy = z
       .optional()
       .describe('Registry the hosts pull from (<registry>/<app.image>:<version>); without it images are streamed over SSH'),
     proxyImage: z.string().default('nginx:1.27').describe('Image of the per-host nginx proxy'),
-    minFreeMb: z.number().int().nonnegative().default(1024).describe('Free disk space each host needs under dir before a deploy'),
+    minFreeMb: z.number().int().nonnegative().default(1024).describe("Free disk space each host needs under dir and under Docker's data root before a deploy (refused, exit 3, below it)"),
+    minFreeInodesPercent: z.number().min(0).max(100).default(5).describe("Free inodes (percent) each host needs under dir and under Docker's data root before a deploy (refused, exit 3, below it)"),
+    logging: Logging.default(Logging.parse({})),
     smokePath: z.string().startsWith('/').optional().describe('Path requested through the proxy after each switch (default: the app health path)'),
     canary: Canary.default(Canary.parse({})),
     blueGreen: BlueGreen.default(BlueGreen.parse({})),

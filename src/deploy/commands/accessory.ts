@@ -4,6 +4,7 @@
  * its env file. Labelled `pier.accessory` (never `pier.app`/`pier.run`: release listings, pruning
  * and `pier reap` leave accessories alone).
  */
+import { logArgs, type LogLimits } from './docker.ts';
 import { HOST_NETWORK } from './layout.ts';
 
 export interface AccessorySpec {
@@ -16,6 +17,8 @@ export interface AccessorySpec {
   volumes: readonly string[];
   envFile?: string;
   command?: readonly string[];
+  /** Bounded logs (deploy.logging). */
+  logging?: LogLimits;
 }
 
 /** The accessory's container name on its host: `<app>-<name>`. */
@@ -40,6 +43,7 @@ export function runAccessory(s: AccessorySpec): string[] {
     ...(s.port ? ['--publish', `${s.bind}:${s.port}:${s.port}`] : []),
     ...(s.envFile ? ['--env-file', s.envFile] : []),
     ...s.volumes.flatMap((v) => ['--volume', accessoryVolume(s.app, v)]),
+    ...logArgs(s.logging),
     s.image,
     ...(s.command ?? []),
   ];

@@ -18,7 +18,18 @@ export interface AppContainerSpec {
   volumes?: string[];
   /** A role other than web (worker, scheduler): labelled `pier.role`, its own command, stop signal and drain. */
   role?: { name: string; command?: readonly string[]; stopSignal: string; drainSeconds: number };
+  /** Bounded logs (deploy.logging): json-file with max-size/max-file. */
+  logging?: LogLimits;
 }
+
+/** deploy.logging: the json-file driver's rotation limits. */
+export interface LogLimits {
+  maxSize: string;
+  maxFile: number;
+}
+
+/** `--log-driver json-file --log-opt max-size=.. --log-opt max-file=..` (nothing without limits: Docker's default). */
+export const logArgs = (l?: LogLimits): string[] => (l ? ['--log-driver', 'json-file', '--log-opt', `max-size=${l.maxSize}`, '--log-opt', `max-file=${l.maxFile}`] : []);
 
 const volumeArgs = (spec: AppContainerSpec) => (spec.volumes ?? []).flatMap((v) => ['--volume', v]);
 const labelArgs = (labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -71,6 +82,7 @@ export function runApp(spec: AppContainerSpec): string[] {
     // A plain `docker stop` of a role container sends its signal and waits its drain before the kill.
     // The image's HEALTHCHECK is the web's (HTTP); a role is checked by its own command.
     ...(role ? ['--stop-signal', role.stopSignal, '--stop-timeout', String(role.drainSeconds), '--no-healthcheck'] : []),
+    ...logArgs(spec.logging),
     ...(spec.envFile ? ['--env-file', spec.envFile] : []),
     ...Object.entries(spec.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     ...volumeArgs(spec),
@@ -105,6 +117,7 @@ export interface ProxySpec {
   tlsPort?: number;
   nginxDir: string;
   logDir: string;
+  logging?: LogLimits;
 }
 
 /**
@@ -122,6 +135,7 @@ export function runProxy(spec: ProxySpec): string[] {
     ...(spec.tlsPort ? ['--publish', `${spec.tlsPort}:443`] : []),
     '--volume', `${spec.nginxDir}:/etc/nginx/conf.d:ro`,
     '--volume', `${spec.logDir}:${PROXY_LOG_DIR}`,
+    ...logArgs(spec.logging),
     spec.image,
     ...proxyCommand(),
   ];
@@ -153,3 +167,5 @@ export const containerRunning = (name: string): string[] => ['docker', 'inspect'
 export const imageId = (ref: string): string[] => ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref];
 /** Image ID a container was created from. */
 export const containerImageId = (name: string): string[] => ['docker', 'inspect', '--format', '{{.Image}}', name];
+/** What Docker's data uses (images, containers, local volumes, build cache): size and reclaimable, one line each. */
+export const systemDf = (): string[] => ['docker', 'system', 'df', '--format', '{{.Type}}\t{{.Size}}\t{{.Reclaimable}}'];

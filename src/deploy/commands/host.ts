@@ -115,9 +115,15 @@ export function readLogSince(file: string, cursor: readonly string[]): string[] 
   );
 }
 
-/** Free space in KiB on the filesystem holding `dir` (or its nearest existing parent). */
-export const freeKb = (dir: string): string[] =>
-  shScript(`d="$1"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk "$d" | awk 'NR==2 {print $4}'`, dir);
+/**
+ * Disk figures in one round trip: for pier's directory (its nearest existing parent) and Docker's
+ * data root (when it exists on this host), one line each: `path freeKb totalKb freeInodes totalInodes mount`.
+ */
+export const diskUsage = (dir: string): string[] =>
+  shScript(
+    `d="$1"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null); for p in "$d" \${r:+"$r"}; do [ -d "$p" ] || continue; printf '%s %s %s\\n' "$p" "$(df -Pk "$p" | awk 'NR==2 {print $4, $2}')" "$(df -Pi "$p" | awk 'NR==2 {print $4, $2, $6}')"; done`,
+    dir,
+  );
 
 /** Make pier's directories on a host. */
 export const mkdirs = (...dirs: string[]): string[] => ['mkdir', '-p', ...dirs];
