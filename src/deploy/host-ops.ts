@@ -19,6 +19,8 @@ import { parseDiskUsage, parseSystemDf, type DiskFacts, type DockerUse } from '.
 import * as maintenance from './commands/maintenance.ts';
 import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
+import { DEFAULT_ROTATION, rotateConf, sizeBytes, type LogRotation } from './commands/log-rotate.ts';
+import { afterRead, cursorArgs, parseMark, type LogCursor } from './log-cursor.ts';
 import type { ProxyTls } from './commands/nginx-tls.ts';
 import type { HostSession } from './executor.ts';
 import { scheduleStop } from './commands/retire.ts';
@@ -130,9 +132,20 @@ export class HostOps {
     return parsePruneOutput(await this.h.run(images.pruneImages(mode, spec)), mode);
   }
 
+  /** proxy.logs as the rotation loop reads it (rotate.conf). */
+  get logRotation(): LogRotation {
+    const l = this.t.proxyLogs;
+    return l ? { maxBytes: sizeBytes(l.maxSize), maxFiles: l.maxFiles, checkSeconds: l.checkSeconds } : DEFAULT_ROTATION;
+  }
+
   async ensureBase(): Promise<void> {
     const l = this.layout;
-    const [, net] = await Promise.all([this.h.run(host.mkdirs(l.nginxDir, l.logDir, l.envDir)), this.h.probe(docker.networkExists())]);
+    // The proxy's rotation settings go with the directories: the loop reads them at every round.
+    const [, net] = await Promise.all([
+      this.h.run(host.mkdirs(l.nginxDir, l.logDir, l.envDir)),
+      this.h.probe(docker.networkExists()),
+      this.h.run(host.writeFile(l.rotateConf, '0644'), { input: rotateConf(this.logRotation) }),
+    ]);
     if (net.code !== 0) {
       const r = await this.h.probe(docker.networkCreate());
       if (r.code !== 0 && !/already exists/.test(r.stderr)) await this.h.run(docker.networkCreate());
@@ -394,20 +407,19 @@ export class HostOps {
     return this.t.tls ? `https://127.0.0.1:${this.t.tls.port}${path}` : `http://127.0.0.1:${this.t.settings.proxyPort}${path}`;
   }
 
-  /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns the access-log offset at the switch. */
-  async switchProxy(upstreams: Upstream[]): Promise<number> {
+  /** Point the proxy at `upstreams` and reload gracefully (starting the proxy on first use). Returns where the access log was at the switch. */
+  async switchProxy(upstreams: Upstream[]): Promise<LogCursor> {
     return this.applyProxyConf(renderProxyConf({ upstreams, tls: this.proxyTls() }));
   }
 
-  /** Write `conf` as the proxy config and reload gracefully (starting the proxy on first use). Returns the access-log offset before it. */
-  async applyProxyConf(conf: string): Promise<number> {
+  /** Write `conf` as the proxy config and reload gracefully (starting the proxy on first use). Returns where the access log was before it. */
+  async applyProxyConf(conf: string): Promise<LogCursor> {
     // The config write+reload (one host-side step: the config on disk is what nginx serves) and
-    // the access-log offset go out together.
-    const [switched, size] = await Promise.all([
+    // the access-log mark go out together.
+    const [switched, offset] = await Promise.all([
       this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
-      this.h.run(host.fileSize(this.layout.accessLog)),
+      this.accessLogMark(),
     ]);
-    const offset = Number(size.trim()) || 0;
     // The proxy almost always runs; only when that step fails is the config written on its own and
     // the proxy's state looked at (absent or stopped: start it; running: reload again, so a config
     // nginx rejects is reported).
@@ -441,14 +453,28 @@ export class HostOps {
     throw new HealthError(this.name, `smoke test through the proxy failed: GET ${url} -> ${last || 'no response'}`);
   }
 
-  /** Access-log entries the proxy wrote since `offset`. */
-  async accessEntriesSince(offset: number): Promise<AccessEntry[]> {
-    return parseAccessLog(await this.h.run(host.readFrom(this.layout.accessLog, offset), { timeoutMs: 10_000 }));
+  /** Where the access log ends now (a reader's start: log-cursor.ts). */
+  async accessLogMark(): Promise<LogCursor> {
+    return parseMark(await this.h.run(host.logMark(this.layout.accessLog)));
   }
 
-  /** Requests and 5xx of `version` logged by this host's proxy since `offset`. */
-  async errorStatsSince(offset: number, version: string): Promise<ErrorStats> {
-    return errorStats(await this.accessEntriesSince(offset), version);
+  /**
+   * Access-log entries (complete lines) the proxy wrote since `cursor`, across rotations, and the
+   * cursor after them: one round trip.
+   */
+  async readAccessLog(cursor: LogCursor): Promise<{ entries: AccessEntry[]; cursor: LogCursor }> {
+    const r = afterRead(await this.h.run(host.readLogSince(this.layout.accessLog, cursorArgs(cursor)), { timeoutMs: 10_000 }), cursor);
+    return { entries: parseAccessLog(r.text), cursor: r.cursor };
+  }
+
+  /** Access-log entries the proxy wrote since `cursor` (a switch's mark), across rotations. */
+  async accessEntriesSince(cursor: LogCursor): Promise<AccessEntry[]> {
+    return (await this.readAccessLog(cursor)).entries;
+  }
+
+  /** Requests and 5xx of `version` logged by this host's proxy since `cursor`. */
+  async errorStatsSince(cursor: LogCursor, version: string): Promise<ErrorStats> {
+    return errorStats(await this.accessEntriesSince(cursor), version);
   }
 
   /** HTTP status of the health path through the host's proxy ('' when nothing answered). */

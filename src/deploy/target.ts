@@ -53,6 +53,8 @@ export interface DeployTarget {
   config?: Config;
   /** HTTPS on every host's proxy (proxy.tls); undefined: plain HTTP. */
   tls?: EnvironmentConfig['proxy']['tls'];
+  /** proxy.logs: the proxy's log rotation (defaults when absent). */
+  proxyLogs?: EnvironmentConfig['proxy']['logs'];
 }
 
 /** A non-web role as a deploy runs it. */
@@ -152,6 +154,7 @@ export function resolveTarget(cfg: Config, opts: { by?: string } = {}): DeployTa
     },
     settings: env.deploy,
     tls: env.proxy.tls,
+    proxyLogs: env.proxy.logs,
     parallel: ssh.parallel,
     envFileContent: runtime.content,
     envIssues: runtime.issues,

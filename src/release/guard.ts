@@ -13,8 +13,7 @@ import { formatValues, type MetricStatus } from '../analysis/metric.ts';
 import type { AccessLogSource } from '../analysis/providers/access-log.ts';
 import { runAnalysis, type AnalysisResult } from '../analysis/run.ts';
 import { metricSpec, providersFor } from '../analysis/spec.ts';
-import { fileSize, readFrom } from '../deploy/commands/host.ts';
-import { parseAccessLog, type AccessEntry } from '../deploy/access-log.ts';
+import type { AccessEntry } from '../deploy/access-log.ts';
 import { withHosts } from '../deploy/fleet.ts';
 import { webTarget } from '../deploy/target.ts';
 import type { HostOps } from '../deploy/host-ops.ts';
@@ -61,27 +60,18 @@ export interface GuardReport {
   summary: string[];
 }
 
-/** Bytes of complete lines in `text` (a line still being written is left for the next read). */
-export function completeLines(text: string): { lines: string; bytes: number } {
-  const end = text.lastIndexOf('\n') + 1;
-  const lines = text.slice(0, end);
-  return { lines, bytes: Buffer.byteLength(lines) };
-}
-
-/** Each host's proxy access log from the guard's start: every read returns the entries since the previous one. */
+/** Each host's proxy access log from the guard's start: every read returns the entries since the previous one (complete lines, across rotations). */
 async function accessLogSource(ops: readonly HostOps[], release: string): Promise<AccessLogSource> {
-  const offsets = new Map(await Promise.all(ops.map(async (o) => [o, Number((await o.h.run(fileSize(o.layout.accessLog))).trim()) || 0] as const)));
+  const cursors = new Map(await Promise.all(ops.map(async (o) => [o, await o.accessLogMark()] as const)));
   return {
     hosts: ops.map((o) => o.name),
     release,
     async read() {
       const out = new Map<string, AccessEntry[]>();
       await Promise.all(ops.map(async (o) => {
-        const from = offsets.get(o)!;
-        const text = await o.h.run(readFrom(o.layout.accessLog, from), { timeoutMs: 10_000 });
-        const { lines, bytes } = completeLines(text);
-        offsets.set(o, from + bytes);
-        out.set(o.name, parseAccessLog(lines));
+        const r = await o.readAccessLog(cursors.get(o)!);
+        cursors.set(o, r.cursor);
+        out.set(o.name, r.entries);
       }));
       return out;
     },

@@ -63,6 +63,8 @@ useFleet(
       ...['v1', 'v2', 'v5', 'v6', 'v7'].map((v) => fleet.push('pier-test/deploy-app:good', `pier-test/deploy-app:${v}`)),
       fleet.push('pier-test/deploy-app:never', 'pier-test/deploy-app:v3'),
       fleet.push('pier-test/deploy-app:degrades', 'pier-test/deploy-app:v4'),
+      fleet.push('pier-test/deploy-app:degrades', 'pier-test/deploy-app:v8'),
+      fleet.push('pier-test/deploy-app:good', 'pier-test/deploy-app:v9'),
     ]);
   },
 );
@@ -135,6 +137,60 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const audit = await fleet.hostExec('web1', ['tail', '-n', '2', '/var/lib/pier/audit.log']);
     expect(audit).toMatch(/^\S+Z tester@ci run=\S+ deploy v4 started \(strategy rolling\)\n\S+Z tester@ci run=\S+ deploy v4 failed: error rate/);
   }, 120_000);
+
+  it('access logs rotated on every host during the bakes: a failing release is still rolled back, a healthy one promotes', async () => {
+    // The proxy runs its rotation loop; here rotations are forced as the loop does them (under the
+    // readers' lock, rename, reopen) about once a second on every host while the deploys run.
+    expect(await fleet.hostExec('web1', ['docker', 'inspect', '--format', '{{json .Config.Cmd}}', 'pier-proxy'])).toContain('pier-rotate');
+    const rotate = `d=/var/log/pier; i=0; until mkdir $d/.rotating 2>/dev/null || [ $i -ge 100 ]; do sleep 0.02; i=$((i+1)); done; [ ! -f $d/access.log.1 ] || mv -f $d/access.log.1 $d/access.log.2; mv -f $d/access.log $d/access.log.1; rmdir $d/.rotating; nginx -s reopen 2>/dev/null; date +%s%3N`;
+    const rotating = (baking: Map<string, [number, number]>) => {
+      let stop = false;
+      const during: Record<string, number> = {};
+      const done = (async () => {
+        for (let i = 0; i < 120 && !stop; i++) {
+          await Promise.all(fleet.hosts.map(async (h) => {
+            const at = Number((await fleet.hostExec(h.name, ['docker', 'exec', 'pier-proxy', 'sh', '-c', rotate]).catch(() => '0')).trim());
+            const w = baking.get(h.name);
+            if (w && at > w[0] && (!w[1] || at < w[1])) during[h.name] = (during[h.name] ?? 0) + 1;
+          }));
+          await new Promise((res) => setTimeout(res, 700));
+        }
+      })();
+      return { during, stop: () => ((stop = true), done) };
+    };
+    const windows = (baking: Map<string, [number, number]>) => (l: string) => {
+      const m = /^\s*(web\d)\s+(baking|baked|rolling-back|rolled-back|failed)/.exec(l);
+      if (!m) return;
+      if (m[2] === 'baking') baking.set(m[1]!, [Date.now(), 0]);
+      else if (baking.get(m[1]!)?.[1] === 0) baking.get(m[1]!)![1] = Date.now();
+    };
+
+    // A release failing 30 % of requests from 4 s after its start, baked 6 s.
+    let baking = new Map<string, [number, number]>();
+    let rot = rotating(baking);
+    const load = startLoad(fleet.lbPort, 40);
+    const bad = await deploy(target({ bakeSeconds: 6, drainSeconds: 1 }), { version: 'v8', progress: quiet([], windows(baking)) });
+    await rot.stop();
+    expect(bad.exitCode, bad.error).toBe(1);
+    expect(bad.error).toMatch(/error rate \d+\.\d% .* over the threshold 5\.0% during the bake window/);
+    expect(rot.during.web1 ?? 0, JSON.stringify(rot.during)).toBeGreaterThanOrEqual(1);
+    expect(await servingEverywhere(target())).toEqual(['v2', 'v2', 'v2']);
+
+    // A healthy release, same rotations: promoted on every host, each bake saw its requests and no error.
+    baking = new Map();
+    rot = rotating(baking);
+    const lines: string[] = [];
+    const good = await deploy(target({ bakeSeconds: 3, drainSeconds: 0.5 }), { version: 'v9', progress: quiet(lines, windows(baking)) });
+    await rot.stop();
+    const l = await load.stop();
+    expect(good.ok, good.error).toBe(true);
+    expect(Object.keys(rot.during).length, JSON.stringify(rot.during)).toBeGreaterThanOrEqual(1);
+    for (const h of ['web1', 'web2', 'web3']) expect(lines.find((x) => new RegExp(`^\\s*${h}\\s+baked`).test(x)), h).toMatch(/baked\s+\+[\d.]+s\s+[1-9]\d* requests, 0 errors/);
+    expect(l.failures).toEqual([]);
+    expect(await fleet.hostExec('web1', ['sh', '-c', 'ls /var/lib/pier/logs'])).toMatch(/access\.log\.1/);
+    // Back to v2 for the scenarios after this one.
+    expect((await rollback(target(), { to: 'v2', progress: quiet() })).ok).toBe(true);
+  }, 240_000);
 
   it('pier rollback switches all 3 hosts to a retained release in seconds, and back', async () => {
     const t = target();

@@ -8,6 +8,7 @@
  * health check since they last started, what the proxy really serves (the config nginx loaded,
  * not the file on disk) and the lineage of releases it served.
  */
+import { proxyCommand } from '../../src/deploy/commands/log-rotate.ts';
 import type { RemoteResult } from '../../src/deploy/ssh.ts';
 import { scriptName } from './scripts.ts';
 
@@ -67,6 +68,9 @@ export interface HostState {
   /** The proxy served at least once: from then on it must always serve. */
   everServed: boolean;
   nextIp: number;
+  /** Inode numbers of files (given on first look; a rename keeps it, a rewrite gets a new one). */
+  inodes?: Record<string, number>;
+  nextInode?: number;
   /** What `df` says (default: plenty); a test sets it to put a host below the disk floor. */
   disk?: { freeKb: number; totalKb: number; freeInodes: number; totalInodes: number };
   /** Image references `docker rmi` removed (the prune invariant checks none a container needs). */
@@ -106,6 +110,59 @@ const fail = (code: number, stderr: string, stdout = ''): RemoteResult => ({ cod
 const dirname = (p: string) => p.replace(/\/[^/]*$/, '') || '/';
 
 const PROXY = 'pier-proxy';
+
+/** A file's inode number, given on first look. */
+export function inodeOf(s: HostState, p: string): number {
+  s.inodes ??= {};
+  s.nextInode ??= 1000;
+  return (s.inodes[p] ??= s.nextInode++);
+}
+
+/**
+ * What the proxy's rotation loop does to a log (src/deploy/commands/log-rotate.ts): `.n-1` -> `.n`
+ * (the oldest kept one replaced), the live file -> `.1` (inodes move with the names). nginx's
+ * reopen then creates the live file afresh: pass `reopen` false to stop between the two.
+ */
+export function rotateLog(s: HostState, file: string, maxFiles: number, reopen = true): void {
+  const move = (from: string, to: string) => {
+    if (s.files[from] === undefined) return;
+    inodeOf(s, from);
+    s.files[to] = s.files[from]!;
+    s.inodes![to] = s.inodes![from]!;
+    delete s.files[from];
+    delete s.inodes![from];
+  };
+  for (let n = maxFiles - 1; n > 1; n--) move(`${file}.${n - 1}`, `${file}.${n}`);
+  move(file, `${file}.1`);
+  if (reopen) s.files[file] = '';
+}
+
+/** The read script of src/deploy/commands/host.ts readLogSince, over the simulated files. */
+function readLogSince(s: HostState, file: string, cursor: string[]): string {
+  const known = cursor.map((k) => ({ ino: k.slice(0, k.indexOf(':')), offset: Number(k.slice(k.indexOf(':') + 1)) }));
+  const paths = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((n) => (n ? `${file}.${n}` : file)).filter((p) => s.files[p] !== undefined);
+  const any = paths.some((p) => known.some((k) => k.ino === String(inodeOf(s, p))));
+  let last = 0;
+  let fresh = false;
+  let out = '';
+  for (const p of paths) {
+    const ino = String(inodeOf(s, p));
+    const bytes = Buffer.from(s.files[p]!);
+    const kj = known.map((k) => k.ino).lastIndexOf(ino) + 1;
+    let start: number;
+    if (fresh) start = 0;
+    else if (kj > last && known[kj - 1]!.offset <= bytes.length) {
+      start = known[kj - 1]!.offset;
+      last = kj;
+    } else if (last > 0 || !any || kj > 0) {
+      start = 0;
+      fresh = true;
+    } else continue;
+    out += `@pier-log ${ino} ${start} ${bytes.length}\n${bytes.subarray(start).toString()}\n`;
+  }
+  return out;
+}
+const IP_FORMAT = /^\{\{\(index \.NetworkSettings\.Networks "([^"]+)"\)\.IPAddress\}\}$/;
 
 /**
  * Parse the proxy config nginx would load (its per-request targets: `split_clients` entries, each
@@ -158,6 +215,7 @@ export class SimHost {
   private write(p: string, content: string): RemoteResult | undefined {
     if (!this.hasDir(dirname(p))) return fail(1, `sh: ${p}: No such file or directory`);
     this.s.files[p] = content;
+    delete this.s.inodes?.[p]; // written to a temp file and renamed over: a new inode
     return undefined;
   }
 
@@ -239,10 +297,12 @@ export class SimHost {
         return ok(this.s.files[a[0]!] ?? '');
       case 'tailFile':
         return ok((this.s.files[a[0]!] ?? '').split('\n').filter(Boolean).slice(-Number(a[1])).map((l) => `${l}\n`).join(''));
-      case 'fileSize':
-        return ok(`${Buffer.byteLength(this.s.files[a[0]!] ?? '')}\n`);
-      case 'readFrom':
-        return ok(Buffer.from(this.s.files[a[0]!] ?? '').subarray(Number(a[1]) - 1).toString());
+      case 'logMark': {
+        const p = [a[0]!, `${a[0]}.1`].find((f) => this.s.files[f] !== undefined);
+        return ok(p ? `${inodeOf(this.s, p)} ${Buffer.byteLength(this.s.files[p]!)}\n` : '');
+      }
+      case 'readLogSince':
+        return ok(readLogSince(this.s, a[0]!, a.slice(1)));
       case 'diskUsage': {
         // pier's dir (its nearest existing parent) and Docker's data root, on different filesystems.
         const d = this.s.disk ?? DEFAULT_DISK;
@@ -494,7 +554,8 @@ export class SimHost {
     const isProxy = name === PROXY;
     const role = labels['pier.role'];
     const command = a.slice(i + 1);
-    if (command.length && !role) throw new UnknownCommandError(this.name, argv, 'a command after the image of a web release');
+    if (isProxy && command.length && JSON.stringify(command) !== JSON.stringify(proxyCommand())) throw new UnknownCommandError(this.name, argv, 'the proxy with another command than nginx and its log rotation loop');
+    if (command.length && !role && !isProxy) throw new UnknownCommandError(this.name, argv, 'a command after the image of a web release');
     const conf = (flags['--volume'] ?? []).find((v) => v.endsWith(':/etc/nginx/conf.d:ro'));
     const x: SimContainer = {
       name, image, labels, running: false, created: this.w.now(), restart: flags['--restart']?.[0], envFile, env: envFile ? this.s.files[envFile] : undefined,

@@ -3,6 +3,7 @@
  * comparison; only the executor runs them.
  */
 import { HOST_NETWORK, PROXY_CONTAINER } from './layout.ts';
+import { PROXY_LOG_DIR, proxyCommand } from './log-rotate.ts';
 
 export interface AppContainerSpec {
   name: string;
@@ -119,7 +120,10 @@ export interface ProxySpec {
   logging?: LogLimits;
 }
 
-/** The per-host nginx proxy owning the public port; its config and logs live in pier's host dir. */
+/**
+ * The per-host nginx proxy owning the public port; its config and logs live in pier's host dir.
+ * Its command runs nginx with the log rotation loop beside it (src/deploy/commands/log-rotate.ts).
+ */
 export function runProxy(spec: ProxySpec): string[] {
   return [
     'docker', 'run', '--detach',
@@ -130,9 +134,10 @@ export function runProxy(spec: ProxySpec): string[] {
     '--publish', `${spec.publicPort}:80`,
     ...(spec.tlsPort ? ['--publish', `${spec.tlsPort}:443`] : []),
     '--volume', `${spec.nginxDir}:/etc/nginx/conf.d:ro`,
-    '--volume', `${spec.logDir}:/var/log/pier`,
+    '--volume', `${spec.logDir}:${PROXY_LOG_DIR}`,
     ...logArgs(spec.logging),
     spec.image,
+    ...proxyCommand(),
   ];
 }
 

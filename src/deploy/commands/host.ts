@@ -2,6 +2,7 @@
  * Host-side file operations as argv: the lock, the audit log, releases history, uploads.
  * Values travel as positional parameters of a fixed `sh -c` script, never spliced into it.
  */
+import { SECTION_HEADER } from '../log-cursor.ts';
 import { shScript } from './shell.ts';
 
 /** Exit status of `acquireLock` when someone else holds the lock (stdout: their info.json). */
@@ -65,11 +66,54 @@ export const readFile = (file: string): string[] => shScript(`cat "$1" 2>/dev/nu
 /** The last `lines` lines of a file, or nothing. */
 export const tailFile = (file: string, lines: number): string[] => shScript(`tail -n "$2" "$1" 2>/dev/null || true`, file, String(lines));
 
-/** Size in bytes of a file (0 when absent): the access-log offset at a switch. */
-export const fileSize = (file: string): string[] => shScript(`stat -c %s "$1" 2>/dev/null || echo 0`, file);
+/**
+ * Where a rotating log ends now (`<inode> <size>` of the live file; of `.1` while a rotation is
+ * between its rename and nginx's reopen; nothing when neither exists): the start of a reader's
+ * cursor (src/deploy/log-cursor.ts).
+ */
+export const logMark = (file: string): string[] => shScript(`for p in "$1" "$1.1"; do if [ -f "$p" ]; then stat -c '%i %s' "$p"; exit 0; fi; done`, file);
 
-/** Bytes of a file from `offset` on (what nginx logged since a switch). */
-export const readFrom = (file: string, offset: number): string[] => shScript(`tail -c +"$2" "$1" 2>/dev/null || true`, file, String(offset + 1));
+/** Rotated files a reader looks at: `.1` .. `.${MAX_ROTATED}` (proxy.logs.maxFiles keeps at most that many). */
+export const MAX_ROTATED = 9;
+
+/**
+ * Read a rotating log since a cursor (`ino:offset` per file seen, oldest first), in one round trip,
+ * from the oldest file (`.9` .. `.1`, then the live one) to the newest: a file of the cursor is
+ * read from its offset; every file newer than one of the cursor's is read from 0 (it was created
+ * by a rotation since); older files are skipped. A file whose inode the cursor knows but that is
+ * smaller than the offset, or that appears newer than a file the cursor knew as newer (the inode
+ * of a deleted file reused), is new. When none of the cursor's files is left (the reader fell
+ * behind by every kept file) or the cursor is empty, every file is read from 0. Each file is
+ * opened once (fd 3) so its identity, size and bytes agree; renames wait for the read (a lock
+ * shared with the rotation loop, src/deploy/commands/log-rotate.ts). Output per
+ * file: `@pier-log <ino> <start> <size>`, the bytes start..size, a newline (see parseSections).
+ */
+export function readLogSince(file: string, cursor: readonly string[]): string[] {
+  const each = Array.from({ length: MAX_ROTATED }, (_, i) => MAX_ROTATED - i).join(' ') + ' 0';
+  return shScript(
+    [
+      // The rotation loop renames under the same lock (.rotating, an atomic mkdir): the listing and
+      // the reads see no rename in between. Waited for 2 s at most (then read anyway).
+      'f=$1; shift; any=; last=0; fresh=; l=${f%/*}/.rotating; own=; t=0',
+      'if [ -d "${f%/*}" ]; then while [ "$t" -lt 100 ]; do if mkdir "$l" 2>/dev/null; then own=1; break; fi; sleep 0.02; t=$((t+1)); done; fi',
+      `for n in ${each}; do p=$f; [ "$n" = 0 ] || p=$f.$n; [ -f "$p" ] || continue; i=$(stat -c %i "$p" 2>/dev/null) || continue; for k in "$@"; do [ "\${k%%:*}" != "$i" ] || any=1; done; done`,
+      `for n in ${each}; do p=$f; [ "$n" = 0 ] || p=$f.$n; [ -f "$p" ] || continue; {`,
+      ` s=$(stat -L -c '%i %s' /dev/fd/3) || continue; i=\${s% *}; size=\${s#* }; start=; j=0; kj=0`,
+      ' for k in "$@"; do j=$((j+1)); if [ "${k%%:*}" = "$i" ]; then start=${k#*:}; kj=$j; fi; done',
+      ' if [ -n "$fresh" ]; then start=0',
+      ' elif [ -n "$start" ] && [ "$kj" -gt "$last" ] && [ "$start" -le "$size" ]; then last=$kj',
+      ' elif [ "$last" -gt 0 ] || [ -z "$any" ] || [ -n "$start" ]; then start=0; fresh=1',
+      ' else continue; fi',
+      ` printf '${SECTION_HEADER} %s %s %s\\n' "$i" "$start" "$size"`,
+      ' tail -c +$((start+1)) <&3 | head -c $((size-start))',
+      " printf '\\n'",
+      '} 2>/dev/null 3<"$p"; done',
+      '[ -z "$own" ] || rmdir "$l"',
+    ].join('\n'),
+    file,
+    ...cursor,
+  );
+}
 
 /**
  * Disk figures in one round trip: for pier's directory (its nearest existing parent) and Docker's

@@ -13,6 +13,8 @@ export interface HostLayout {
   upstreamConf: string;
   logDir: string;
   accessLog: string;
+  /** The proxy's log rotation settings (read by the loop in the proxy container). */
+  rotateConf: string;
 }
 
 /** The per-host layout under `dir` (deploy.dir, default /var/lib/pier). */
@@ -31,6 +33,7 @@ export function hostLayout(dir: string, app: string): HostLayout {
     upstreamConf: `${d}/nginx/pier.conf`,
     logDir: `${d}/logs`,
     accessLog: `${d}/logs/access.log`,
+    rotateConf: `${d}/logs/rotate.conf`,
   };
 }
 

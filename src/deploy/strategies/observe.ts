@@ -60,7 +60,7 @@ export async function bake(ctx: RolloutContext, plans: HostPlan[]): Promise<Erro
   const until = deployClock.now() + bakeSeconds * 1000;
   let stats: ErrorStats = { requests: 0, errors: 0, rate: 0 };
   const provider = remembering('bake', `access logs of ${names}`, async (at) => {
-    stats = sumStats(await Promise.all(plans.map((p) => p.ops.errorStatsSince(p.logOffset ?? 0, ctx.version))));
+    stats = sumStats(await Promise.all(plans.map((p) => p.ops.errorStatsSince(p.logOffset ?? [], ctx.version))));
     return bakeValues(stats, at >= until ? BAKE_MIN_REQUESTS_AT_END : BAKE_MIN_REQUESTS);
   });
   const r = await runAnalysis({ metrics: [{ spec: bakeMetric(maxErrorRate), provider }], clock: deployClock, windowSeconds: bakeSeconds, signal: ctx.signal, measureAtStart: true, measureAtEnd: true });
@@ -85,7 +85,7 @@ export async function observeCanaryStep(ctx: RolloutContext, step: number, perce
   const hosts = ctx.plans.map((p) => p.ops.name);
   let entries = new Map<string, AccessEntry[]>();
   const provider = remembering('canary', `access logs of ${hosts.join(', ')}`, async () => {
-    entries = new Map(await Promise.all(ctx.plans.map(async (p) => [p.ops.name, await p.ops.accessEntriesSince(p.logOffset ?? 0)] as const)));
+    entries = new Map(await Promise.all(ctx.plans.map(async (p) => [p.ops.name, await p.ops.accessEntriesSince(p.logOffset ?? [])] as const)));
     return canaryValues(entries, { canary: ctx.version, baseline, minRequests: c.minRequests });
   });
   // deploy.canary.metrics: access-log ones read this step's values; the others their own provider.

@@ -3,6 +3,7 @@
  * the same context). The orchestrator owns lock, image, migrations, rollback and reporting.
  */
 import type { Upstream } from '../commands/nginx.ts';
+import type { LogCursor } from '../log-cursor.ts';
 import type { HostOps, Release, ReleaseContainer, StartedRelease } from '../host-ops.ts';
 import type { Progress } from '../progress.ts';
 import type { DeployTarget } from '../target.ts';
@@ -16,8 +17,8 @@ export interface HostPlan {
   started?: StartedRelease;
   /** True once the proxy points at the new release (the host must be rolled back on failure). */
   switched: boolean;
-  /** Access-log offset at the switch (bake window). */
-  logOffset?: number;
+  /** Where the access log was at the switch (bake window, canary step): read across rotations. */
+  logOffset?: LogCursor;
   /** The host's release containers when the deploy began, under its lock (pruning reuses it). */
   containers?: readonly ReleaseContainer[];
 }

@@ -96,10 +96,10 @@ describe('host commands', () => {
     ]);
   });
 
-  it('reads: whole file, last lines, size, free space', () => {
+  it('reads: whole file, last lines, a log mark, free space', () => {
     expect(host.readFile('/f')).toEqual(['sh', '-c', 'cat "$1" 2>/dev/null || true', 'sh', '/f']);
     expect(host.tailFile('/f', 50)).toEqual(['sh', '-c', 'tail -n "$2" "$1" 2>/dev/null || true', 'sh', '/f', '50']);
-    expect(host.fileSize('/f')).toEqual(['sh', '-c', 'stat -c %s "$1" 2>/dev/null || echo 0', 'sh', '/f']);
+    expect(host.logMark('/l/access.log')).toEqual(['sh', '-c', `for p in "$1" "$1.1"; do if [ -f "$p" ]; then stat -c '%i %s' "$p"; exit 0; fi; done`, 'sh', '/l/access.log']);
     // The disk script takes the directory as its one value (its behaviour: test/unit/deploy/disk-images.test.ts).
     expect(host.diskUsage('/var/lib/pier').slice(3)).toEqual(['sh', '/var/lib/pier']);
   });

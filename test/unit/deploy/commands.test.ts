@@ -1,3 +1,4 @@
+import { ROTATE_LOOP } from '../../../src/deploy/commands/log-rotate.ts';
 import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
@@ -41,6 +42,7 @@ describe('docker commands', () => {
     expect(docker.runProxy({ image: 'nginx:1.27', publicPort: 80, nginxDir: '/var/lib/pier/nginx', logDir: '/var/lib/pier/logs' })).toEqual([
       'docker', 'run', '--detach', '--name', 'pier-proxy', '--network', 'pier', '--restart', 'unless-stopped', '--label', 'pier.role=proxy',
       '--publish', '80:80', '--volume', '/var/lib/pier/nginx:/etc/nginx/conf.d:ro', '--volume', '/var/lib/pier/logs:/var/log/pier', 'nginx:1.27',
+      'sh', '-c', `sh -c "$1" pier-rotate /var/log/pier "$$" & exec nginx -g 'daemon off;'`, 'pier-proxy', ROTATE_LOOP,
     ]);
   });
   it('builds the small commands exactly', () => {
@@ -78,9 +80,11 @@ describe('host commands', () => {
       'sh', '-c', `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"`, 'sh', '/e/app.env', '0600',
     ]);
   });
-  it('reads the access log from an offset (tail -c is 1-based)', () => {
-    expect(host.readFrom('/l/access.log', 0)).toEqual(['sh', '-c', `tail -c +"$2" "$1" 2>/dev/null || true`, 'sh', '/l/access.log', '1']);
-    expect(host.readFrom('/l/access.log', 120).at(-1)).toBe('121');
+  it('reads the access log since a cursor: the file, then each position as ino:offset (oldest first)', () => {
+    const argv = host.readLogSince('/l/access.log', ['12:300', '13:40']);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv.slice(3)).toEqual(['sh', '/l/access.log', '12:300', '13:40']);
+    expect(argv[2]).toContain('for n in 9 8 7 6 5 4 3 2 1 0;');
   });
   it('asks curl for the status code only', () => {
     expect(host.httpStatus('http://10.0.0.2:3000/health', 2)).toEqual(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '2', 'http://10.0.0.2:3000/health']);
@@ -102,6 +106,7 @@ describe('layout', () => {
       upstreamConf: '/var/lib/pier/nginx/pier.conf',
       logDir: '/var/lib/pier/logs',
       accessLog: '/var/lib/pier/logs/access.log',
+      rotateConf: '/var/lib/pier/logs/rotate.conf',
     });
     expect(releaseContainer('api', 'v1.2+build/3')).toBe('api-v1.2_build_3');
     // Every start of a release has its own name: a re-run never replaces a serving container.

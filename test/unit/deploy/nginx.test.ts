@@ -7,6 +7,8 @@ describe('proxy config', () => {
 log_format pier_json escape=json
   '{"msec":$msec,"status":$status,"upstream":"$upstream_addr","release":"$pier_release",'
   '"upstream_status":"$upstream_status","request_time":$request_time,"uri":"$uri"}';
+# Request errors (upstream refused, timed out) beside the access log, rotated with it (log-rotate.ts).
+error_log /var/log/pier/error.log warn;
 
 # Release containers by name, resolved per request (cached 1 s) by Docker's DNS: container
 # addresses change when the host restarts.

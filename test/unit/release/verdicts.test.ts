@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { decidePromotion, digestOf, parseVerdicts, PromotionRefused, verdictLine, type Verdict } from '../../../src/release/verdicts.ts';
-import { completeLines } from '../../../src/release/guard.ts';
 import { publishedBy } from '../../../src/release/ci-step.ts';
 import { renderSummary } from '../../../src/release/report.ts';
 
@@ -69,11 +68,6 @@ describe('verdict records', () => {
 });
 
 describe('release plumbing', () => {
-  it('access-log reads keep a partly written last line for the next read', () => {
-    expect(completeLines('{"a":1}\n{"b":')).toEqual({ lines: '{"a":1}\n', bytes: 8 });
-    expect(completeLines('{"é":1}\n').bytes).toBe(9); // bytes, not characters
-    expect(completeLines('')).toEqual({ lines: '', bytes: 0 });
-  });
   it("the ci step's tag and digest come from the publish stage", () => {
     const report = { stages: [{ name: 'build', status: 'passed', figures: {} }, { name: 'publish', status: 'passed', durationMs: 1, figures: { image: '127.0.0.1:5000/example-api:1.2.0-abc1234', digest: D1 } }] };
     expect(publishedBy(report as never)).toEqual({ version: '1.2.0-abc1234', digest: D1, image: '127.0.0.1:5000/example-api:1.2.0-abc1234' });

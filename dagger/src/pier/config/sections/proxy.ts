@@ -50,8 +50,21 @@ export const Tls = z
   })
   .describe('HTTPS on every host: TLS 1.2/1.3, HTTP -> HTTPS redirect (except the ACME challenge path), HTTP/2');
 
+export const ProxyLogs = z
+  .strictObject({
+    maxSize: z
+      .string()
+      .regex(/^[1-9]\d*[kmg]?$/, 'a size: a number with k, m or g (1024 based), e.g. 20m')
+      .default('20m')
+      .describe('Size at which the proxy renames access.log (and error.log) to .1 and reopens a new one'),
+    maxFiles: z.number().int().min(2).max(10).default(5).describe('Files kept per log, the live one included (access.log, access.log.1 .. access.log.<maxFiles-1>)'),
+    checkSeconds: z.number().int().min(1).max(3600).default(30).describe('How often the proxy looks at the sizes (a log can pass maxSize by what it gets in that time)'),
+  })
+  .describe("Size-based rotation of the proxy's access and error logs, done on the host by the proxy container itself (no pier needed); applied at every deploy");
+
 export const Proxy = z
   .strictObject({
     tls: Tls.optional(),
+    logs: ProxyLogs.default(ProxyLogs.parse({})),
   })
-  .describe("The per-host nginx proxy's public side");
+  .describe("The per-host nginx proxy's public side and its logs");
