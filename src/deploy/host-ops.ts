@@ -277,7 +277,9 @@ export class HostOps {
   /** Monitoring: write prometheus.yml / rules.yml (0644: Prometheus runs as nobody) under the host's monitoring directory. */
   async writeMonitoringFile(name: string, content: string): Promise<string> {
     const file = `${monitoring.monitoringDir(this.t.settings.dir)}/${name}`;
+    // Readable by the container's user (nobody) whatever the session's umask.
     await this.h.run(host.mkdirs(monitoring.monitoringDir(this.t.settings.dir)));
+    await this.h.run(['chmod', '0755', monitoring.monitoringDir(this.t.settings.dir)]);
     await this.h.run(host.writeFile(file, '0644'), { input: content });
     return file;
   }
