@@ -170,6 +170,12 @@ try {
     throw new Error('the app does not answer 200 within 30 s after the restore');
   }
   if (info.StartedAt !== startedAt || info.Restarting) throw new Error('the app restarted during the restore');
+  if (result.failed) {
+    // What the app said while requests failed (its own errors name the cause: connect timeouts, refused connections).
+    const logs = await exec(['docker', 'logs', '--tail', '400', app.id], { nothrow: true });
+    const said = [...new Set(`${logs.stdout}${logs.stderr}`.split('\n').map((l) => l.replace(/"(time|ts|at|requestId|id)":"[^"]*",?/g, '').trim()).filter((l) => /error|fail|timeout/i.test(l)))];
+    log(`app errors (distinct, of the last 400 log lines): ${said.length}\n    ${said.slice(0, 8).join('\n    ')}`);
+  }
   log(`dump ${b.meta.bytes} bytes (bare ${bareBytes}); safety dump ${r.safetyBackup}`);
 
   // Baseline in the same run: the naive restore pier replaced (end the sessions, drop the live

@@ -233,8 +233,36 @@ END $pier$`;
 }
 
 /**
+ * End the sessions open on `db` now, while it still accepts connections, and wait (up to 2 s)
+ * until those backends have exited. Outside the window: the app's pool reconnects at once to the
+ * same live database (a query in flight is retried or fails as at any dropped connection), so
+ * when connections are refused a moment later only the few sessions opened since are left to end
+ * inside the window. On a busy machine each ended backend takes tens of ms to be scheduled and
+ * exit; a pool of 10 of them was most of a 130 ms window.
+ */
+export function thinSessionsSql(db: string): string {
+  const d = literal(db);
+  return `DO $pier$
+DECLARE
+  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
+  ended int[];
+  deadline timestamptz := clock_timestamp() + interval '2 seconds';
+BEGIN
+  SET LOCAL client_min_messages = error;
+  ended := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid());
+  PERFORM pg_terminate_backend(p) FROM unnest(ended) p;
+  LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY (ended)) OR clock_timestamp() > deadline;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+END $pier$`;
+}
+
+/**
  * Swap a verified scratch database into the live name, as the statements of one psql session
- * (one round trip): refuse new connections to live, end the open ones (endSessionsSql), then both
+ * (one round trip): end the open sessions while live still accepts connections (thinSessionsSql,
+ * outside the window), refuse new connections to live, end those opened since (endSessionsSql), then both
  * renames in ONE transaction, so there is never a moment without a database under the live name
  * once the window closes. The first and last lines print the server's clock: their difference is
  * the window with no usable database (a reading in between splits it into ending sessions and
@@ -247,6 +275,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
     // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
     // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
     `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
+    thinSessionsSql(live),
     epoch,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
     endSessionsSql(live),

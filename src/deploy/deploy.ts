@@ -105,9 +105,9 @@ export interface DeployReport {
   strategy?: { name: string } & Record<string, unknown>;
 }
 
-/** What the host served before, from its (reconciled) current.json, if its container still exists. */
-async function previousOf(o: HostOps, cur: CurrentRelease | undefined): Promise<Release | undefined> {
-  if (!cur || !(await o.exists(cur.container))) return undefined;
+/** What the host served before, from its (reconciled) current.json, if its container still exists (`containers`: the host's listing). */
+function previousOf(cur: CurrentRelease | undefined, containers: readonly { name: string }[]): Release | undefined {
+  if (!cur || !containers.some((c) => c.name === cur.container)) return undefined;
   return { version: cur.version, image: cur.image, container: cur.container };
 }
 
@@ -175,10 +175,11 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       let mixed = false;
       const [plans] = await Promise.all([
         Promise.all(ops.map(async (o): Promise<HostPlan> => {
-          const r = await reconcileRecords(o, target.by, runId);
+          // The container listing goes out with the records' reads (one round trip, not two).
+          const [r, containers] = await Promise.all([reconcileRecords(o, target.by, runId), o.listReleases()]);
           mixed ||= r.mixed;
           if (r.repaired) progress.step(o.name, 'reconciled', r.repaired);
-          return { ops: o, previous: await previousOf(o, r.current), switched: false };
+          return { ops: o, previous: previousOf(r.current, containers), switched: false, containers };
         })),
         audit(ops, target, runId, `deploy ${envOnly ? '--env-only' : opts.version} started (strategy ${strategy.name}${opts.stream ? ', streamed' : ''})`),
       ]);
@@ -289,8 +290,8 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
     } finally {
       // The env file is read by docker when a container is created; no plaintext copy stays on
       // a host after the deploy (retained releases carry their env in their container).
-      if (locked) await Promise.all(ops.map((o) => o.removeEnv().catch(() => undefined)));
-      const lock = locked ? await releaseFleetLock(ops, runId) : { released: [], held: [] };
+      // Removed in the same host step that releases the lock (never while another run holds it).
+      const lock = locked ? await releaseFleetLock(ops, runId, { removeEnv: true }) : { released: [], held: [] };
       if (result) result.lock = lock;
       else if (lock.held.length) progress.step(lock.held.map((h) => h.host).join(','), 'failed', 'deploy lock NOT released (host unreachable): pier lock release once it is back');
     }

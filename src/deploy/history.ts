@@ -23,7 +23,7 @@ export interface HostHistory {
   current?: Pick<CurrentRelease, 'version' | 'container' | 'image'>;
   records: readonly ReleaseRecord[];
   /** Release containers present on the host (running or stopped). */
-  retained: readonly { name: string; release: string; image?: string }[];
+  retained: readonly { name: string; release: string; image?: string; state?: string }[];
 }
 
 const lastIndex = (stack: readonly Served[], container: string): number => {

@@ -15,7 +15,7 @@ import * as docker from './commands/docker.ts';
 import * as host from './commands/host.ts';
 import * as maintenance from './commands/maintenance.ts';
 import * as monitoring from './commands/monitoring.ts';
-import { hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
+import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
 import type { ProxyTls } from './commands/nginx-tls.ts';
 import type { HostSession } from './executor.ts';
@@ -58,13 +58,25 @@ export class HostStateError extends EnvironmentError {
   }
 }
 
+/** One container of the app on a host, as `docker ps` lists it. */
+export interface ReleaseContainer {
+  name: string;
+  state: string;
+  image: string;
+  release: string;
+  /** The role label ('' for web). */
+  role: string;
+  created: string;
+}
+
 /** Outcome of one attempt at a host's lock. */
 export type LockAttempt = { taken: true } | { taken: false; holder: LockInfo };
 
-/** A release on a host: started, with its network address. */
-export interface StartedRelease extends Release {
-  ip: string;
-}
+/** A release started on a host (the health probe and the proxy reach it by container name). */
+export type StartedRelease = Release;
+
+/** What one health probe saw: the app answered 200, the container is not running, or neither yet. */
+export type HealthLook = { state: 'healthy' } | { state: 'stopped'; status: string } | { state: 'waiting'; status: string };
 
 export class HostOps {
   readonly layout: HostLayout;
@@ -341,42 +353,43 @@ export class HostOps {
    * removed or replaced here, whatever the proxy points at keeps serving.
    */
   async start(rel: Release, envFile?: string): Promise<StartedRelease> {
+    // No address lookup: each health probe finds the container's address itself (one round trip).
     await this.h.run(docker.runApp(this.spec(rel, envFile)));
-    return { ...rel, ip: await this.ip(rel.container) };
+    return rel;
   }
 
   /** Start an existing (retained) release container again. */
   async restart(rel: Release): Promise<StartedRelease> {
     // `docker start` of a running container is a no-op success: no state lookup first.
     await this.h.run(docker.start(rel.container));
-    return { ...rel, ip: await this.ip(rel.container) };
+    return rel;
   }
 
   async exists(container: string): Promise<boolean> {
     return (await this.h.probe(docker.containerRunning(container))).code === 0;
   }
 
-  private async ip(container: string): Promise<string> {
-    // Up to 20 looks, 100 ms apart (the time bound only backs up the count); a failing command is not retried.
-    return poll(`${this.name}: ${container} address`, async () => {
-      const ip = (await this.h.run(docker.containerIp(container))).trim();
-      return ip && ip !== '<no value>' ? ip : notYet(ip || 'none');
-    }, { timeoutMs: 120_000, intervalMs: 100, maxAttempts: 20, retry: () => false, clock: deployClock, onGiveUp: () => new HealthError(this.name, `${container} has no address on the pier network`) });
+  /** One health probe of `rel` (its address looked up host-side in the same round trip). */
+  async lookHealthy(rel: Release): Promise<HealthLook> {
+    const out = (await this.h.probe(host.healthProbe(rel.container, HOST_NETWORK, this.t.appPort, this.t.healthPath, 2))).stdout;
+    const [status = '', running = ''] = out.split('\n').map((l) => l.trim());
+    if (status === '200') return { state: 'healthy' };
+    return running === 'false' ? { state: 'stopped', status } : { state: 'waiting', status };
   }
 
   /**
-   * Poll the health path until 200 or `timeoutS`, every HEALTH_POLL_MS, one round trip per poll
-   * (the status, and the container's state when not 200); on failure the last log lines are attached.
+   * Poll the health path until 200 or `timeoutS`: the first probe at once, then every
+   * HEALTH_POLL_MS, one round trip each (status and container state together); on failure the
+   * last log lines are attached.
    */
   async waitHealthy(rel: StartedRelease, timeoutS: number, signal?: AbortSignal): Promise<void> {
-    const url = `http://${rel.ip}:${this.t.appPort}${this.t.healthPath}`;
     let last = '';
     // Ends healthy, on a container that stopped, or at the timeout; an abort throws its reason.
     const outcome = await poll(`${this.name}: ${rel.container} health`, async () => {
-      const [status = '', running = ''] = (await this.h.probe(host.healthProbe(url, rel.container, 2))).stdout.trim().split('\n');
-      last = status.trim();
-      if (last === '200') return 'healthy' as const;
-      if (running.trim() === 'false') return 'stopped' as const;
+      const look = await this.lookHealthy(rel);
+      if (look.state === 'healthy') return 'healthy' as const;
+      last = look.status;
+      if (look.state === 'stopped') return 'stopped' as const;
       return notYet(`status ${last || 'none'}`);
     }, { timeoutMs: timeoutS * 1000, intervalMs: HEALTH_POLL_MS, retry: () => false, signal, clock: deployClock }).catch((e: unknown) => {
       signal?.throwIfAborted();
@@ -497,9 +510,10 @@ export class HostOps {
     throw new EnvironmentError(`${this.name}: could not take the deploy lock: ${r.stderr.trim()}`);
   }
 
-  /** Release the lock if run `runId` holds it. */
-  async unlock(runId: string): Promise<void> {
-    await this.h.run(host.releaseLock(this.layout.lockDir, runId), { timeoutMs: 10_000 });
+  /** Release the lock if run `runId` holds it; `removeEnv`: delete the app's env file first, in the same round trip. */
+  async unlock(runId: string, opts: { removeEnv?: boolean } = {}): Promise<void> {
+    const argv = opts.removeEnv ? host.removeAndReleaseLock(this.layout.lockDir, runId, this.layout.envFile) : host.releaseLock(this.layout.lockDir, runId);
+    await this.h.run(argv, { timeoutMs: 10_000 });
   }
 
   /** The lock holder's record (undefined when free). */
@@ -541,14 +555,20 @@ export class HostOps {
   }
 
   /** Release containers of this app on the host, of web (no role label) or of `role` (newest first as docker lists them). */
-  async listReleases(role = ''): Promise<{ name: string; state: string; image: string; release: string; role: string; created: string }[]> {
+  async listReleases(role = ''): Promise<ReleaseContainer[]> {
     const out = await this.h.run(docker.listReleases(this.t.app));
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((c) => (c.role ?? '') === role);
   }
 
-  /** Remove stopped release containers (of web or `role`) beyond the newest `keep` (never those in `protect`), in one command. */
-  async prune(keep: number, protect: string[], role?: string): Promise<string[]> {
-    const all = await this.listReleases(role);
+  /**
+   * Remove stopped release containers (of web or `role`) beyond the newest `keep` (never those in
+   * `protect`), in one command. `listed`: the host's listing (of the same role) taken under this
+   * run's lock (a deploy's start), saving the listing round trip: under the lock only this run
+   * starts containers (the new one is protected) and no timer stops one, and a container listed
+   * as running is never removed.
+   */
+  async prune(keep: number, protect: string[], listed?: readonly ReleaseContainer[], role = ''): Promise<string[]> {
+    const all = [...(listed ?? (await this.listReleases(role)))];
     const sorted = all.sort((a, b) => b.created.localeCompare(a.created));
     const kept = new Set(protect);
     const removed: string[] = [];

@@ -93,7 +93,7 @@ export async function rolloutRole(ctx: RoleRolloutContext, plans: RolePlan[]): P
       ctx.progress.step(p.ops.name, 'retiring', `${p.role.name} ${p.previous.version}: ${p.role.stopSignal}, up to ${p.role.drainSeconds}s to drain`);
       await p.ops.stop(p.previous.container, p.role.drainSeconds);
     }
-    await p.ops.prune(ctx.target.settings.keepReleases, [p.started!.container, ...(p.previous ? [p.previous.container] : [])], p.role.name);
+    await p.ops.prune(ctx.target.settings.keepReleases, [p.started!.container, ...(p.previous ? [p.previous.container] : [])], undefined, p.role.name);
   }));
 }
 

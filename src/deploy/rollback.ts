@@ -55,14 +55,16 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
   const progress = opts.progress ?? new Progress();
   const t0 = Date.now();
   return withHosts(target, async (ops, runId) => {
-    await preflight(ops, target, progress, true);
     const info: LockInfo = { by: target.by, run: runId, version: opts.to ?? 'previous', at: new Date().toISOString(), pid: process.pid, command: 'rollback' };
     let result: RollbackReport | undefined;
     let locked = false;
     try {
-      // Inside the try: whatever fails from here on, the lock is released.
-      await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0);
-      locked = true;
+      // Inside the try: whatever fails from here on, the lock is released. The light preflight
+      // (Docker answers) goes out with the lock: a rollback writes nothing before both succeed.
+      const [checked, lock] = await Promise.allSettled([preflight(ops, target, progress, true), acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0)]);
+      locked = lock.status === 'fulfilled';
+      if (checked.status === 'rejected') throw checked.reason;
+      if (lock.status === 'rejected') throw lock.reason;
       const webOps = ops.filter((o) => target.webHosts.includes(o.name));
       const histories: HostHistory[] = await Promise.all(
         webOps.map(async (o) => {
@@ -102,7 +104,9 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
         progress.step('fleet', 'rollback-plan', `hosts disagree: converging on ${d.version}, the newest release that served on all of them`);
       }
       const byHost = new Map(d.states.map((s): [string, HostRollbackState] => [s.host, s]));
-      const plans = (histories.length ? d.hosts : []).map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to }));
+      // Whether each target still runs (kept through the rollback window), from the listing above.
+      const runningOn = (host: string, container: string) => histories.find((h) => h.host === host)?.retained.some((c) => c.name === container && c.state === 'running') ?? false;
+      const plans = (histories.length ? d.hosts : []).map((h) => ({ o: ops.find((o) => o.name === h.host)!, from: byHost.get(h.host)?.current, to: h.to, running: runningOn(h.host, h.to.container) }));
       await opts.beforeSwitch?.({ run: runId, version: d.version, from: plans.map((p) => p.from?.version) });
       let switchedAt = t0;
       const results = await mapLimit(plans, Math.max(target.parallel, plans.length), async (p) => {
@@ -110,7 +114,7 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
         progress.step(p.o.name, 'rolling-back', `${p.from?.version ?? '?'} -> ${p.to.version}`);
         await switchHostTo(p.o, p.to, {
           // The command returns once every host serves `to`; the old release drains and stops host-side.
-          target, runId, event: 'rollback', from: p.from, retire: 'schedule',
+          target, runId, event: 'rollback', from: p.from, retire: 'schedule', running: p.running,
           onSwitched: () => {
             switchedAt = Math.max(switchedAt, Date.now());
             progress.step(p.o.name, 'switched');

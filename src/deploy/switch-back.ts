@@ -20,13 +20,21 @@ export interface SwitchBackOptions {
    * `from` serves again by then.
    */
   retire?: 'wait' | 'schedule';
+  /**
+   * `to` was running when the caller listed the host's containers (kept running through the
+   * rollback window): one health probe confirms it instead of a start and a health wait. Any
+   * answer but 200 falls back to the full path (start, health wait with the usual timeout).
+   */
+  running?: boolean;
 }
 
 /** Start `to` if stopped, health-check it, point the proxy at it, drain and stop `from`. */
 export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
   const schedule = o.retire === 'schedule';
-  const started = await ops.restart(to);
-  await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
+  // The health gate is the same either way: the app itself answers 200 before the proxy moves.
+  const confirmed = o.running && (await ops.lookHealthy(to)).state === 'healthy';
+  const started = confirmed ? to : await ops.restart(to);
+  if (!confirmed) await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
   try {
     await ops.switchProxy([upstreamOf(started, o.target.appPort)]);

@@ -75,7 +75,8 @@ async function servingEnv(): Promise<{ env: Record<string, string>; image: strin
 useFleet({ count: 3, alongside: () => [buildTestApp('pier-test/deploy-app:good'), buildTestApp('pier-test/deploy-app:never', { neverHealthy: true })] }, async (f) => {
   fleet = f;
   await Promise.all([fleet.push('pier-test/deploy-app:good', 'pier-test/deploy-app:s1'), fleet.push('pier-test/deploy-app:never', 'pier-test/deploy-app:s2')]);
-  const config = writeProject(fleet, { bakeSeconds: 2, drainSeconds: 1, healthTimeoutSeconds: 12 });
+  // rollbackWindowSeconds 0: the release left is stopped once drained, so exactly one runs (servingEnv).
+  const config = writeProject(fleet, { bakeSeconds: 2, drainSeconds: 1, healthTimeoutSeconds: 12, deploy: { rollbackWindowSeconds: 0 } });
   root = join(config, '..');
   // The manager: a stand-in `op` that prints the value for one reference (argv, no shell).
   const op = join(root, 'op');

@@ -1,6 +1,7 @@
 /**
  * The fault-injection harness: for a scenario (rolling, blue-green or canary deploy of v3 over
- * v2, or a rollback from v2) on 3 simulated hosts, run it once to count its host commands N,
+ * v2, or a rollback from v2: `rollback` once the rollback window is over and v1 is stopped,
+ * `rollback-warm` within it, v1 still running) on 3 simulated hosts, run it once to count its host commands N,
  * then for every k in 1..N and every fault kind (crash after k, command k fails, command k's host
  * unreachable) run it again; check the invariants; then run what an operator would (a fresh
  * process: `lock release`, then `pier rollback`, or the same verb again) and check again.
@@ -22,19 +23,21 @@ import { installVirtualClock } from './clock.ts';
 import { SimFleet, type Fault, type FaultKind, type FleetSnapshot, type Invariant, type SimProcess, type Violation } from './fleet.ts';
 import { deploy, lockRelease, lockStatus, LockHeldError, rollback, status } from './verbs.ts';
 
-export const SCENARIOS = ['rolling', 'blue-green', 'canary', 'rollback'] as const;
+export const SCENARIOS = ['rolling', 'blue-green', 'canary', 'rollback', 'rollback-warm'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** Kinds swept over every command k; 'down' is swept over every host. */
 export const FAULT_KINDS: FaultKind[] = ['crash', 'fail', 'unreachable', 'down'];
 export const HOSTS = ['web1', 'web2', 'web3'];
 
 const quiet = () => new Progress(() => undefined);
-const strategyOf = (s: Scenario) => (s === 'rollback' ? 'rolling' : s);
+/** The scenario is `pier rollback` (from a settled fleet or within the rollback window). */
+export const isRollback = (s: Scenario): s is 'rollback' | 'rollback-warm' => s === 'rollback' || s === 'rollback-warm';
+const strategyOf = (s: Scenario) => (isRollback(s) ? 'rolling' : s);
 
 type Outcome = Awaited<ReturnType<SimProcess['run']>>;
 
 /** The scenario's verb in process `proc`: deploy v3 (strategy) or rollback. Returns its run id. */
-async function operate(fleet: SimFleet, proc: SimProcess, scenario: Scenario, op: 'deploy' | 'rollback' = scenario === 'rollback' ? 'rollback' : 'deploy', to?: string): Promise<{ run: string; ok: boolean; detail: string }> {
+async function operate(fleet: SimFleet, proc: SimProcess, scenario: Scenario, op: 'deploy' | 'rollback' = isRollback(scenario) ? 'rollback' : 'deploy', to?: string): Promise<{ run: string; ok: boolean; detail: string }> {
   const target = fleet.target(proc, { strategy: strategyOf(scenario) });
   if (op === 'rollback') {
     const r = await rollback(target, { progress: quiet(), ...(to ? { to } : {}) });
@@ -44,16 +47,26 @@ async function operate(fleet: SimFleet, proc: SimProcess, scenario: Scenario, op
   return { run: r.run, ok: r.ok, detail: r.error ?? '' };
 }
 
-/** v1 then v2 deployed (rolling) on a fresh fleet, the blue/green window passed: every case starts here. */
-export async function seed(): Promise<FleetSnapshot> {
+/**
+ * v1 then v2 deployed (rolling) on a fresh fleet. `settled`: the host timers fired (the rollback
+ * and blue/green windows are over, v1 is stopped): every case but `rollback-warm` starts here.
+ * `warm`: right after the v2 deploy, v1 still running (not serving) in its rollback window.
+ */
+export async function seed(): Promise<FleetSnapshot & { warm: FleetSnapshot }> {
   const fleet = SimFleet.create(HOSTS, ['v1', 'v2', 'v3']);
   for (const version of ['v1', 'v2']) {
     const r = await deploy(fleet.target(fleet.process()), { version, progress: quiet() });
     if (!r.ok) throw new Error(`seed deploy ${version} failed: ${r.error}`);
   }
+  const warm = fleet.snapshot();
   fleet.elapse();
   if (fleet.violations.length || fleet.unknown.length) throw new Error(`seed broke an invariant: ${JSON.stringify([...fleet.violations, ...fleet.unknown.map(String)])}`);
-  return fleet.snapshot();
+  return { ...fleet.snapshot(), warm };
+}
+
+/** The fleet a scenario starts from (see seed). */
+export function startOf(start: FleetSnapshot & { warm: FleetSnapshot }, scenario: Scenario): FleetSnapshot {
+  return scenario === 'rollback-warm' ? start.warm : start;
 }
 
 export interface CaseResult {
@@ -141,7 +154,7 @@ function safeJson(text: string | undefined): { version?: string; container?: str
 
 /** What a rollback after this state must reach: v2 when any host serves v3 (even in part), else v1. */
 function rollbackIntended(fleet: SimFleet, scenario: Scenario): string {
-  if (scenario === 'rollback') return 'v1';
+  if (isRollback(scenario)) return 'v1';
   return fleet.hosts.some((h) => h.serving().some((s) => s.release === 'v3')) ? 'v2' : 'v1';
 }
 
@@ -164,12 +177,12 @@ export async function runCase(start: FleetSnapshot, scenario: Scenario, fault?: 
     // A process that lived must leave every host it could reach on one release, recorded.
     const reach = fleet.hosts.filter((h) => !((fault?.kind === 'unreachable' || fault?.kind === 'down') && h.name === faultHost));
     if (result) {
-      const want = result.ok ? (scenario === 'rollback' ? 'v1' : 'v3') : undefined;
-      const before = (host: string) => (scenario === 'rollback' ? (result.ok ? 'v1' : fleet.host(host).serving()[0]?.release ?? '?') : 'v2');
+      const want = result.ok ? (isRollback(scenario) ? 'v1' : 'v3') : undefined;
+      const before = (host: string) => (isRollback(scenario) ? (result.ok ? 'v1' : fleet.host(host).serving()[0]?.release ?? '?') : 'v2');
       if (want) checkServes(fleet, 'fault', want, result.run, reach);
-      else if (scenario !== 'rollback') checkServes(fleet, 'fault', before, result.run, reach);
+      else if (!isRollback(scenario)) checkServes(fleet, 'fault', before, result.run, reach);
       else checkServes(fleet, 'fault', (host) => fleet.host(host).serving()[0]?.release ?? '?', undefined, reach);
-    } else checkServes(fleet, 'fault', scenario === 'rollback' ? (host) => fleet.host(host).serving()[0]?.release ?? '?' : 'v2', undefined, reach);
+    } else checkServes(fleet, 'fault', isRollback(scenario) ? (host) => fleet.host(host).serving()[0]?.release ?? '?' : 'v2', undefined, reach);
   }
   await checkLocks(fleet, 'fault', out.killed ? undefined : { lockHeld: lockHeldOf(out) }, faultHost);
   checkRetained(fleet, 'fault');
@@ -177,7 +190,7 @@ export async function runCase(start: FleetSnapshot, scenario: Scenario, fault?: 
   const unknown = fleet.unknown.map((e) => e.message);
   let recovered = true;
   const after = fleet.snapshot();
-  for (const how of scenario === 'rollback' ? (['rollback'] as const) : (['rollback', 'redo'] as const)) {
+  for (const how of isRollback(scenario) ? (['rollback'] as const) : (['rollback', 'redo'] as const)) {
     const f = new SimFleet(after);
     const phase = `recovery: lock release, then ${how === 'redo' ? 'deploy v3 again' : 'rollback'}`;
     f.phase = phase;
@@ -186,7 +199,7 @@ export async function runCase(start: FleetSnapshot, scenario: Scenario, fault?: 
     const p = f.process();
     // After an interrupted rollback the operator names the release (--to v1): "rollback" again
     // from a finished rollback would go further back.
-    const r = await operate(f, p, scenario, how === 'redo' ? 'deploy' : 'rollback', scenario === 'rollback' ? 'v1' : undefined).catch((e: Error) => e);
+    const r = await operate(f, p, scenario, how === 'redo' ? 'deploy' : 'rollback', isRollback(scenario) ? 'v1' : undefined).catch((e: Error) => e);
     f.elapse();
     if (r instanceof Error || !r.ok) {
       recovered = false;
@@ -216,7 +229,8 @@ export interface SweepResult {
 }
 
 /** Every crash point of `scenario` (k = 1..N) for each fault kind; the fault-free run first. */
-export async function sweep(start: FleetSnapshot, scenario: Scenario, kinds: FaultKind[] = FAULT_KINDS): Promise<SweepResult> {
+export async function sweep(seeded: FleetSnapshot & { warm: FleetSnapshot }, scenario: Scenario, kinds: FaultKind[] = FAULT_KINDS): Promise<SweepResult> {
+  const start = startOf(seeded, scenario);
   const clean = await runCase(start, scenario);
   const n = clean.commands;
   const cases: CaseResult[] = [clean];

@@ -96,7 +96,6 @@ const fail = (code: number, stderr: string, stdout = ''): RemoteResult => ({ cod
 const dirname = (p: string) => p.replace(/\/[^/]*$/, '') || '/';
 
 const PROXY = 'pier-proxy';
-const IP_FORMAT = /^\{\{\(index \.NetworkSettings\.Networks "([^"]+)"\)\.IPAddress\}\}$/;
 
 /**
  * Parse the proxy config nginx would load (its per-request targets: `split_clients` entries, each
@@ -198,6 +197,13 @@ export class SimHost {
         this.rmRf(a[0]!);
         return ok();
       }
+      case 'removeAndReleaseLock': {
+        // Only while this run holds the lock or nobody does: the file first, then the lock.
+        if (this.hasDir(a[0]!) && !(this.s.files[`${a[0]}/info.json`] ?? '').includes(`"run":"${a[1]}"`)) return fail(1, '');
+        delete this.s.files[a[2]!];
+        this.rmRf(a[0]!);
+        return ok();
+      }
       case 'readLock':
         return ok(this.s.files[`${a[0]}/info.json`] ?? '');
       case 'appendLine': {
@@ -230,10 +236,14 @@ export class SimHost {
       case 'freeKb':
         return ok('50000000\n');
       case 'healthProbe': {
-        // curl's status, then (when not 200) the container's running state, nothing if it is gone.
-        const status = this.curl(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', a[1]!, a[0]!]).stdout;
-        const x = this.s.containers[a[2]!];
-        return ok(`${status}\n${status === '200' || !x ? '' : `${x.running}\n`}`);
+        // The container's state and address (docker inspect), then curl's status when it runs
+        // with an address ('000' otherwise); the running state on the second line, nothing if gone.
+        const [name, network, port, path, timeout] = a;
+        const x = this.s.containers[name!];
+        if (!x) return ok('000\n\n');
+        if (network !== 'pier') throw new UnknownCommandError(this.name, argv, `health probe on network ${network}`);
+        const status = x.running && x.ip ? this.curl(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', timeout!, `http://${x.ip}:${port}${path}`]).stdout : '000';
+        return ok(`${status}\n${x.running}\n`);
       }
       case 'writeProxyConf': {
         // The config write, then the reload in the proxy container (as the script does, `&&`).
@@ -344,8 +354,6 @@ export class SimHost {
         if (!x) return fail(1, `Error: No such object: ${a[2]}`);
         if (a[1] === '{{.State.Running}}') return ok(`${x.running}\n`);
         if (a[1] === '{{.Image}}') return ok(`sha256:${imageHash(this.w.registry[x.image] ?? x.image)}\n`);
-        const net = IP_FORMAT.exec(a[1]!);
-        if (net) return ok(`${x.running && x.ip ? x.ip : ''}\n`);
         throw new UnknownCommandError(this.name, argv);
       }
       case 'start': {

@@ -99,6 +99,7 @@ export const Deploy = z
     keepReleases: z.number().int().min(1).default(3),
     healthTimeoutSeconds: z.number().positive().default(60),
     drainSeconds: z.number().nonnegative().default(2),
+    rollbackWindowSeconds: z.number().nonnegative().default(600).describe('After a rolling or canary deploy the previous release keeps running (not serving) this long, so pier rollback within it is a proxy switch; then a timer on the host stops it (kept for rollback, restarted when needed). 0: stopped after the drain'),
     bakeSeconds: z.number().nonnegative().default(5).describe('Watch window after each switch'),
     maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Error-rate threshold during the bake window'),
     proxyPort: z.number().int().min(1).max(65535).default(80).describe('Public port of the per-host nginx proxy'),

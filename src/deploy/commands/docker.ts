@@ -138,10 +138,6 @@ export const stop = (name: string, timeoutSeconds = 10): string[] => ['docker', 
 /** Remove containers (one command for several: pruning costs one round trip). */
 export const remove = (...names: string[]): string[] => ['docker', 'rm', '--force', ...names];
 export const logsTail = (name: string, lines = 20): string[] => ['docker', 'logs', '--tail', String(lines), name];
-/** IP of a container on the host network: the proxy upstream and the health check use it. */
-export const containerIp = (name: string, network = HOST_NETWORK): string[] => [
-  'docker', 'inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name,
-];
 /** One JSON object per line: name, state, image, release label, creation time. */
 export const listReleases = (app: string): string[] => [
   'docker', 'ps', '--all', '--no-trunc', '--filter', `label=pier.app=${app}`,

@@ -24,6 +24,14 @@ export function releaseLock(lockDir: string, runId: string): string[] {
   return shScript(`[ ! -d "$1" ] || { grep -qF "\\"run\\":\\"$2\\"" "$1/info.json" 2>/dev/null && rm -rf "$1"; }`, lockDir, runId);
 }
 
+/**
+ * Delete `file` (the app's env file), then release the lock, in one round trip: both only when
+ * `runId` holds the lock or nobody does (exit 1, nothing removed, when another run holds it).
+ */
+export function removeAndReleaseLock(lockDir: string, runId: string, file: string): string[] {
+  return shScript(`if [ -d "$1" ]; then grep -qF "\\"run\\":\\"$2\\"" "$1/info.json" 2>/dev/null || exit 1; fi; rm -f "$3" && rm -rf "$1"`, lockDir, runId, file);
+}
+
 /** Remove the lock whoever holds it (`pier lock release`). */
 export const forceReleaseLock = (lockDir: string): string[] => ['rm', '-rf', lockDir];
 
@@ -71,16 +79,20 @@ export const freeKb = (dir: string): string[] =>
 export const mkdirs = (...dirs: string[]): string[] => ['mkdir', '-p', ...dirs];
 
 /**
- * One health poll in one round trip: the HTTP status of `url` on the first line, and when it is
- * not 200, the container's `.State.Running` (true/false, nothing if it is gone) on the second, so a
- * crashed release fails fast without a second command.
+ * One health poll in one round trip, by container name: the container's state and its address on
+ * the pier network (`docker inspect`), then, when it runs and has an address, the HTTP status of
+ * `http://<address>:<port><path>`. Prints the status on the first line ('000' when nothing
+ * answered or nothing was asked) and `.State.Running` on the second (nothing when the container is
+ * gone). A start needs no separate address lookup, and a crashed release fails fast.
  */
-export const healthProbe = (url: string, container: string, timeoutSeconds = 2): string[] =>
+export const healthProbe = (container: string, network: string, port: number, path: string, timeoutSeconds = 2): string[] =>
   shScript(
-    `s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$2" "$1"); echo "$s"; [ "$s" = 200 ] || docker inspect --format '{{.State.Running}}' "$3" 2>/dev/null || true`,
-    url,
-    String(timeoutSeconds),
+    `r=$(docker inspect --format "{{.State.Running}} {{(index .NetworkSettings.Networks \\"$2\\").IPAddress}}" "$1" 2>/dev/null); run=\${r%% *}; ip=\${r#* }; s=000; if [ "$run" = true ] && [ -n "$ip" ] && [ "$ip" != '<no value>' ]; then s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time "$5" "http://$ip:$3$4"); fi; echo "$s"; echo "$run"`,
     container,
+    network,
+    String(port),
+    path,
+    String(timeoutSeconds),
   );
 
 /**

@@ -15,7 +15,7 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
 /** Leave the previous release running for the window (a host-side timer stops it), prune older ones. */
 async function keepWarm(ctx: RolloutContext, plan: HostPlan, windowSeconds: number): Promise<void> {
   const { ops } = plan;
-  await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])]);
+  await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])], plan.containers);
   if (plan.previous && plan.previous.container !== plan.started?.container) {
     await ops.scheduleStop(plan.previous.container, windowSeconds);
     ctx.progress.step(ops.name, 'retiring', `${plan.previous.version} kept running ${windowSeconds}s for an instant rollback`);
@@ -33,7 +33,8 @@ export const blueGreen: Strategy = {
     await bake(ctx, ctx.plans);
     const windowSeconds = ctx.target.settings.blueGreen.windowSeconds;
     if (windowSeconds <= 0) {
-      await allOrThrow(await mapLimit(ctx.plans, all, (p) => retire(ctx, p, ctx.target.settings.bakeSeconds)));
+      // No warm window asked for: the previous release stops once drained.
+      await allOrThrow(await mapLimit(ctx.plans, all, (p) => retire(ctx, p, ctx.target.settings.bakeSeconds, 0)));
       return;
     }
     await allOrThrow(await mapLimit(ctx.plans, all, (p) => keepWarm(ctx, p, windowSeconds)));

@@ -3,7 +3,7 @@
  * the same context). The orchestrator owns lock, image, migrations, rollback and reporting.
  */
 import type { Upstream } from '../commands/nginx.ts';
-import type { HostOps, Release, StartedRelease } from '../host-ops.ts';
+import type { HostOps, Release, ReleaseContainer, StartedRelease } from '../host-ops.ts';
 import type { Progress } from '../progress.ts';
 import type { DeployTarget } from '../target.ts';
 
@@ -18,6 +18,8 @@ export interface HostPlan {
   switched: boolean;
   /** Access-log offset at the switch (bake window). */
   logOffset?: number;
+  /** The host's release containers when the deploy began, under its lock (pruning reuses it). */
+  containers?: readonly ReleaseContainer[];
 }
 
 export interface RolloutContext {

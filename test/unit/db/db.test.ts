@@ -83,6 +83,7 @@ describe('db commands as data', () => {
     const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true);
     expect(cmds[0]).toBe('SET synchronous_commit TO off'); // no fsync wait inside the window
     expect(cmds.slice(2)).toEqual([
+      sql.thinSessionsSql('appdb'), // before the window opens: the pool reconnects to the live database
       'SELECT extract(epoch FROM clock_timestamp())',
       'ALTER DATABASE "appdb" ALLOW_CONNECTIONS false',
       sql.endSessionsSql('appdb'),
@@ -90,7 +91,7 @@ describe('db commands as data', () => {
       'BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
       'SELECT extract(epoch FROM clock_timestamp())',
     ]);
-    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(8); // one psql session
+    expect(sql.psqlEach('u', 'postgres', cmds).filter((a) => a === '--command')).toHaveLength(9); // one psql session
     expect(sql.swapCommands('appdb', 's', 'o', false)[1]).toBe('ALTER DATABASE "s" RENAME TO "appdb"');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[3]).toBe('BEGIN; ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT');
     expect(sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed')[2]).toBe(sql.endSessionsSql('appdb'));
@@ -106,6 +107,15 @@ describe('db commands as data', () => {
     expect(end).not.toMatch(/pg_terminate_backend\([^)]*,/);
     expect(end).toMatch(/EXIT WHEN cardinality\(pids\) = 0 OR clock_timestamp\(\) > deadline;\n\s*PERFORM pg_terminate_backend/);
     expect(end).toMatch(/PERFORM pg_sleep\(0\.001\);/);
+    // Before the window: the sessions open then are ended while connections are still allowed, and
+    // only those (not newcomers) are waited for, bounded.
+    const thin = sql.thinSessionsSql("it's");
+    expect(thin).toContain("dboid oid := (SELECT oid FROM pg_database WHERE datname = 'it''s');");
+    expect(thin).toContain('ended := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid());');
+    expect(thin).toMatch(/PERFORM pg_terminate_backend\(p\) FROM unnest\(ended\) p;\n\s*LOOP/);
+    expect(thin).toContain('EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY (ended)) OR clock_timestamp() > deadline;');
+    expect(thin).toContain("interval '2 seconds'");
+    expect(thin).not.toContain('ALLOW_CONNECTIONS');
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
     expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
     expect(swapWindowMs('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toBe(42.5);

@@ -14,16 +14,15 @@ import { SimFleet } from '../../sim/fleet.ts';
 import { caseKey, describe as describeCase, HOSTS, runCase, SCENARIOS, seed, sweep, violationMap } from '../../sim/harness.ts';
 import { SimHost, UnknownCommandError, newHostState, parseProxyConf } from '../../sim/host.ts';
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
-import { staleScripts } from '../../sim/scripts.ts';
+import { scriptName, staleScripts } from '../../sim/scripts.ts';
 import { deploy, rollback } from '../../sim/verbs.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
-import type { FleetSnapshot } from '../../sim/fleet.ts';
 
 const known = JSON.parse(readFileSync(new URL('./known-violations.json', import.meta.url), 'utf8')) as Record<string, string>;
 const quiet = () => new Progress(() => undefined);
 
 let clock: VirtualClock;
-let start: FleetSnapshot;
+let start: Awaited<ReturnType<typeof seed>>;
 beforeAll(async () => {
   clock = installVirtualClock();
   start = await seed();
@@ -155,6 +154,93 @@ describe('pier rollback returns once every host is switched (the old release dra
   });
 });
 
+describe('the rollback window: the previous release keeps running (not serving) after a deploy', () => {
+  const health = (argv: readonly string[]) => argv[0] === 'sh' && scriptName(argv[2]!) === 'healthProbe';
+  const starts = (argv: readonly string[]) => argv[0] === 'docker' && argv[1] === 'start';
+  const release = (h: SimHost, v: string) => Object.values(h.s.containers).filter((c) => c.labels['pier.release'] === v);
+
+  it('a rolling deploy leaves v2 running without traffic and a host timer that stops it after deploy.rollbackWindowSeconds', async () => {
+    const fleet = new SimFleet(start);
+    expect((await deploy(fleet.target(fleet.process(), { rollbackWindowSeconds: 300, drainSeconds: 2 }), { version: 'v3', progress: quiet() })).ok).toBe(true);
+    for (const h of fleet.hosts) {
+      const [v2] = release(h, 'v2');
+      expect(h.serving().map((s) => s.release)).toEqual(['v3']);
+      expect(v2!.running).toBe(true);
+      expect(h.s.scheduled).toEqual([expect.objectContaining({ seconds: 300, container: v2!.name })]);
+    }
+    fleet.elapse();
+    for (const h of fleet.hosts) expect(release(h, 'v2')[0]!.running).toBe(false);
+    expect(fleet.violations).toEqual([]);
+  });
+
+  it('lists each host\'s containers once per deploy (pruning reuses the listing taken under the lock) and prunes beyond keepReleases', async () => {
+    const fleet = new SimFleet(start);
+    let proc = fleet.process();
+    for (const v of ['v3', 'v1']) {
+      proc = fleet.process();
+      expect((await deploy(fleet.target(proc, { keepReleases: 2 }), { version: v, progress: quiet() })).ok).toBe(true);
+      fleet.elapse(); // the rollback window is over: the release left is stopped (a running one is never pruned)
+    }
+    for (const h of fleet.hosts) {
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(cmds.filter((a) => a[0] === 'docker' && a[1] === 'ps')).toHaveLength(1);
+      // v1 (serving, a new start) and v3 (previous) kept; v2 and the first v1, stopped and older, removed.
+      expect(Object.values(h.s.containers).filter((c) => c.labels['pier.app']).map((c) => c.labels['pier.release']).sort()).toEqual(['v1', 'v3']);
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+
+  it('with rollbackWindowSeconds 0 the previous release is stopped after the drain, as before', async () => {
+    const fleet = new SimFleet(start);
+    expect((await deploy(fleet.target(fleet.process(), { rollbackWindowSeconds: 0, drainSeconds: 2, bakeSeconds: 0 }), { version: 'v3', progress: quiet() })).ok).toBe(true);
+    for (const h of fleet.hosts) expect(h.s.scheduled).toEqual([expect.objectContaining({ seconds: 2 })]);
+  });
+
+  it('pier rollback within the window is a proxy switch: one health probe per host, no start', async () => {
+    const fleet = new SimFleet(start.warm);
+    for (const h of fleet.hosts) expect(release(h, 'v1')[0]!.running).toBe(true);
+    const proc = fleet.process();
+    const r = await rollback(fleet.target(proc), { progress: quiet() });
+    expect(r.ok).toBe(true);
+    for (const h of fleet.hosts) {
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(h.serving().map((s) => s.release)).toEqual(['v1']);
+      expect(cmds.filter(health)).toHaveLength(1);
+      expect(cmds.filter(starts)).toEqual([]);
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+
+  it('a warm release that does not answer 200 is not switched to on faith: started and health-waited as before, and refused', async () => {
+    const fleet = new SimFleet(start.warm);
+    fleet.setHealth('v1', 'never');
+    // The release went bad while it waited (e.g. its database went away): the gate still applies.
+    for (const h of fleet.hosts) release(h, 'v1')[0]!.health = 'never';
+    const proc = fleet.process();
+    const r = await rollback(fleet.target(proc, { healthTimeoutSeconds: 2 }), { progress: quiet() });
+    expect(r.ok).toBe(false);
+    for (const h of fleet.hosts) {
+      expect(h.serving().map((s) => s.release)).toEqual(['v2']);
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(cmds.filter(starts)).toHaveLength(1);
+      expect(cmds.filter(health).length).toBeGreaterThan(2);
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+
+  it('after the window (timer fired, v1 stopped) pier rollback starts v1 and waits for its health', async () => {
+    const fleet = new SimFleet(start);
+    const proc = fleet.process();
+    expect((await rollback(fleet.target(proc), { progress: quiet() })).ok).toBe(true);
+    for (const h of fleet.hosts) {
+      const cmds = proc.log.filter((c) => c.host === h.name).map((c) => c.argv);
+      expect(cmds.filter(starts)).toHaveLength(1);
+      expect(h.serving().map((s) => s.release)).toEqual(['v1']);
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+});
+
 describe('a host reboot (Docker hands out new container addresses)', () => {
   it('the proxy serves the same release again by itself: its targets are container names, not addresses', async () => {
     const fleet = new SimFleet(start);
@@ -221,6 +307,17 @@ describe('--lock-wait (virtual time)', () => {
     const fleet = new SimFleet(start);
     hold(fleet);
     await expect(deploy(fleet.target(fleet.process()), { version: 'v3', lockWaitSeconds: 3, progress: quiet() })).rejects.toThrow(/web2 is held by ann \(deploy v9, run other-run/);
+    expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
+  });
+
+  it('asks every host at once first; after a refusal, gives back what it took and goes in host order', async () => {
+    const fleet = new SimFleet(start);
+    hold(fleet);
+    const proc = fleet.process();
+    await expect(deploy(fleet.target(proc), { version: 'v3', lockWaitSeconds: 2, progress: quiet() })).rejects.toThrow(/web2 is held by ann/);
+    const locks = proc.log.filter((c) => c.argv[0] === 'sh' && scriptName(c.argv[2]!) === 'acquireLock').map((c) => c.host);
+    // Attempt 1: all three (web3 before anything is given back); attempts 2 and 3: web1, then the refusal on web2.
+    expect(locks).toEqual(['web1', 'web2', 'web3', 'web1', 'web2', 'web1', 'web2']);
     expect(fleet.hosts.filter((h) => h.s.dirs.includes(LOCK)).map((h) => h.name)).toEqual(['web2']);
   });
 

@@ -51,7 +51,6 @@ describe('docker commands', () => {
     expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', 'nginx -t -q && nginx -s reload']);
     expect(docker.proxyTest()).toEqual(['docker', 'exec', 'pier-proxy', 'nginx', '-t', '-q']);
     expect(docker.repoDigest('r/a:v1')).toEqual(['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', 'r/a:v1']);
-    expect(docker.containerIp('api-v1')).toEqual(['docker', 'inspect', '--format', '{{(index .NetworkSettings.Networks "pier").IPAddress}}', 'api-v1']);
     expect(docker.logsTail('api-v1', 15)).toEqual(['docker', 'logs', '--tail', '15', 'api-v1']);
   });
 });

@@ -13,29 +13,73 @@ import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 
 const run = (argv: string[], env: Record<string, string> = {}) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
 
-/** A PATH dir with `curl` printing `status` and `docker` printing `running` (or failing when undefined). */
-function stubs(status: string, running?: string): string {
+/**
+ * A PATH dir with `curl` printing `status` (and logging its URL to `calls`) and `docker` printing
+ * `inspect` (or failing when undefined, as for a container that is gone).
+ */
+function stubs(status: string, inspect?: string): { path: string; calls: () => string } {
   const dir = mkdtempSync(join(tmpdir(), 'pier-stubs-'));
-  writeFileSync(join(dir, 'curl'), `#!/bin/sh\nprintf '%s' '${status}'\n[ '${status}' = 000 ] && exit 7\nexit 0\n`);
-  writeFileSync(join(dir, 'docker'), running === undefined ? `#!/bin/sh\necho 'Error: No such object' >&2\nexit 1\n` : `#!/bin/sh\necho '${running}'\n`);
+  writeFileSync(join(dir, 'curl'), `#!/bin/sh\nfor a; do u="$a"; done\necho "curl $u" >> '${dir}/calls'\nprintf '%s' '${status}'\n[ '${status}' = 000 ] && exit 7\nexit 0\n`);
+  writeFileSync(join(dir, 'docker'), inspect === undefined ? `#!/bin/sh\necho 'Error: No such object' >&2\nexit 1\n` : `#!/bin/sh\necho "docker $*" >> '${dir}/calls'\necho '${inspect}'\n`);
   for (const f of ['curl', 'docker']) chmodSync(join(dir, f), 0o755);
-  return dir;
+  const calls = () => { try { return readFileSync(join(dir, 'calls'), 'utf8'); } catch { return ''; } };
+  return { path: `${dir}:${process.env.PATH}`, calls };
 }
 
-describe('healthProbe: status and container state in one round trip', () => {
-  const probe = host.healthProbe('http://10.0.0.5:3000/health', 'api-v2', 2);
+describe('healthProbe: address, status and container state in one round trip', () => {
+  const probe = host.healthProbe('api-v2', 'pier', 3000, '/health', 2);
   it('is a fixed script with the values as parameters', () => {
-    expect(probe.slice(3)).toEqual(['sh', 'http://10.0.0.5:3000/health', '2', 'api-v2']);
+    expect(probe.slice(3)).toEqual(['sh', 'api-v2', 'pier', '3000', '/health', '2']);
   });
-  it('prints 200 alone when healthy (no container lookup)', () => {
-    expect(run(probe, { PATH: `${stubs('200', 'SHOULD-NOT-RUN')}:${process.env.PATH}` })).toBe('200\n');
+  it('looks the address up on the pier network and asks the app there', () => {
+    const s = stubs('200', 'true 10.0.0.5');
+    expect(run(probe, { PATH: s.path })).toBe('200\ntrue\n');
+    expect(s.calls()).toBe('docker inspect --format {{.State.Running}} {{(index .NetworkSettings.Networks "pier").IPAddress}} api-v2\ncurl http://10.0.0.5:3000/health\n');
   });
-  it('adds the running state when not healthy', () => {
-    expect(run(probe, { PATH: `${stubs('503', 'true')}:${process.env.PATH}` })).toBe('503\ntrue\n');
-    expect(run(probe, { PATH: `${stubs('000', 'false')}:${process.env.PATH}` })).toBe('000\nfalse\n');
+  it('reports a status that is not 200 with the running state', () => {
+    expect(run(probe, { PATH: stubs('503', 'true 10.0.0.5').path })).toBe('503\ntrue\n');
+    expect(run(probe, { PATH: stubs('000', 'true 10.0.0.5').path })).toBe('000\ntrue\n');
   });
-  it('prints only the status when the container is gone (exit 0 still)', () => {
-    expect(run(probe, { PATH: `${stubs('000')}:${process.env.PATH}` })).toBe('000\n');
+  it('asks nothing of a stopped container or one without an address yet', () => {
+    const stopped = stubs('200', 'false ');
+    expect(run(probe, { PATH: stopped.path })).toBe('000\nfalse\n');
+    expect(stopped.calls()).not.toMatch(/curl/);
+    const noAddress = stubs('200', 'true ');
+    expect(run(probe, { PATH: noAddress.path })).toBe('000\ntrue\n');
+    expect(noAddress.calls()).not.toMatch(/curl/);
+  });
+  it('prints no running state when the container is gone (exit 0 still)', () => {
+    expect(run(probe, { PATH: stubs('200').path })).toBe('000\n\n');
+  });
+});
+
+describe('removeAndReleaseLock: the env file and the lock in one round trip, only for their run', () => {
+  const setup = (holder?: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-unlock-'));
+    const lock = join(dir, 'lock');
+    const env = join(dir, 'api.env');
+    writeFileSync(env, 'A=1\n');
+    if (holder) {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'info.json'), `{"by":"x","run":"${holder}"}\n`);
+    }
+    const exists = (p: string) => { try { statSync(p); return true; } catch { return false; } };
+    return { argv: host.removeAndReleaseLock(lock, 'run-1', env), has: { lock: () => exists(lock), env: () => exists(env) } };
+  };
+  it('removes the env file and the lock of this run', () => {
+    const t = setup('run-1');
+    run(t.argv);
+    expect([t.has.env(), t.has.lock()]).toEqual([false, false]);
+  });
+  it('touches neither while another run holds the lock (exit 1)', () => {
+    const t = setup('run-2');
+    expect(() => run(t.argv)).toThrow();
+    expect([t.has.env(), t.has.lock()]).toEqual([true, true]);
+  });
+  it('removes the env file when the lock is already gone', () => {
+    const t = setup();
+    run(t.argv);
+    expect(t.has.env()).toBe(false);
   });
 });
 
