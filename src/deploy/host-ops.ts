@@ -297,8 +297,8 @@ export class HostOps {
   }
 
   /** Monitoring: `promtool check config` (and the rules it names) in `image`; '' when fine, else promtool's complaint. */
-  async checkPrometheusConfig(image: string, dir: string, configFile: string): Promise<string> {
-    const r = await this.h.probe(monitoring.checkConfig(image, dir, configFile), { timeoutMs: 60_000 });
+  async checkPrometheusConfig(image: string, pierDir: string, configFile: string): Promise<string> {
+    const r = await this.h.probe(monitoring.checkConfig(image, pierDir, configFile), { timeoutMs: 60_000 });
     return r.code === 0 ? '' : `${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join(' ');
   }
 
