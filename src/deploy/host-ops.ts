@@ -297,8 +297,9 @@ export class HostOps {
   }
 
   /** Monitoring: `promtool check config` (and the rules it names) in `image`; '' when fine, else promtool's complaint. */
-  async checkPrometheusConfig(image: string, pierDir: string, configFile: string): Promise<string> {
-    const r = await this.h.probe(monitoring.checkConfig(image, pierDir, configFile), { timeoutMs: 60_000 });
+  async checkPrometheusConfig(image: string, configFile: string): Promise<string> {
+    // The directory writeMonitoringFile wrote to (never passed in: a wrong one mounts an empty directory).
+    const r = await this.h.probe(monitoring.checkConfig(image, this.t.settings.dir, configFile), { timeoutMs: 60_000 });
     return r.code === 0 ? '' : `${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join(' ');
   }
 

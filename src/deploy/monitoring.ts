@@ -82,7 +82,7 @@ export async function monitoringUp(target: DeployTarget, opts: { timeoutSeconds?
     await prom.writeMonitoringFile('prometheus.yml', renderPrometheusConfig(plan, target.envName, `${CONFIG_MOUNT}/rules.yml`));
     await prom.writeMonitoringFile('rules.yml', renderRules(m.alerts));
     await prom.ensureImage(m.prometheusImage);
-    const check = await prom.checkPrometheusConfig(m.prometheusImage, target.settings.dir, `${CONFIG_MOUNT}/prometheus.yml`);
+    const check = await prom.checkPrometheusConfig(m.prometheusImage, `${CONFIG_MOUNT}/prometheus.yml`);
     if (check) throw new ConfigError([{ file: `environments/${target.envName}.yaml`, path: 'monitoring', message: `promtool rejected the generated configuration: ${check}` }]);
     await Promise.all(ops.map(async (o) => {
       const e = plan.exporters.find((x) => x.host === o.name)!;
