@@ -83,7 +83,8 @@ describe.sequential('production monitoring on the simulated fleet', () => {
     const targets = (await api('/api/v1/targets')).data as { activeTargets: { labels: { job: string; host: string }; health: string }[] };
     expect(targets.activeTargets.map((t) => `${t.labels.job} ${t.labels.host} ${t.health}`).sort()).toEqual(['app web1 up', 'app web2 up', 'node web1 up', 'node web2 up', 'prometheus web1 up']);
     const rules = (await api('/api/v1/rules')).data as { groups: { rules: { name: string; health: string }[] }[] };
-    expect(rules.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual(alertNames(alertGroups()));
+    // Prometheus lists groups by name (pier-app, pier-hosts, pier-slo).
+    expect(rules.groups.flatMap((g) => g.rules.map((r) => r.name)).sort()).toEqual(alertNames(alertGroups()).sort());
     // The exporter reads the host: web2's root filesystem and memory are there.
     const series = await poll('node metrics of web2', async () => {
       const q = (await api(`/api/v1/query?query=${encodeURIComponent('node_memory_MemTotal_bytes{host="web2"}')}`)).data as { result: unknown[] };
