@@ -35,6 +35,7 @@ export const verbs: Record<string, Verb> = {
   maintenance: lazy("maintenance mode: on | off (every host's proxy answers 503 with a page, health and ACME exempt)", () => import('./maintenance.ts')),
   certs: lazy('HTTPS certificates (proxy.tls): status | renew <env> (ACME HTTP-01 through every host, or your files)', () => import('./certs.ts')),
   accessory: lazy('services beside the app on named hosts (PostgreSQL, Redis...): boot | reboot | stop | logs | status <env> [name]', () => import('./accessory.ts')),
+  monitoring: lazy('production monitoring: up | status | down <env> (Prometheus with the alert rules, a node exporter on every host)', () => import('./monitoring.ts')),
   db: lazy('database backups: backup <env> | restore <env> <file> | verify <file> | list <env> | drill <env>', () => import('./db.ts')),
   secrets: lazy('encrypted env files (dotenvx): set | get | edit | list | rotate-key <env>', () => import('./secrets.ts')),
   config: lazy('validate and print the resolved configuration (secrets redacted)', () => import('./config.ts')),

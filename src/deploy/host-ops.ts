@@ -17,6 +17,7 @@ import * as images from './commands/images.ts';
 import { appRepositories, parsePruneOutput, type PrunedImage } from './commands/images.ts';
 import { parseDiskUsage, parseSystemDf, type DiskFacts, type DockerUse } from './disk.ts';
 import * as maintenance from './commands/maintenance.ts';
+import * as monitoring from './commands/monitoring.ts';
 import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
 import { renderProxyConf, type Upstream } from './commands/nginx.ts';
 import { DEFAULT_ROTATION, rotateConf, sizeBytes, type LogRotation } from './commands/log-rotate.ts';
@@ -314,6 +315,42 @@ export class HostOps {
     } finally {
       if (envFile) await this.h.run(host.removeFile(envFile)).catch(() => undefined);
     }
+  }
+
+  /** Monitoring: write prometheus.yml / rules.yml (0644: Prometheus runs as nobody) under the host's monitoring directory. */
+  async writeMonitoringFile(name: string, content: string): Promise<string> {
+    const file = `${monitoring.monitoringDir(this.t.settings.dir)}/${name}`;
+    // Readable by the container's user (nobody) whatever the session's umask.
+    await this.h.run(host.mkdirs(monitoring.monitoringDir(this.t.settings.dir)));
+    await this.h.run(['chmod', '0755', monitoring.monitoringDir(this.t.settings.dir)]);
+    await this.h.run(host.writeFile(file, '0644'), { input: content });
+    return file;
+  }
+
+  /** Monitoring: `promtool check config` (and the rules it names) in `image`; '' when fine, else promtool's complaint. */
+  async checkPrometheusConfig(image: string, configFile: string): Promise<string> {
+    // The directory writeMonitoringFile wrote to (never passed in: a wrong one mounts an empty directory).
+    const r = await this.h.probe(monitoring.checkConfig(image, this.t.settings.dir, configFile), { timeoutMs: 60_000 });
+    return r.code === 0 ? '' : `${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join(' ');
+  }
+
+  /** Monitoring: (re)create a container from `run` (its name is the argv's --name), so new settings take effect. */
+  async replaceContainer(container: string, run: string[]): Promise<void> {
+    await this.h.probe(docker.remove(container));
+    await this.h.run(run);
+  }
+
+  /** Monitoring: an instant query through promtool in the Prometheus container; undefined while it does not answer. */
+  async promQuery(listen: string, query: string): Promise<string | undefined> {
+    const r = await this.h.probe(monitoring.promQuery(listen, query), { timeoutMs: 15_000 });
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  /** Monitoring: remove the set's containers on this host, its config directory, and (asked) Prometheus's data. */
+  async removeMonitoring(volumes: boolean): Promise<void> {
+    await this.h.probe(docker.remove(monitoring.EXPORTER_CONTAINER, monitoring.PROMETHEUS_CONTAINER));
+    await this.h.run(['rm', '-rf', monitoring.monitoringDir(this.t.settings.dir)]);
+    if (volumes) await this.h.probe(['docker', 'volume', 'rm', monitoring.PROMETHEUS_VOLUME]);
   }
 
   /** The command (docker exec) exits 0 in `container`. */

@@ -17,6 +17,7 @@ export const IMAGES: readonly ImageChoice[] = [
   { key: 'nginx', env: 'PIER_NGINX_IMAGE', public: 'nginx:1.27', local: 'pier.local/nginx:1.22' },
   { key: 'registry', env: 'PIER_REGISTRY_IMAGE', public: 'registry:2', local: 'pier.local/registry:2' },
   { key: 'prometheus', env: 'PIER_PROMETHEUS_IMAGE', public: 'prom/prometheus:v2.53.0', local: 'pier.local/prometheus:2' },
+  { key: 'node-exporter', env: 'PIER_NODE_EXPORTER_IMAGE', public: 'prom/node-exporter:v1.8.2', local: 'pier.local/node-exporter:1' },
   // The simulated production host (`pier dev-hosts`) has no public image: built from Debian either way.
   { key: 'sshhost', env: 'PIER_SSHHOST_IMAGE', public: 'pier/sshhost:bookworm', local: 'pier.local/sshhost:bookworm' },
 ];

@@ -1,5 +1,7 @@
 // Prometheus metrics: request counter and duration histogram by method/route/status, the
-// number of requests in flight, and prom-client's default process metrics.
+// number of requests in flight, the database pool's connections (pier monitoring's
+// DatabaseConnectionsHigh rule sums db_pool_connections over every instance), and prom-client's
+// default process metrics.
 import client from 'prom-client';
 
 /**
@@ -10,11 +12,18 @@ import client from 'prom-client';
  */
 
 /**
+ * @typedef {object} PoolCounts  what pg.Pool exposes
+ * @property {number} totalCount  open connections (idle or in use)
+ * @property {number} idleCount
+ * @property {number} waitingCount  clients queued for a connection
+ */
+
+/**
  * A fresh registry per app instance (tests create many apps in one process).
- * @param {{ defaultMetrics?: boolean }} [opts]
+ * @param {{ defaultMetrics?: boolean, pool?: PoolCounts }} [opts]
  * @returns {Metrics}
  */
-export function createMetrics({ defaultMetrics = true } = {}) {
+export function createMetrics({ defaultMetrics = true, pool } = {}) {
   const registry = new client.Registry();
   if (defaultMetrics) client.collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'];
@@ -27,6 +36,12 @@ export function createMetrics({ defaultMetrics = true } = {}) {
     registers: [registry],
   });
   const inFlight = new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served', registers: [registry] });
+  if (pool) {
+    // Read at scrape time: the pool's own counts, never a copy that can drift.
+    new client.Gauge({ name: 'db_pool_connections', help: 'Open database connections of the pool (idle or in use)', registers: [registry], collect() { this.set(pool.totalCount); } });
+    new client.Gauge({ name: 'db_pool_idle_connections', help: 'Idle database connections of the pool', registers: [registry], collect() { this.set(pool.idleCount); } });
+    new client.Gauge({ name: 'db_pool_waiting_clients', help: 'Requests waiting for a database connection', registers: [registry], collect() { this.set(pool.waitingCount); } });
+  }
   return {
     registry,
     inFlight,

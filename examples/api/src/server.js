@@ -73,7 +73,7 @@ const server = createServer(
     // Reads survive their connection being ended (a database restore's swap, a failover).
     items: createItemStore(retryReads(pool, { onRetry: (err) => logger.debug('database read retried', { error: err.message }) })),
     cache: createCache(redis),
-    metrics: createMetrics(),
+    metrics: createMetrics({ pool }),
     logger,
     state,
   }),

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createApp } from '../src/app.js';
+import { createMetrics } from '../src/metrics.js';
 import { fakeCache, fakeDeps, fakeItems } from './support/fakes.js';
 
 /** Start the app on a random port; returns a fetch helper and the deps. */
@@ -212,6 +213,28 @@ test('/metrics counts requests by method, route and status', async () => {
     assert.match(text, /http_requests_in_flight 1/); // the /metrics request itself
   } finally {
     await close();
+  }
+});
+
+test('/metrics reports the database pool\'s connections as they are at scrape time', async () => {
+  const pool = { totalCount: 7, idleCount: 5, waitingCount: 0 };
+  const deps = fakeDeps();
+  deps.metrics = createMetrics({ defaultMetrics: false, pool });
+  const server = createServer(createApp(deps));
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  try {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let text = await scrape();
+    assert.match(text, /^db_pool_connections 7$/m);
+    assert.match(text, /^db_pool_idle_connections 5$/m);
+    assert.match(text, /^db_pool_waiting_clients 0$/m);
+    Object.assign(pool, { totalCount: 10, idleCount: 0, waitingCount: 3 });
+    text = await scrape();
+    assert.match(text, /^db_pool_connections 10$/m);
+    assert.match(text, /^db_pool_waiting_clients 3$/m);
+  } finally {
+    await new Promise((r) => server.close(r));
   }
 });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Check, Guard, Metric } from './analysis.ts';
 import { EnvironmentHooks } from './hooks.ts';
 import { Maintenance } from './maintenance.ts';
+import { Monitoring } from './monitoring.ts';
 import { Notify } from './notify.ts';
 import { Proxy } from './proxy.ts';
 import { Accessories, RoleOrder, Roles } from './roles.ts';
@@ -22,6 +23,7 @@ export const Host = z
     port: z.number().int().min(1).max(65535).default(22),
     user: z.string().default('root'),
     hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'SHA256:<base64 fingerprint> as ssh-keygen -lf prints it').optional().describe('Pinned host key fingerprint'),
+    privateAddress: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address').optional().describe('IPv4 address the other hosts reach this host at (private network): monitoring scrapes it there'),
   })
   .describe('A production host reached over SSH');
 
@@ -166,6 +168,7 @@ export const Environment = z
     roles: Roles.optional(),
     roleOrder: RoleOrder.optional(),
     accessories: Accessories.default({}),
+    monitoring: Monitoring.optional(),
     notify: z.array(Notify).default([]).describe('Webhooks told about deploys, rollbacks, guard verdicts and failed backups (a slow or failing one never blocks or fails a command)'),
   })
   .describe('An environment overlay: environments/<name>.yaml');

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../helpers/paths.ts';
 import { computeDora, renderPrometheus } from '../../../src/stats/dora.ts';
+import { alertGroups, JOBS } from '../../../src/monitoring/rules.ts';
 
 type Service = { image?: string; build?: unknown; ports?: string[]; labels?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; profiles?: string[]; volumes?: unknown[] };
 type ComposeFile = { services: Record<string, Service>; networks?: Record<string, { labels?: Record<string, string> }>; volumes?: Record<string, { labels?: Record<string, string> }>; include?: unknown[] };
@@ -142,5 +143,48 @@ describe('grafana provisioning (not runnable here: validated as files)', () => {
     const queried = panel.targets.flatMap((t) => [...t.expr.matchAll(/pier_[a-z_]+/g)].map((m) => m[0]));
     expect(queried).toHaveLength(4);
     for (const q of queried) expect(written, q).toContain(q);
+  });
+});
+
+describe('production monitoring grafana files (pier monitoring; validated as files)', () => {
+  const dir = 'compose/production/grafana';
+  const ds = yaml<{ apiVersion: number; datasources: { uid: string; type: string; url: string }[] }>(`${dir}/provisioning/datasources/prometheus.yml`);
+  const providers = yaml<{ apiVersion: number; providers: { type: string; options: { path: string } }[] }>(`${dir}/provisioning/dashboards/dashboards.yml`);
+  type Panel = { id: number; title: string; datasource: { uid: string }; targets: { expr: string }[]; fieldConfig?: { defaults: { thresholds?: { steps: { value: number | null }[] } } } };
+  const files = readdirSync(join(repoRoot, dir, 'dashboards')).filter((f) => f.endsWith('.json'));
+  const dashboards = files.map((f) => [f, JSON.parse(read(`${dir}/dashboards/${f}`)) as { uid: string; title: string; panels: Panel[] }] as const);
+
+  it('a Prometheus datasource and a file provider, as staging\'s', () => {
+    expect(ds.apiVersion).toBe(1);
+    expect(ds.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', type: 'prometheus' })]);
+    expect(providers.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards' } });
+  });
+
+  it('every dashboard is JSON whose panels query only what the monitoring set scrapes, through that datasource', () => {
+    expect(files.length).toBeGreaterThan(0);
+    for (const [f, d] of dashboards) {
+      expect(d.uid && d.title, f).toBeTruthy();
+      expect(new Set(d.panels.map((p) => p.id)).size, `${f}: unique panel ids`).toBe(d.panels.length);
+      for (const p of d.panels) {
+        expect(p.datasource.uid).toBe(ds.datasources[0]!.uid);
+        for (const t of p.targets) {
+          // Jobs of src/monitoring/prometheus-config.ts; metrics of the node exporter and the app.
+          for (const job of t.expr.matchAll(/job=~?"([^"]+)"/g)) for (const j of job[1]!.split('|')) expect(Object.values(JOBS), `${f} ${p.title}`).toContain(j);
+          expect(t.expr).toMatch(/node_(cpu_seconds_total|memory_Mem\w+|filesystem_\w+)|http_requests_total|http_request_duration_seconds_bucket|db_pool_connections|up\{/);
+        }
+      }
+    }
+  });
+
+  it('the threshold panels use the alert rules\' default thresholds and expressions', () => {
+    const [, d] = dashboards.find(([f]) => f === 'pier-production.json')!;
+    const rules = alertGroups().flatMap((g) => g.rules).filter((r) => r.labels.threshold);
+    expect(rules).toHaveLength(6);
+    for (const r of rules) {
+      const [expr, limit] = r.expr.split(/ > (?=[\d.]+$)/) as [string, string];
+      const panel = d.panels.find((p) => p.targets.some((t) => t.expr === expr.replace(/avg by \(instance, host\)/, 'avg by (host)')));
+      expect(panel, r.alert).toBeDefined();
+      expect(panel!.fieldConfig!.defaults.thresholds!.steps.at(-1)!.value, r.alert).toBe(Number(limit));
+    }
   });
 });

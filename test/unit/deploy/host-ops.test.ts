@@ -51,4 +51,15 @@ describe('HostOps', () => {
     await expect(ops.readHistory()).rejects.toThrow('web1: /var/lib/pier/api/releases.jsonl:2: not a release record (JSON line)');
     expect((await ops.readReleases()).map((r) => r.version)).toEqual(['v1']);
   });
+
+  it('monitoring: promtool checks, and Prometheus mounts, the directory the files were written to', async () => {
+    const { ops, sent } = fakeHost();
+    const file = await ops.writeMonitoringFile('prometheus.yml', 'global: {}\n');
+    const dir = file.replace(/\/prometheus\.yml$/, '');
+    expect(dir).toBe('/var/lib/pier/monitoring');
+    expect(sent).toContainEqual(['chmod', '0755', dir]);
+    sent.length = 0;
+    expect(await ops.checkPrometheusConfig('prom', '/etc/pier-monitoring/prometheus.yml')).toBe('');
+    expect(sent[0]).toContain(`${dir}:/etc/pier-monitoring:ro`);
+  });
 });
