@@ -171,6 +171,7 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const load = startLoad(fleet.lbPort, 40);
     const bad = await deploy(target({ bakeSeconds: 6, drainSeconds: 1 }), { version: 'v8', progress: quiet([], windows(baking)) });
     await rot.stop();
+    await load.stop(); // its 500s are the failing release's own (until the rollback)
     expect(bad.exitCode, bad.error).toBe(1);
     expect(bad.error).toMatch(/error rate \d+\.\d% .* over the threshold 5\.0% during the bake window/);
     expect(rot.during.web1 ?? 0, JSON.stringify(rot.during)).toBeGreaterThanOrEqual(1);
@@ -179,10 +180,11 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     // A healthy release, same rotations: promoted on every host, each bake saw its requests and no error.
     baking = new Map();
     rot = rotating(baking);
+    const goodLoad = startLoad(fleet.lbPort, 40);
     const lines: string[] = [];
     const good = await deploy(target({ bakeSeconds: 3, drainSeconds: 0.5 }), { version: 'v9', progress: quiet(lines, windows(baking)) });
     await rot.stop();
-    const l = await load.stop();
+    const l = await goodLoad.stop();
     expect(good.ok, good.error).toBe(true);
     expect(Object.keys(rot.during).length, JSON.stringify(rot.during)).toBeGreaterThanOrEqual(1);
     for (const h of ['web1', 'web2', 'web3']) expect(lines.find((x) => new RegExp(`^\\s*${h}\\s+baked`).test(x)), h).toMatch(/baked\s+\+[\d.]+s\s+[1-9]\d* requests, 0 errors/);
