@@ -281,9 +281,11 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
             } else await rolloutRole(roleCtx, rolePlans.filter((r) => r.role.name === name));
           }
           await audit(ops, target, runId, `deploy ${opts.version} succeeded`);
+          // Bounded disk: images no container uses any more go (never fails the deploy). Before the
+          // report, so the deploy's duration includes it.
+          const images = await pruneImagesAfterDeploy(ops, target, progress);
           result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
-          // Bounded disk: images no container uses any more go (never fails the deploy).
-          result.images = await pruneImagesAfterDeploy(ops, target, progress);
+          result.images = images;
         } catch (err) {
           const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
           result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };
