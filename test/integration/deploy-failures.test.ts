@@ -60,7 +60,9 @@ const proxyVersion = async (host: string) => {
 };
 const lockFree = async () => (await pier(['lock', 'status', 'production'])).code === 0;
 
-const PROJECT = { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV };
+// rollbackWindowSeconds 0: a replaced release stops once drained, as these failure paths assume
+// (one running release per host); the window itself is tested in deploy-strategies and the simulator.
+const PROJECT = { bakeSeconds: 0, drainSeconds: 0, healthTimeoutSeconds: 6, env: ENV, deploy: { rollbackWindowSeconds: 0 } };
 
 useFleet(
   {
@@ -217,7 +219,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     // Something to prune: an image of the app no container uses (v4, also named by another app,
     // which keeps it), and keepReleases 1 in this project.
     await sh('web1', `docker pull -q ${repo}:v4 >/dev/null && docker tag ${repo}:v4 other-app/keep:1`);
-    const keepOne = writeProject(fleet, { ...PROJECT, deploy: { keepReleases: 1 } });
+    const keepOne = writeProject(fleet, { ...PROJECT, deploy: { ...PROJECT.deploy, keepReleases: 1 } });
     const before = await snapshot();
     const dry = await pier(['prune', 'production', '--dry-run', '--json'], { config: keepOne });
     expect(dry.code, dry.err).toBe(0);
@@ -242,7 +244,7 @@ describe.sequential('deploy failure paths on 3 simulated hosts (real CLI)', () =
     expect(await lockFree()).toBe(true);
 
     // A host below the disk floor: refused (exit 3) before anything changes on any host.
-    const full = writeProject(fleet, { ...PROJECT, deploy: { minFreeMb: 100_000_000 } });
+    const full = writeProject(fleet, { ...PROJECT, deploy: { ...PROJECT.deploy, minFreeMb: 100_000_000 } });
     const atRest = await snapshot();
     const refused = await pier(['deploy', 'production', '--version', 'v4'], { config: full });
     expect(refused.code, refused.err).toBe(3);
