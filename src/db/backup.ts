@@ -346,14 +346,17 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
     // accessed by other users"): retried a few times, every other error at once.
     // A failed attempt also refused connections until it gave up: its time counts in the window.
     let failedAttemptsMs = 0;
+    // A superuser's swap locks pg_database so new connections wait instead of failing (swapCommands).
+    const superuser = (await runner.exec(sql.psql(s.user, 'postgres', sql.IS_SUPERUSER_SQL))).trim() === '1';
     const swapStart = Date.now();
     const lastWindowMs = await poll(
       `the swap of ${scratch} into ${s.database}`,
       async () => {
         const t = Date.now();
         try {
-          const steps = swapSteps(await run(sql.swapCommands(s.database, scratch, old, liveExists)));
+          const steps = swapSteps(await run(sql.swapCommands(s.database, scratch, old, liveExists, superuser)));
           if (steps.length === 2) log(`swap: sessions ended in ${steps[0]} ms, renamed in ${steps[1]} ms`);
+          if (steps.length === 3) log(`swap: pg_database locked in ${steps[0]} ms, sessions ended in ${steps[1]} ms, renamed in ${steps[2]} ms`);
           return Math.round(steps.reduce((a, b) => a + b, 0) * 10) / 10;
         } catch (e) {
           // The renames are one transaction: a failure changed no name; accept connections again.
@@ -382,7 +385,7 @@ export async function restore(runner: DbRunner, s: DbSettings, file: string, o: 
       if (!liveExists) throw new AccessLostError(`restored into ${s.database}, but role ${appRole} cannot use it:\n  ${why}`);
       const failed = `${s.database}_pier_failed`;
       await run([sql.dropDatabaseSql(failed)]);
-      await run(sql.swapBackCommands(s.database, old, failed));
+      await run(sql.swapBackCommands(s.database, old, failed, superuser));
       await run([sql.dropDatabaseSql(failed)]).catch(() => undefined);
       throw new AccessLostError(`after the swap role ${appRole} could not use ${s.database}; the previous database is back:\n  ${why}`);
     }

@@ -260,43 +260,91 @@ END $pier$`;
 }
 
 /**
- * Swap a verified scratch database into the live name, as the statements of one psql session
- * (one round trip): end the open sessions while live still accepts connections (thinSessionsSql,
- * outside the window), refuse new connections to live, end those opened since (endSessionsSql), then both
- * renames in ONE transaction, so there is never a moment without a database under the live name
- * once the window closes. The first and last lines print the server's clock: their difference is
- * the window with no usable database (a reading in between splits it into ending sessions and
- * renaming). `old` is kept until the caller's checks pass.
+ * For a superuser (the usual backup.user): lock pg_database, then end every session on `db` and
+ * wait (up to 5 s) until none is left, inside the caller's transaction. While the lock is held a
+ * new connection to any database on the server waits at its first look at pg_database, before it
+ * joins a database (PostgreSQL's InitPostgres): it neither counts for ALTER DATABASE RENAME nor
+ * fails, and once the swap commits it finds the restored database under the live name. Ending
+ * sessions while connections were merely refused (ALLOW_CONNECTIONS false, endSessionsSql) raced an
+ * app's pool reconnecting 200 times a second: each attempt is a backend on the database for a
+ * moment, and the loop took up to 2 s to find none. A backend caught between joining the database
+ * and its re-read of pg_database would wait on this lock for ever: pg_locks names it, and it is
+ * ended too. lock_timeout bounds the wait for the lock behind a long transaction that read
+ * pg_database (the swap then fails having changed nothing).
  */
-export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean): string[] {
+export function lockedEndSessionsSql(db: string): string {
+  const d = literal(db);
+  return `DO $pier$
+DECLARE
+  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
+  pids int[];
+  deadline timestamptz := clock_timestamp() + interval '5 seconds';
+BEGIN
+  SET LOCAL client_min_messages = error;
+  LOOP
+    PERFORM pg_stat_clear_snapshot();
+    pids := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()
+      UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid());
+    EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
+    PERFORM pg_terminate_backend(p) FROM unnest(pids) p;
+    PERFORM pg_sleep(0.001);
+  END LOOP;
+END $pier$`;
+}
+
+/** The lock lockedEndSessionsSql runs under (in the same transaction, before it). */
+export const LOCK_PG_DATABASE = "SET LOCAL lock_timeout = '2s'; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE";
+
+/**
+ * Swap a verified scratch database into the live name, as the statements of one psql session
+ * (one round trip), so there is never a moment without a database under the live name once the
+ * window closes. The clock readings (server time) split the window into ending sessions and
+ * renaming; their sum is the time without a usable database. `old` is kept until the caller's
+ * checks pass.
+ *   - superuser (`locked`): one transaction locks pg_database, ends the sessions on live
+ *     (lockedEndSessionsSql) and does both renames; new connections wait for it instead of failing.
+ *   - otherwise: end the open sessions while live still accepts connections (thinSessionsSql,
+ *     outside the window), refuse new connections to live, end those opened since
+ *     (endSessionsSql), then both renames in one transaction.
+ */
+export function swapCommands(live: string, scratch: string, old: string, liveExists: boolean, locked = false): string[] {
   if (!liveExists) return [epoch, `ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`, epoch];
+  const renames = `ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`;
+  // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
+  // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
+  const warmUp = `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`;
+  if (locked) return [NO_FLUSH_WAIT, warmUp, epoch, `BEGIN; ${LOCK_PG_DATABASE}`, epoch, lockedEndSessionsSql(live), epoch, renames, epoch];
   return [
     NO_FLUSH_WAIT,
-    // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
-    // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
-    `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`,
+    warmUp,
     thinSessionsSql(live),
     epoch,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
     endSessionsSql(live),
     epoch,
-    `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(old)}; ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}; COMMIT`,
+    `BEGIN; ${renames}`,
     epoch,
   ];
 }
 
 /**
  * Undo a swap whose post-swap check failed: the restored database moves aside to `failed`, the
- * old one back under the live name (one transaction), and accepts connections again.
+ * old one back under the live name (one transaction), accepting connections; `locked` as for
+ * swapCommands.
  */
-export function swapBackCommands(live: string, old: string, failed: string): string[] {
+export function swapBackCommands(live: string, old: string, failed: string, locked = false): string[] {
+  const renames = `ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`;
+  if (locked) return [NO_FLUSH_WAIT, `BEGIN; ${LOCK_PG_DATABASE}`, lockedEndSessionsSql(live), renames];
   return [
     NO_FLUSH_WAIT,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
     endSessionsSql(live),
-    `BEGIN; ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`,
+    `BEGIN; ${renames}`,
     allowConnectionsSql(live),
   ];
 }
+
+/** 1 when the role the restore runs as is a superuser (the locked swap needs it). */
+export const IS_SUPERUSER_SQL = 'SELECT CASE WHEN rolsuper THEN 1 ELSE 0 END FROM pg_roles WHERE rolname = current_user';
 
 export const allowConnectionsSql = (db: string): string => `ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`;

@@ -7,6 +7,19 @@ import { EnvironmentError } from '../util/errors.ts';
 import { redact } from '../util/redact.ts';
 import { SshConnection, type ExecOptions, type RemoteConnection, type RemoteResult, type SshAuth, type SshTarget } from './ssh.ts';
 
+/**
+ * PIER_TRACE=1: one stderr line per remote command (host, what ran, exit, milliseconds), to see
+ * where a slow deploy's time goes. Only the command's head is shown (scripts carry values as
+ * parameters), redacted like every other output.
+ */
+const TRACE = process.env.PIER_TRACE === '1';
+const traceStart = performance.now();
+
+function traceLine(host: string, argv: readonly string[], code: number | null, ms: number): void {
+  const head = argv[0] === 'sh' ? `sh ${(argv[2] ?? '').split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim().slice(0, 60) ?? ''}` : argv.slice(0, 4).join(' ');
+  process.stderr.write(`[trace] +${((performance.now() - traceStart) / 1000).toFixed(3)}s ${host} ${redact(head)} exit ${code} ${ms.toFixed(0)}ms\n`);
+}
+
 /** A remote command exited non-zero. */
 export class RemoteCommandError extends EnvironmentError {
   constructor(
@@ -33,14 +46,18 @@ export class HostSession {
 
   /** Run and return stdout; throws RemoteCommandError on a non-zero exit. */
   async run(argv: readonly string[], opts: ExecOptions = {}): Promise<string> {
-    const r = await this.conn.exec(argv, opts);
+    const r = await this.probe(argv, opts);
     if (r.code !== 0) throw new RemoteCommandError(this.name, argv, r);
     return r.stdout;
   }
 
   /** Run and return the result whatever the exit code (transport failures still throw). */
-  probe(argv: readonly string[], opts: ExecOptions = {}): Promise<RemoteResult> {
-    return this.conn.exec(argv, opts);
+  async probe(argv: readonly string[], opts: ExecOptions = {}): Promise<RemoteResult> {
+    if (!TRACE) return this.conn.exec(argv, opts);
+    const t0 = performance.now();
+    const r = await this.conn.exec(argv, opts);
+    traceLine(this.name, argv, r.code, performance.now() - t0);
+    return r;
   }
 
   close(): void {
@@ -50,7 +67,10 @@ export class HostSession {
 
 /** Connect to one host (over SSH unless `auth.transport` says otherwise). */
 export async function openHost(target: SshTarget, auth: SshAuth): Promise<HostSession> {
-  return new HostSession(target, await (auth.transport ?? SshConnection.connect)(target, auth));
+  const t0 = performance.now();
+  const conn = await (auth.transport ?? SshConnection.connect)(target, auth);
+  if (TRACE) traceLine(target.name, ['connect'], 0, performance.now() - t0);
+  return new HostSession(target, conn);
 }
 
 /**

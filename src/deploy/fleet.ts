@@ -36,15 +36,7 @@ export async function withHosts<T>(target: DeployTarget, fn: (ops: HostOps[], ru
  * checked on every host before anything changes on any host. The base (directories, network) is
  * made only once every host passed, so a refused preflight has changed nothing anywhere.
  */
-export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress, light = false): Promise<void> {
-  if (light) {
-    // Rollbacks: reachable (already connected) and Docker answering; nothing new lands on disk.
-    const results = await mapLimit(ops, target.parallel, async (o) => {
-      await o.dockerVersion();
-      progress.step(o.name, 'preflight');
-    });
-    return refuseOnFailure(results);
-  }
+export async function preflight(ops: HostOps[], target: DeployTarget, progress: Progress): Promise<void> {
   const checked = await mapLimit(ops, target.parallel, async (o) => {
     // The two checks go out together (one round trip each, in parallel).
     const [info, disk] = await Promise.allSettled([o.dockerVersion(), o.disk()]);

@@ -19,11 +19,12 @@ import { parseDiskUsage, parseSystemDf, type DiskFacts, type DockerUse } from '.
 import * as maintenance from './commands/maintenance.ts';
 import * as monitoring from './commands/monitoring.ts';
 import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout, type HostLayout } from './commands/layout.ts';
-import { renderProxyConf, type Upstream } from './commands/nginx.ts';
+import { renderProxyConf, upstreamOf, type Upstream } from './commands/nginx.ts';
 import { DEFAULT_ROTATION, rotateConf, sizeBytes, type LogRotation } from './commands/log-rotate.ts';
 import { afterRead, cursorArgs, parseMark, type LogCursor } from './log-cursor.ts';
 import type { ProxyTls } from './commands/nginx-tls.ts';
-import type { HostSession } from './executor.ts';
+import { RemoteCommandError, type HostSession } from './executor.ts';
+import { parseSwitchOutput, switchStep, SWITCH_EXIT } from './commands/switch.ts';
 import { scheduleStop } from './commands/retire.ts';
 import { parseCurrent, parseLock, parseReleaseLog, parseReleases, type CurrentRelease, type LockInfo, type ReleaseRecord } from './records.ts';
 import type { DeployTarget, RoleSpec } from './target.ts';
@@ -457,10 +458,16 @@ export class HostOps {
       this.h.probe(host.writeProxyConf(this.layout.upstreamConf, PROXY_CONTAINER), { input: conf }),
       this.accessLogMark(),
     ]);
-    // The proxy almost always runs; only when that step fails is the config written on its own and
-    // the proxy's state looked at (absent or stopped: start it; running: reload again, so a config
-    // nginx rejects is reported).
-    if (switched.code === 0) return offset;
+    if (switched.code !== 0) await this.proxyAfterFailedReload(conf);
+    return offset;
+  }
+
+  /**
+   * The proxy almost always runs; only when the write+reload step failed is the config written on
+   * its own and the proxy's state looked at (absent or stopped: start it; running: reload again, so
+   * a config nginx rejects is reported).
+   */
+  private async proxyAfterFailedReload(conf: string): Promise<void> {
     await this.h.run(host.writeFile(this.layout.upstreamConf, '0644'), { input: conf });
     const state = await this.h.probe(docker.containerRunning(PROXY_CONTAINER));
     if (state.code !== 0) {
@@ -471,7 +478,40 @@ export class HostOps {
       if (state.stdout.trim() !== 'true') await this.h.run(docker.start(PROXY_CONTAINER));
       await this.h.run(docker.proxyReload());
     }
-    return offset;
+  }
+
+  /**
+   * Switch the proxy to `to` alone and record it, in one round trip (commands/switch.ts):
+   * `probeHealth` first asks the (retained, running) release for 200 and changes nothing unless
+   * it answers; then the log mark, the config + graceful reload, the smoke test through the proxy,
+   * current.json + the release record, and `stopLater`'s timer. When the reload step fails the
+   * slow path of applyProxyConf (start or reload the proxy) and the remaining parts run one by one.
+   * Returns where the access log was before the switch.
+   */
+  async switchTo(to: Release, o: { probeHealth?: boolean; current: CurrentRelease; record: ReleaseRecord; stopLater?: { container: string; afterSeconds: number } }): Promise<{ outcome: 'switched'; cursor: LogCursor } | { outcome: 'unhealthy'; status: string; running: boolean }> {
+    const conf = renderProxyConf({ upstreams: [upstreamOf(to, this.t.appPort)], tls: this.proxyTls() });
+    const smokeUrl = this.proxyUrl(this.t.settings.smokePath ?? this.t.healthPath);
+    const stopLater = o.stopLater && { ...o.stopLater, lockDir: this.layout.lockDir };
+    const step = switchStep({
+      ...(o.probeHealth ? { health: { container: to.container, network: HOST_NETWORK, port: this.t.appPort, path: this.t.healthPath, timeoutSeconds: 2 } } : {}),
+      accessLog: this.layout.accessLog,
+      conf: { file: this.layout.upstreamConf, proxyContainer: PROXY_CONTAINER },
+      smoke: { url: smokeUrl, tries: 50, timeoutSeconds: 3 },
+      record: { currentFile: this.layout.currentFile, currentJson: JSON.stringify(o.current), releasesLog: this.layout.releasesLog, recordLine: JSON.stringify(o.record) },
+      ...(stopLater ? { stopLater } : {}),
+    });
+    const r = await this.h.probe(step, { input: conf });
+    const out = parseSwitchOutput(r.stdout);
+    const cursor = parseMark(out.mark ?? '');
+    if (r.code === 0) return { outcome: 'switched', cursor };
+    if (r.code === SWITCH_EXIT.unhealthy) return { outcome: 'unhealthy', status: out.health?.status ?? '', running: out.health?.running === 'true' };
+    if (r.code === SWITCH_EXIT.smoke) throw new HealthError(this.name, `smoke test through the proxy failed: GET ${smokeUrl} -> ${out.smoke || 'no response'}`);
+    if (r.code !== SWITCH_EXIT.proxy) throw new RemoteCommandError(this.name, step, r);
+    await this.proxyAfterFailedReload(conf);
+    await this.smoke();
+    await this.recordSwitch(o.current, o.record);
+    if (stopLater) await this.scheduleStop(stopLater.container, stopLater.afterSeconds);
+    return { outcome: 'switched', cursor };
   }
 
   /** Request the smoke path through the host's proxy; retried for up to ~5 s while a fresh proxy starts. */

@@ -2,7 +2,6 @@
 import { deployClock, type HostOps, type Release } from './host-ops.ts';
 import type { ReleaseEvent } from './records.ts';
 import { reconcileRecords } from './reconcile.ts';
-import { upstreamOf } from './strategies/types.ts';
 import type { DeployTarget } from './target.ts';
 
 export interface SwitchBackOptions {
@@ -31,29 +30,31 @@ export interface SwitchBackOptions {
 /** Start `to` if stopped, health-check it, point the proxy at it, drain and stop `from`. */
 export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
   const schedule = o.retire === 'schedule';
-  // The health gate is the same either way: the app itself answers 200 before the proxy moves.
-  const confirmed = o.running && (await ops.lookHealthy(to)).state === 'healthy';
-  const started = confirmed ? to : await ops.restart(to);
-  if (!confirmed) await ops.waitHealthy(started, o.target.settings.healthTimeoutSeconds);
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
-  try {
-    await ops.switchProxy([upstreamOf(started, o.target.appPort)]);
-    await ops.smoke();
-    o.onSwitched?.();
-    const cur = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
-    // Records are written while the old release drains: traffic is already on `to`.
-    await Promise.all([
-      ops.recordSwitch(cur, { ...cur, event: o.event, ...(o.from ? { from: o.from.version } : {}) }),
-      leaving && !schedule && o.target.settings.drainSeconds > 0 ? deployClock.sleep(o.target.settings.drainSeconds * 1000) : undefined,
-    ]);
-  } catch (e) {
-    // Traffic may already be on `to` (even when the switch itself reported a failure): leave the
-    // records saying what the proxy serves, then fail.
-    await reconcileRecords(ops, o.target.by, o.runId).catch(() => undefined);
-    throw e;
+  const current = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
+  const record = { ...current, event: o.event, ...(o.from ? { from: o.from.version } : {}) };
+  // With 'schedule' the old release's stop timer is set in the same host step, after the records
+  // (the timer's check reads current.json, which then names `to`).
+  const stopLater = leaving && schedule ? { container: leaving.container, afterSeconds: o.target.settings.drainSeconds } : undefined;
+  const step = async (probeHealth: boolean) => {
+    try {
+      return await ops.switchTo(to, { probeHealth, current, record, ...(stopLater ? { stopLater } : {}) });
+    } catch (e) {
+      // Traffic may already be on `to` (even when the switch itself reported a failure): leave the
+      // records saying what the proxy serves, then fail.
+      await reconcileRecords(ops, o.target.by, o.runId).catch(() => undefined);
+      throw e;
+    }
+  };
+  // A release still running (kept through the rollback window): one host step probes it, and only
+  // when it answers 200 switches (the same health gate as a start). Any other answer falls back to
+  // the full path: start, health wait with the usual timeout, then the switch.
+  if (!o.running || (await step(true)).outcome !== 'switched') {
+    await ops.waitHealthy(await ops.restart(to), o.target.settings.healthTimeoutSeconds);
+    await step(false);
   }
-  if (!leaving) return;
-  // After the records: the timer's check reads current.json, which now names `to`.
-  if (schedule) await ops.scheduleStop(leaving.container, o.target.settings.drainSeconds);
-  else await ops.stop(leaving.container);
+  o.onSwitched?.();
+  if (!leaving || schedule) return;
+  if (o.target.settings.drainSeconds > 0) await deployClock.sleep(o.target.settings.drainSeconds * 1000);
+  await ops.stop(leaving.container);
 }

@@ -15,7 +15,10 @@ import type { ExecOptions, RemoteConnection, RemoteResult, Transport } from '../
 import type { DeployTarget } from '../../src/deploy/target.ts';
 import { EnvironmentError } from '../../src/util/errors.ts';
 import { newHostState, SimHost, UnknownCommandError, type HealthMode, type HostState, type SimWorld } from './host.ts';
-import { staleScripts } from './scripts.ts';
+import * as host from '../../src/deploy/commands/host.ts';
+import { scheduleStop } from '../../src/deploy/commands/retire.ts';
+import { SWITCH_EXIT } from '../../src/deploy/commands/switch.ts';
+import { scriptName, staleScripts } from './scripts.ts';
 
 export type FaultKind = 'crash' | 'fail' | 'unreachable' | 'down';
 export interface Fault {
@@ -116,6 +119,7 @@ export class SimFleet {
 
   /** Carry out one command of `proc` on host `name`, with the process's fault. */
   exec(proc: SimProcess, name: string, argv: readonly string[], opts: ExecOptions = {}): Promise<RemoteResult> {
+    if (argv[0] === 'sh' && scriptName(argv[2] ?? '') === 'switchStep') return this.execSwitchStep(proc, name, argv.slice(4), opts);
     if (proc.dead) return proc.hang();
     if (this.unreachable.has(name)) return Promise.reject(lost(name));
     const k = ++proc.count;
@@ -149,6 +153,42 @@ export class SimFleet {
       return proc.hang();
     }
     return Promise.resolve(r);
+  }
+
+  /**
+   * The switch step (src/deploy/commands/switch.ts) as the single-step commands it is made of, in
+   * its order, each one a command of the process for faults: the real script can stop between
+   * any two parts (pier killed: its next output line meets a closed channel), a part can fail
+   * (the script exits with that part's code), the host can drop off mid-way.
+   */
+  private async execSwitchStep(proc: SimProcess, name: string, a: string[], opts: ExecOptions): Promise<RemoteResult> {
+    const [hc, net, port, hpath, htime, log, conf, proxy, surl, stries, stime, cur, curjson, rel, relline, stopc, stopafter, lockdir] = a;
+    const lines: string[] = [];
+    const exit = (code: number): RemoteResult => ({ code, stdout: lines.map((l) => `${l}\n`).join(''), stderr: '' });
+    if (hc) {
+      const r = await this.exec(proc, name, host.healthProbe(hc, net!, Number(port), hpath!, Number(htime)));
+      const [status = '000', running = ''] = r.code === 0 ? r.stdout.split('\n') : ['000', ''];
+      lines.push(`@health ${status} ${running}`);
+      if (status !== '200') return exit(SWITCH_EXIT.unhealthy);
+    }
+    const mark = await this.exec(proc, name, host.logMark(log!));
+    lines.push(`@mark ${mark.code === 0 ? mark.stdout.trim() : ''}`);
+    if ((await this.exec(proc, name, host.writeProxyConf(conf!, proxy!), opts)).code !== 0) return exit(SWITCH_EXIT.proxy);
+    lines.push('@switched');
+    let smoke = '';
+    for (let k = 0; k < Number(stries); k++) {
+      smoke = (await this.exec(proc, name, host.httpStatus(surl!, Number(stime)))).stdout.trim();
+      if (smoke === '200') break;
+    }
+    if (smoke !== '200') {
+      lines.push(`@smoke ${smoke}`);
+      return exit(SWITCH_EXIT.smoke);
+    }
+    lines.push('@smoke 200');
+    if ((await this.exec(proc, name, host.recordSwitch(cur!, curjson!, rel!, relline!))).code !== 0) return exit(SWITCH_EXIT.records);
+    lines.push('@recorded');
+    if (stopc && (await this.exec(proc, name, scheduleStop(stopc, cur!, Number(stopafter), lockdir!))).code === 0) lines.push('@stop-scheduled');
+    return exit(0);
   }
 
   private unknownCommand(e: Error): Error {

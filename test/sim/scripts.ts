@@ -7,6 +7,7 @@
 import * as host from '../../src/deploy/commands/host.ts';
 import { pruneImages } from '../../src/deploy/commands/images.ts';
 import { scheduleStop } from '../../src/deploy/commands/retire.ts';
+import { switchStep } from '../../src/deploy/commands/switch.ts';
 
 /** The disk figures script (host.diskUsage), copied. */
 const DISK_USAGE = "d=\"$1\"; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; r=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null); for p in \"$d\" ${r:+\"$r\"}; do [ -d \"$p\" ] || continue; printf '%s %s %s\\n' \"$p\" \"$(df -Pk \"$p\" | awk 'NR==2 {print $4, $2}')\" \"$(df -Pi \"$p\" | awk 'NR==2 {print $4, $2, $6}')\"; done";
@@ -32,6 +33,8 @@ export const KNOWN_SCRIPTS = {
   recordSwitch: "mkdir -p \"$(dirname \"$1\")\" \"$(dirname \"$3\")\" && umask 077 && printf '%s\\n' \"$2\" > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && printf '%s\\n' \"$4\" >> \"$3\"",
   writeProxyConf: "mkdir -p \"$(dirname \"$1\")\" && umask 077 && cat > \"$1.tmp\" && chmod 0644 \"$1.tmp\" && mv \"$1.tmp\" \"$1\" && docker exec \"$2\" sh -c 'nginx -t -q && nginx -s reload'",
   scheduleStop: "nohup sh -c 'sleep \"$1\"; i=0; while [ -d \"$4\" ] && [ \"$i\" -lt 600 ]; do sleep 1; i=$((i+1)); done; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$1\" \"$2\" \"$3\" \"$4\" >/dev/null 2>&1 </dev/null &",
+  // Carried out as its parts (test/sim/fleet.ts execSwitchStep), each a command of its own for faults.
+  switchStep: "hc=$1 net=$2 port=$3 hpath=$4 htime=$5 log=$6 conf=$7 proxy=$8 surl=$9; shift 9\nstries=$1 stime=$2 cur=$3 curjson=$4 rel=$5 relline=$6 stopc=$7 stopafter=$8 lockdir=$9\nif [ -n \"$hc\" ]; then\n  r=$(docker inspect --format \"{{.State.Running}} {{(index .NetworkSettings.Networks \\\"$net\\\").IPAddress}}\" \"$hc\" 2>/dev/null); run=${r%% *}; ip=${r#* }; s=000\n  if [ \"$run\" = true ] && [ -n \"$ip\" ] && [ \"$ip\" != '<no value>' ]; then s=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time \"$htime\" \"http://$ip:$port$hpath\"); fi\n  echo \"@health $s $run\"; [ \"$s\" = 200 ] || exit 10\nfi\nm=; for p in \"$log\" \"$log.1\"; do if [ -f \"$p\" ]; then m=$(stat -c '%i %s' \"$p\"); break; fi; done; echo \"@mark $m\"\n{ mkdir -p \"$(dirname \"$conf\")\" && umask 077 && cat > \"$conf.tmp\" && chmod 0644 \"$conf.tmp\" && mv \"$conf.tmp\" \"$conf\" && docker exec \"$proxy\" sh -c 'nginx -t -q && nginx -s reload'; } || exit 11\necho @switched\nk=0; insecure=; case \"$surl\" in https:*) insecure=--insecure;; esac\nwhile :; do s=$(curl --silent $insecure --output /dev/null --write-out '%{http_code}' --max-time \"$stime\" \"$surl\"); [ \"$s\" = 200 ] && break; k=$((k+1)); if [ \"$k\" -ge \"$stries\" ]; then echo \"@smoke $s\"; exit 12; fi; sleep 0.1; done\necho \"@smoke 200\"\n{ mkdir -p \"$(dirname \"$cur\")\" \"$(dirname \"$rel\")\" && umask 077 && printf '%s\\n' \"$curjson\" > \"$cur.tmp\" && chmod 0644 \"$cur.tmp\" && mv \"$cur.tmp\" \"$cur\" && printf '%s\\n' \"$relline\" >> \"$rel\"; } || exit 13\necho @recorded\nif [ -n \"$stopc\" ]; then nohup sh -c 'sleep \"$1\"; i=0; while [ -d \"$4\" ] && [ \"$i\" -lt 600 ]; do sleep 1; i=$((i+1)); done; grep -qF \"\\\"container\\\":\\\"$2\\\"\" \"$3\" 2>/dev/null || docker stop --time 10 \"$2\"' pier-retire \"$stopafter\" \"$stopc\" \"$cur\" \"$lockdir\" >/dev/null 2>&1 </dev/null & echo @stop-scheduled; fi",
 } as const;
 
 export type ScriptName = keyof typeof KNOWN_SCRIPTS;
@@ -56,6 +59,7 @@ function builderTexts(): Record<ScriptName, string> {
     recordSwitch: host.recordSwitch('F', '{}', 'R', '{}')[2]!,
     writeProxyConf: host.writeProxyConf('F', 'P')[2]!,
     scheduleStop: scheduleStop('c', 'F', 1, 'L')[2]!,
+    switchStep: switchStep({ accessLog: 'F', conf: { file: 'F', proxyContainer: 'P' }, smoke: { url: 'u', tries: 1, timeoutSeconds: 1 }, record: { currentFile: 'F', currentJson: '{}', releasesLog: 'R', recordLine: '{}' } })[2]!,
   };
 }
 

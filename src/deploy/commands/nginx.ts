@@ -11,6 +11,11 @@
  */
 import { challengeLocation, PROXY_TLS_PORT, redirectLocation, tlsServerDirectives, type ProxyTls } from './nginx-tls.ts';
 
+/** The upstream of one release: its container on the app's port. */
+export function upstreamOf(rel: { container: string; version: string; image: string }, port: number, weight?: number): Upstream {
+  return { address: `${rel.container}:${port}`, release: rel.version, container: rel.container, image: rel.image, ...(weight !== undefined ? { weight } : {}) };
+}
+
 export interface Upstream {
   /** `host:port` the proxy sends to: the release container's name and the app's port. */
   address: string;

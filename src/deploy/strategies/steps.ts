@@ -22,18 +22,19 @@ export async function startBeside(ctx: RolloutContext, plan: HostPlan): Promise<
   ctx.progress.step(ops.name, 'healthy');
 }
 
-/** Point the host's proxy at the new release, then smoke-test through the proxy. */
+/** Point the host's proxy at the new release, smoke-test through the proxy, record the switch. */
 export async function switchOver(ctx: RolloutContext, plan: HostPlan): Promise<void> {
   const { ops } = plan;
   ctx.signal.throwIfAborted();
   if (!plan.started) throw new Error(`${ops.name}: switch before start`);
   // From here on the host counts as switched: a failure below must switch it back.
   plan.switched = true;
-  plan.logOffset = await ops.switchProxy([upstreamOf(plan.started, ctx.target.appPort)]);
-  await ops.smoke();
   const now = new Date().toISOString();
-  const cur = { version: plan.started.version, image: plan.started.image, container: plan.started.container, since: now, by: ctx.target.by, run: ctx.runId };
-  await ops.recordSwitch(cur, { ...cur, event: 'deployed', ...(plan.previous ? { from: plan.previous.version } : {}) });
+  const current = { version: plan.started.version, image: plan.started.image, container: plan.started.container, since: now, by: ctx.target.by, run: ctx.runId };
+  // Proxy, smoke test through it and records in one host step (commands/switch.ts).
+  const r = await ops.switchTo(plan.started, { current, record: { ...current, event: 'deployed', ...(plan.previous ? { from: plan.previous.version } : {}) } });
+  if (r.outcome !== 'switched') throw new Error(`${ops.name}: switch reported ${r.outcome}`);
+  plan.logOffset = r.cursor;
   ctx.progress.step(ops.name, 'switched');
 }
 

@@ -42,7 +42,5 @@ export interface Strategy {
   rollout(ctx: RolloutContext): Promise<void>;
 }
 
-/** Upstream entry of a started release: its container by name (the proxy resolves it per request). */
-export function upstreamOf(rel: Release, port: number, weight?: number): Upstream {
-  return { address: `${rel.container}:${port}`, release: rel.version, container: rel.container, image: rel.image, ...(weight !== undefined ? { weight } : {}) };
-}
+// The proxy's upstream for a release (commands/nginx.ts); re-exported for the strategies.
+export { upstreamOf } from '../commands/nginx.ts';

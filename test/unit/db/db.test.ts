@@ -117,9 +117,35 @@ describe('db commands as data', () => {
     expect(thin).toContain("interval '2 seconds'");
     expect(thin).not.toContain('ALLOW_CONNECTIONS');
     expect(swapWindowMs('1764576000.100000\n3\n1764576000.142500\n')).toBe(42.5);
+    expect(swapSteps('1764576000.100000\n1764576000.101000\n1764576000.130000\n1764576000.142500\n')).toEqual([1, 29, 12.5]);
     expect(swapSteps('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toEqual([30, 12.5]);
     expect(swapWindowMs('0\n1764576000.100000\n1764576000.130000\n1764576000.142500\n')).toBe(42.5);
     expect(() => swapWindowMs('1\n')).toThrow(/two clock readings/);
+  });
+
+  it('swap as a superuser: one transaction locks pg_database, ends the sessions, renames; connections are never refused', () => {
+    const cmds = sql.swapCommands('appdb', 'appdb_pier_restore', 'appdb_pier_old', true, true);
+    expect(cmds[0]).toBe('SET synchronous_commit TO off');
+    expect(cmds.slice(2)).toEqual([
+      'SELECT extract(epoch FROM clock_timestamp())',
+      "BEGIN; SET LOCAL lock_timeout = '2s'; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE",
+      'SELECT extract(epoch FROM clock_timestamp())',
+      sql.lockedEndSessionsSql('appdb'),
+      'SELECT extract(epoch FROM clock_timestamp())',
+      'ALTER DATABASE "appdb" RENAME TO "appdb_pier_old"; ALTER DATABASE "appdb_pier_restore" RENAME TO "appdb"; COMMIT',
+      'SELECT extract(epoch FROM clock_timestamp())',
+    ]);
+    expect(cmds.join('\n')).not.toContain('ALLOW_CONNECTIONS');
+    const locked = sql.lockedEndSessionsSql("it's");
+    // The lock (bounded wait) comes first, then the sessions end: newcomers wait on the lock meanwhile.
+    expect(locked).not.toContain('LOCK TABLE');
+    expect(locked).toContain("dboid oid := (SELECT oid FROM pg_database WHERE datname = 'it''s');");
+    // Backends between joining the database and re-reading pg_database hold its object lock: ended too.
+    expect(locked).toContain("UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid()");
+    expect(locked).toMatch(/EXIT WHEN cardinality\(pids\) = 0 OR clock_timestamp\(\) > deadline;\n\s*PERFORM pg_terminate_backend/);
+    const back = sql.swapBackCommands('appdb', 'appdb_pier_old', 'appdb_pier_failed', true);
+    expect(back).toEqual(['SET synchronous_commit TO off', sql.LOCK_PG_DATABASE.replace(/^/, 'BEGIN; '), sql.lockedEndSessionsSql('appdb'), 'ALTER DATABASE "appdb" RENAME TO "appdb_pier_failed"; ALTER DATABASE "appdb_pier_old" RENAME TO "appdb"; COMMIT']);
+    expect(sql.IS_SUPERUSER_SQL).toContain('rolsuper');
   });
 
   it('database-level grants: the target loses PUBLIC defaults, then gets every non-owner grant of the source, built by the server', () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
 import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
+import { parseSwitchOutput, switchStep, SWITCH_EXIT } from '../../../src/deploy/commands/switch.ts';
 
 const run = (argv: string[], env: Record<string, string> = {}) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
 
@@ -149,4 +150,73 @@ describe('scheduleStop: the host-side retire timer, run for real (docker stubbed
     await wait(2000);
     expect(calls()).toBe('');
   }, 10_000);
+});
+
+describe('switchStep: health, proxy switch, smoke test, records and stop timer in one round trip', () => {
+  /** `docker` answers inspect with `inspect` and exec with `execExit`; `curl` gives `health` for the app, `smoke` through the proxy. */
+  const setup = (o: { health: string; smoke: string; execExit?: number }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-switch-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "docker $1" >> '${dir}/calls'\ncase "$1" in inspect) echo 'true 10.0.0.7';; exec) exit ${o.execExit ?? 0};; esac\n`);
+    writeFileSync(join(bin, 'curl'), `#!/bin/sh\nfor a; do u="$a"; done\necho "curl $u" >> '${dir}/calls'\ncase "$u" in http://10.0.0.7*) printf '%s' '${o.health}';; *) printf '%s' '${o.smoke}';; esac\n`);
+    for (const f of ['curl', 'docker']) chmodSync(join(bin, f), 0o755);
+    const f = (n: string) => join(dir, n);
+    const argv = switchStep({
+      health: { container: 'api-v1', network: 'pier', port: 3000, path: '/health', timeoutSeconds: 2 },
+      accessLog: f('access.log'), conf: { file: f('nginx/upstream.conf'), proxyContainer: 'pier-proxy' },
+      smoke: { url: 'http://127.0.0.1:8080/health', tries: 2, timeoutSeconds: 1 },
+      record: { currentFile: f('state/current.json'), currentJson: '{"version":"v1"}', releasesLog: f('state/releases.jsonl'), recordLine: '{"event":"rollback"}' },
+      stopLater: { container: 'api-v2', afterSeconds: 30, lockDir: f('lock') },
+    });
+    writeFileSync(f('access.log'), 'x\n');
+    const go = () => {
+      try {
+        return { code: 0, out: execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input: 'upstream conf\n', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }) };
+      } catch (e) {
+        return { code: (e as { status: number }).status, out: String((e as { stdout: string }).stdout) };
+      }
+    };
+    const read = (n: string) => { try { return readFileSync(f(n), 'utf8'); } catch { return undefined; } };
+    const calls = () => read('calls') ?? '';
+    return { go, read, calls, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it('switches, smoke-tests, records and schedules the stop, in that order', () => {
+    const s = setup({ health: '200', smoke: '200' });
+    const r = s.go();
+    expect(r.code).toBe(0);
+    const out = parseSwitchOutput(r.out);
+    expect(out).toMatchObject({ health: { status: '200', running: 'true' }, switched: true, smoke: '200', recorded: true, stopScheduled: true });
+    expect(out.mark).toMatch(/^\d+ 2$/); // the access log's inode and size before the switch
+    expect(s.read('nginx/upstream.conf')).toBe('upstream conf\n');
+    expect(s.read('state/current.json')).toBe('{"version":"v1"}\n');
+    expect(s.read('state/releases.jsonl')).toBe('{"event":"rollback"}\n');
+    expect(s.calls()).toMatch(/^docker inspect\ncurl http:\/\/10\.0\.0\.7:3000\/health\ndocker exec\ncurl http:\/\/127\.0\.0\.1:8080\/health\n/);
+    s.cleanup();
+  });
+
+  it('changes nothing when the release does not answer 200 (exit unhealthy)', () => {
+    const s = setup({ health: '503', smoke: '200' });
+    const r = s.go();
+    expect(r.code).toBe(SWITCH_EXIT.unhealthy);
+    expect(parseSwitchOutput(r.out)).toMatchObject({ health: { status: '503' }, switched: false, recorded: false });
+    expect(s.read('nginx/upstream.conf')).toBeUndefined();
+    expect(s.read('state/current.json')).toBeUndefined();
+    s.cleanup();
+  });
+
+  it('stops before the records when the reload or the smoke test fails, saying which', () => {
+    const reload = setup({ health: '200', smoke: '200', execExit: 1 });
+    expect(reload.go().code).toBe(SWITCH_EXIT.proxy);
+    expect(reload.read('state/current.json')).toBeUndefined();
+    reload.cleanup();
+    const smoke = setup({ health: '200', smoke: '502' });
+    const r = smoke.go();
+    expect(r.code).toBe(SWITCH_EXIT.smoke);
+    expect(parseSwitchOutput(r.out)).toMatchObject({ switched: true, smoke: '502', recorded: false });
+    expect(smoke.calls().match(/curl http:\/\/127/g)).toHaveLength(2); // `tries` requests through the proxy
+    expect(smoke.read('state/releases.jsonl')).toBeUndefined();
+    smoke.cleanup();
+  });
 });
