@@ -260,39 +260,18 @@ END $pier$`;
 }
 
 /**
- * For a superuser (the usual backup.user): lock pg_database, then end every session on `db` and
- * wait (up to 5 s) until none is left, inside the caller's transaction. While the lock is held a
+ * For a superuser (the usual backup.user), the swap's transaction first locks pg_database, then
+ * ends every session on the live database (endSessionsSql) and renames. While the lock is held a
  * new connection to any database on the server waits at its first look at pg_database, before it
  * joins a database (PostgreSQL's InitPostgres): it neither counts for ALTER DATABASE RENAME nor
  * fails, and once the swap commits it finds the restored database under the live name. Ending
- * sessions while connections were merely refused (ALLOW_CONNECTIONS false, endSessionsSql) raced an
- * app's pool reconnecting 200 times a second: each attempt is a backend on the database for a
- * moment, and the loop took up to 2 s to find none. A backend caught between joining the database
- * and its re-read of pg_database would wait on this lock for ever: pg_locks names it, and it is
- * ended too. lock_timeout bounds the wait for the lock behind a long transaction that read
+ * sessions while connections are merely refused (ALLOW_CONNECTIONS false, the non-superuser path)
+ * races an app's pool reconnecting 200 times a second: each attempt is a backend on the database
+ * for a moment, and the loop took up to 2 s to find none. A backend caught between joining the
+ * database and its re-read of pg_database waits on this lock while RENAME would wait for it:
+ * pg_locks names it, and endSessionsSql ends it too. lock_timeout bounds the wait for the lock behind a long transaction that read
  * pg_database (the swap then fails having changed nothing).
  */
-export function lockedEndSessionsSql(db: string): string {
-  const d = literal(db);
-  return `DO $pier$
-DECLARE
-  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
-  pids int[];
-  deadline timestamptz := clock_timestamp() + interval '5 seconds';
-BEGIN
-  SET LOCAL client_min_messages = error;
-  LOOP
-    PERFORM pg_stat_clear_snapshot();
-    pids := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()
-      UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid());
-    EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
-    PERFORM pg_terminate_backend(p) FROM unnest(pids) p;
-    PERFORM pg_sleep(0.001);
-  END LOOP;
-END $pier$`;
-}
-
-/** The lock lockedEndSessionsSql runs under (in the same transaction, before it). */
 export const LOCK_PG_DATABASE = "SET LOCAL lock_timeout = '2s'; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE";
 
 /**
@@ -302,7 +281,7 @@ export const LOCK_PG_DATABASE = "SET LOCAL lock_timeout = '2s'; LOCK TABLE pg_ca
  * renaming; their sum is the time without a usable database. `old` is kept until the caller's
  * checks pass.
  *   - superuser (`locked`): one transaction locks pg_database, ends the sessions on live
- *     (lockedEndSessionsSql) and does both renames; new connections wait for it instead of failing.
+ *     (endSessionsSql) and does both renames; new connections wait for it instead of failing.
  *   - otherwise: end the open sessions while live still accepts connections (thinSessionsSql,
  *     outside the window), refuse new connections to live, end those opened since
  *     (endSessionsSql), then both renames in one transaction.
@@ -313,7 +292,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
   // Warm-up outside the window: a new session's first look at pg_stat_activity / pg_database
   // loads their catalog entries, which took 100-400 ms on a busy machine inside the window.
   const warmUp = `SELECT count(*) FROM pg_stat_activity a JOIN pg_database d ON d.datname = a.datname WHERE d.datname IN (${literal(live)}, ${literal(scratch)}) AND a.pid <> pg_backend_pid() AND false`;
-  if (locked) return [NO_FLUSH_WAIT, warmUp, epoch, `BEGIN; ${LOCK_PG_DATABASE}`, epoch, lockedEndSessionsSql(live), epoch, renames, epoch];
+  if (locked) return [NO_FLUSH_WAIT, warmUp, epoch, `BEGIN; ${LOCK_PG_DATABASE}`, epoch, endSessionsSql(live), epoch, renames, epoch];
   return [
     NO_FLUSH_WAIT,
     warmUp,
@@ -334,7 +313,7 @@ export function swapCommands(live: string, scratch: string, old: string, liveExi
  */
 export function swapBackCommands(live: string, old: string, failed: string, locked = false): string[] {
   const renames = `ALTER DATABASE ${ident(live)} RENAME TO ${ident(failed)}; ALTER DATABASE ${ident(old)} RENAME TO ${ident(live)}; COMMIT`;
-  if (locked) return [NO_FLUSH_WAIT, `BEGIN; ${LOCK_PG_DATABASE}`, lockedEndSessionsSql(live), renames];
+  if (locked) return [NO_FLUSH_WAIT, `BEGIN; ${LOCK_PG_DATABASE}`, endSessionsSql(live), renames];
   return [
     NO_FLUSH_WAIT,
     `ALTER DATABASE ${ident(live)} ALLOW_CONNECTIONS false`,
