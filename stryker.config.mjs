@@ -55,6 +55,8 @@ export default {
     'src/deploy/commands/maintenance.ts',
     'src/deploy/commands/retire.ts',
     'src/deploy/commands/shell.ts',
+    // the one-step switch: its arguments and the parse of what it printed
+    'src/deploy/commands/switch.ts',
     // nginx rendering
     'src/deploy/commands/nginx.ts',
     // rollback-target selection

@@ -20,7 +20,7 @@ import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts'
 import { Progress, type ProgressEvent } from './progress.ts';
 import { auditLine, type CurrentRelease, type LockInfo } from './records.ts';
 import { reconcileRecords } from './reconcile.ts';
-import { pruneDuringDeploy, type ImagePruneOutcome } from './prune.ts';
+import { pruneImagesAfterDeploy, type ImagePruneOutcome } from './prune.ts';
 import { strategyFor } from './strategies/index.ts';
 import type { HostPlan, RolloutContext, Strategy } from './strategies/types.ts';
 import { switchHostTo } from './switch-back.ts';
@@ -232,7 +232,6 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           for (const o of ops) progress.step(o.name, 'pulling', 'streamed over SSH');
         }
         const fetch = fetchImage!;
-        let pruning: Promise<ImagePruneOutcome[] | undefined> = Promise.resolve(undefined);
         const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
         const prepare = (plan: HostPlan) => {
           let p = prepared.get(plan);
@@ -261,11 +260,6 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
             progress.step(p.ops.name, 'pulled');
           }));
           image = (await prepare(plans[0]!)).release.image;
-          // Bounded disk: old release containers beyond keepReleases, then images no container
-          // uses, beside the rollout (prune.ts). Awaited on every path below before the lock is
-          // released; it never throws.
-          const keep = await Promise.all(webPlans.map(async (p) => [(await prepare(p)).release.container, ...(p.previous ? [p.previous.container] : [])]));
-          pruning = pruneDuringDeploy(ops, target, progress, [image], new Map(webPlans.map((p, i) => [p.ops, { listed: p.containers ?? [], protect: keep[i]! }])));
           signal.throwIfAborted();
           // Hook point: still nothing started, migrated or switched on any host.
           await opts.beforeChanges?.({ version: opts.version, image, previous: plans.map((p) => p.previous?.version) });
@@ -286,12 +280,15 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
               if (webPlans.length) await strategy.rollout(ctx);
             } else await rolloutRole(roleCtx, rolePlans.filter((r) => r.role.name === name));
           }
-          // Before the report, so the deploy's duration includes the prune when it ends last.
-          const [images] = await Promise.all([pruning, audit(ops, target, runId, `deploy ${opts.version} succeeded`)]);
+          // Bounded disk: images no container uses any more go (never fails the deploy), beside the
+          // audit line. Only after every role is retired: the containers beyond keepReleases are
+          // removed there, on success only (a failed deploy keeps every retained release), and their
+          // images go here. Before the report, so the deploy's duration includes it.
+          const [images] = await Promise.all([pruneImagesAfterDeploy(ops, target, progress), audit(ops, target, runId, `deploy ${opts.version} succeeded`)]);
           result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
           result.images = images;
         } catch (err) {
-          const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans), pruning]);
+          const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
           result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };
           await audit(ops, target, runId, `deploy ${opts.version} failed: ${result.error}`).catch(() => undefined);
         }

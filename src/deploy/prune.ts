@@ -7,7 +7,7 @@
 import { mapLimit } from './executor.ts';
 import type { PrunedImage } from './commands/images.ts';
 import { withHosts } from './fleet.ts';
-import { releasesToPrune, type HostOps, type ReleaseContainer } from './host-ops.ts';
+import { releasesToPrune, type HostOps } from './host-ops.ts';
 import { acquireFleetLock, releaseFleetLock, type LockRelease } from './lock.ts';
 import type { Progress } from './progress.ts';
 import { auditLine, type LockInfo } from './records.ts';
@@ -36,21 +36,13 @@ function shortNames(images: readonly PrunedImage[]): string {
 }
 
 /**
- * During a deploy, beside the rollout (its second or so off the critical path): on every host the
- * stopped release containers beyond deploy.keepReleases go (`containers`: each web host's listing
- * taken under the lock at the start, and the containers kept first: the new release's and the one
- * it served, both counted in keepReleases as before), then the
- * app's images no container uses, one host-side command each. `release`: the image being deployed,
- * protected by ID, so the prune can start once every host has it (a container created after the
- * prune listed containers uses that image; docker refuses to remove any other image in use).
- * Never throws: a host that fails is reported with its error.
+ * After a successful deploy: on every host, the app's images no container uses go (one host-side
+ * command each, in parallel). Never throws: a host that fails is reported with its error.
  */
-export async function pruneDuringDeploy(ops: readonly HostOps[], target: DeployTarget, progress: Progress, release: readonly string[], containers: ReadonlyMap<HostOps, { listed: readonly ReleaseContainer[]; protect: readonly string[] }>): Promise<ImagePruneOutcome[]> {
-  const protect = [...protectedImages(target), ...release];
+export async function pruneImagesAfterDeploy(ops: readonly HostOps[], target: DeployTarget, progress: Progress): Promise<ImagePruneOutcome[]> {
+  const protect = protectedImages(target);
   const results = await mapLimit(ops, target.parallel, async (o): Promise<ImagePruneOutcome> => {
     try {
-      const web = containers.get(o);
-      if (web) await o.prune(target.settings.keepReleases, [...web.protect], web.listed);
       // What docker really did: deleted, or (named by another repository too) untagged of the app's names.
       const images = (await o.pruneImages('remove', { protect })).filter((i) => i.deleted || i.untagged?.length);
       const bytes = images.filter((i) => i.deleted).reduce((n, i) => n + i.bytes, 0);

@@ -12,9 +12,10 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
   if (failed) throw failed.reason;
 }
 
-/** Leave the previous release running for the window (a host-side timer stops it); older ones are pruned beside the rollout. */
+/** Leave the previous release running for the window (a host-side timer stops it), prune older ones. */
 async function keepWarm(ctx: RolloutContext, plan: HostPlan, windowSeconds: number): Promise<void> {
   const { ops } = plan;
+  await ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])], plan.containers);
   if (plan.previous && plan.previous.container !== plan.started?.container) {
     await ops.scheduleStop(plan.previous.container, windowSeconds);
     ctx.progress.step(ops.name, 'retiring', `${plan.previous.version} kept running ${windowSeconds}s for an instant rollback`);

@@ -42,7 +42,7 @@ export async function switchOver(ctx: RolloutContext, plan: HostPlan): Promise<v
 export { bake, BakeError, LOOK_INTERVAL_MS } from './observe.ts';
 
 /**
- * Retire the old release (kept for rollback). The old release keeps running,
+ * Retire the old release (kept for rollback) and prune older ones. The old release keeps running,
  * without traffic, for the rollback window (at least the rest of its drain: `keepSeconds`, default
  * `deploy.rollbackWindowSeconds`), so `pier rollback` within it is a proxy switch; then a host-side
  * timer stops it (commands/retire.ts: it also waits until this deploy lets go of the lock, and
@@ -53,7 +53,10 @@ export async function retire(ctx: RolloutContext, plan: HostPlan, alreadyWaitedS
   const drain = Math.max(0, ctx.target.settings.drainSeconds - alreadyWaitedS);
   const stopAfter = Math.max(drain, keepSeconds);
   const leaving = plan.previous && plan.previous.container !== plan.started?.container ? plan.previous : undefined;
-  // Older releases beyond keepReleases are pruned beside the rollout (prune.ts pruneDuringDeploy).
-  if (leaving) await ops.scheduleStop(leaving.container, stopAfter);
+  // Pruning never touches the two protected containers, so it runs beside the scheduling.
+  await Promise.all([
+    leaving ? ops.scheduleStop(leaving.container, stopAfter) : undefined,
+    ops.prune(ctx.target.settings.keepReleases, [plan.started!.container, ...(plan.previous ? [plan.previous.container] : [])], plan.containers),
+  ]);
   ctx.progress.step(ops.name, 'retiring', leaving ? `${leaving.version} ${stopAfter > drain ? `kept running ${Math.round(stopAfter)}s for an instant rollback, then stopped host-side` : `stops host-side after ${Math.round(drain)}s of drain`}` : undefined);
 }

@@ -225,6 +225,26 @@ describe('on the simulated fleet', () => {
     expect(fleet.unknown).toEqual([]);
   });
 
+  it('a failed deploy prunes nothing: every retained release is still there to roll back to', async () => {
+    const fleet = SimFleet.create(['web1', 'web2'], ['v1', 'v2', 'v3', 'v4']);
+    for (const v of ['v1', 'v2', 'v3']) {
+      expect((await deploy(fleet.target(fleet.process(), { keepReleases: 3 }), { version: v, progress: quiet() })).ok).toBe(true);
+      fleet.elapse();
+    }
+    const releases = (h: string) => Object.values(fleet.host(h).s.containers).filter((c) => c.labels['pier.app']).map((c) => c.labels['pier.release']).sort();
+    const images = (h: string) => appImages(fleet, h).sort();
+    const before = { web1: [releases('web1'), images('web1')], web2: [releases('web2'), images('web2')] };
+    expect(before.web1[0]).toEqual(['v1', 'v2', 'v3']);
+    fleet.setHealth('v4', 'never');
+    expect((await deploy(fleet.target(fleet.process(), { keepReleases: 3 }), { version: 'v4', progress: quiet() })).ok).toBe(false);
+    for (const h of ['web1', 'web2'] as const) {
+      expect(releases(h)).toEqual(before[h][0]);
+      // The failed release's image may stay until the next successful deploy; none of the retained ones went.
+      expect(images(h)).toEqual(expect.arrayContaining(before[h][1]!));
+    }
+    expect(fleet.violations).toEqual([]);
+  });
+
   it('the release containers carry the log limits', async () => {
     const fleet = SimFleet.create(['web1'], ['v1']);
     await deploy(fleet.target(fleet.process(), { logging: { maxSize: '5m', maxFile: 2 } }), { version: 'v1', progress: quiet() });
