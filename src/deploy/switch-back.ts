@@ -31,12 +31,13 @@ export interface SwitchBackOptions {
 export async function switchHostTo(ops: HostOps, to: Release, o: SwitchBackOptions): Promise<void> {
   const schedule = o.retire === 'schedule';
   const leaving = o.from && o.from.container !== to.container ? o.from : undefined;
-  const current = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
-  const record = { ...current, event: o.event, ...(o.from ? { from: o.from.version } : {}) };
   // With 'schedule' the old release's stop timer is set in the same host step, after the records
   // (the timer's check reads current.json, which then names `to`).
   const stopLater = leaving && schedule ? { container: leaving.container, afterSeconds: o.target.settings.drainSeconds } : undefined;
   const step = async (probeHealth: boolean) => {
+    // `since`: when this step runs (after a start and health wait on the slow path).
+    const current = { version: to.version, image: to.image, container: to.container, since: new Date().toISOString(), by: o.target.by, run: o.runId };
+    const record = { ...current, event: o.event, ...(o.from ? { from: o.from.version } : {}) };
     try {
       return await ops.switchTo(to, { probeHealth, current, record, ...(stopLater ? { stopLater } : {}) });
     } catch (e) {
