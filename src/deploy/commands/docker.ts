@@ -150,7 +150,10 @@ export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'ng
  * Validate, then reload gracefully (old workers finish their in-flight requests) in one round
  * trip: `nginx -s reload` alone exits 0 even when the new config is rejected.
  */
-export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'sh', '-c', 'nginx -t -q && nginx -s reload'];
+/** The proxy's graceful reload, only of a config nginx accepts (run inside the proxy container). */
+export const NGINX_TEST_AND_RELOAD = 'nginx -t -q && nginx -s reload';
+
+export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'sh', '-c', NGINX_TEST_AND_RELOAD];
 
 export const start = (name: string): string[] => ['docker', 'start', name];
 export const stop = (name: string, timeoutSeconds = 10): string[] => ['docker', 'stop', '--time', String(timeoutSeconds), name];

@@ -3,6 +3,7 @@
  * Values travel as positional parameters of a fixed `sh -c` script, never spliced into it.
  */
 import { SECTION_HEADER } from '../log-cursor.ts';
+import { NGINX_TEST_AND_RELOAD } from './docker.ts';
 import { shScript } from './shell.ts';
 
 /** Exit status of `acquireLock` when someone else holds the lock (stdout: their info.json). */
@@ -57,7 +58,7 @@ export function writeFile(file: string, mode = '0600'): string[] {
  * caller then starts it).
  */
 export function writeProxyConf(file: string, proxy: string): string[] {
-  return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`, file, proxy);
+  return shScript(`mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && docker exec "$2" sh -c '${NGINX_TEST_AND_RELOAD}'`, file, proxy);
 }
 
 /** File content, or nothing when it does not exist. */

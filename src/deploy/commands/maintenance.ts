@@ -3,6 +3,7 @@
  * (every request but the health path and the ACME challenge answered 503 with the page and
  * Retry-After), the default page, and the host-side on/off steps. Pure.
  */
+import { NGINX_TEST_AND_RELOAD } from './docker.ts';
 import { PROXY_CONTAINER } from './layout.ts';
 import { shScript } from './shell.ts';
 
@@ -90,7 +91,7 @@ export function defaultMaintenancePage(app: string, retryAfterSeconds: number): 
 export function maintenanceOn(nginxDir: string, conf: string, proxy = PROXY_CONTAINER): string[] {
   const f = maintenanceFiles(nginxDir);
   return shScript(
-    `mkdir -p "$1" && chmod 0755 "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2" && printf '%s' "$4" > "$3.tmp" && chmod 0644 "$3.tmp" && mv "$3.tmp" "$3" && docker exec "$5" sh -c 'nginx -t -q && nginx -s reload' || { rm -f "$3"; docker exec "$5" nginx -s reload >/dev/null 2>&1; exit 1; }`,
+    `mkdir -p "$1" && chmod 0755 "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2" && printf '%s' "$4" > "$3.tmp" && chmod 0644 "$3.tmp" && mv "$3.tmp" "$3" && docker exec "$5" sh -c '${NGINX_TEST_AND_RELOAD}' || { rm -f "$3"; docker exec "$5" nginx -s reload >/dev/null 2>&1; exit 1; }`,
     f.dir, f.page, f.conf, conf, proxy,
   );
 }
@@ -98,5 +99,5 @@ export function maintenanceOn(nginxDir: string, conf: string, proxy = PROXY_CONT
 /** Turn maintenance off on one host: snippet removed, nginx reloaded gracefully (in-flight requests finish). */
 export function maintenanceOff(nginxDir: string, proxy = PROXY_CONTAINER): string[] {
   const f = maintenanceFiles(nginxDir);
-  return shScript(`rm -f "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`, f.conf, proxy);
+  return shScript(`rm -f "$1" && docker exec "$2" sh -c '${NGINX_TEST_AND_RELOAD}'`, f.conf, proxy);
 }

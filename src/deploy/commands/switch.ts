@@ -3,11 +3,14 @@
  * deploy's and rollback's critical path): optionally one health probe of the target, the
  * access-log mark, the proxy config write + `nginx -t` + graceful reload, the smoke test through
  * the proxy, the records, and optionally the old release's stop timer. Each part is the same
- * shell as its single-step builder; the script stops at the first part that fails, with an exit
- * code that says which (SWITCH_EXIT), so the caller knows exactly what changed.
+ * shell as its single-step builder: the reload and the timer are shared with them; the health
+ * probe, log mark and record writes are copies on named variables instead of $1..$N (the tests in
+ * round-trips.test.ts run this script for real). The script stops at the first part that fails,
+ * with an exit code that says which (SWITCH_EXIT), so the caller knows exactly what changed.
  */
 import { shScript } from './shell.ts';
-import { RETIRE_LOCK_WAIT_S } from './retire.ts';
+import { NGINX_TEST_AND_RELOAD } from './docker.ts';
+import { retireTimer } from './retire.ts';
 
 /** Exit codes of the switch step: which part stopped it (what ran before it stands). */
 export const SWITCH_EXIT = {
@@ -45,7 +48,7 @@ const SCRIPT = [
   `  echo "@health $s $run"; [ "$s" = 200 ] || exit ${SWITCH_EXIT.unhealthy}`,
   'fi',
   `m=; for p in "$log" "$log.1"; do if [ -f "$p" ]; then m=$(stat -c '%i %s' "$p"); break; fi; done; echo "@mark $m"`,
-  `{ mkdir -p "$(dirname "$conf")" && umask 077 && cat > "$conf.tmp" && chmod 0644 "$conf.tmp" && mv "$conf.tmp" "$conf" && docker exec "$proxy" sh -c 'nginx -t -q && nginx -s reload'; } || exit ${SWITCH_EXIT.proxy}`,
+  `{ mkdir -p "$(dirname "$conf")" && umask 077 && cat > "$conf.tmp" && chmod 0644 "$conf.tmp" && mv "$conf.tmp" "$conf" && docker exec "$proxy" sh -c '${NGINX_TEST_AND_RELOAD}'; } || exit ${SWITCH_EXIT.proxy}`,
   'echo @switched',
   'k=0; insecure=; case "$surl" in https:*) insecure=--insecure;; esac',
   `while :; do s=$(curl --silent $insecure --output /dev/null --write-out '%{http_code}' --max-time "$stime" "$surl"); [ "$s" = 200 ] && break; k=$((k+1)); if [ "$k" -ge "$stries" ]; then echo "@smoke $s"; exit ${SWITCH_EXIT.smoke}; fi; sleep 0.1; done`,
@@ -53,7 +56,7 @@ const SCRIPT = [
   `{ mkdir -p "$(dirname "$cur")" "$(dirname "$rel")" && umask 077 && printf '%s\\n' "$curjson" > "$cur.tmp" && chmod 0644 "$cur.tmp" && mv "$cur.tmp" "$cur" && printf '%s\\n' "$relline" >> "$rel"; } || exit ${SWITCH_EXIT.records}`,
   'echo @recorded',
   // The same timer as commands/retire.ts scheduleStop (after the records: it reads current.json).
-  `if [ -n "$stopc" ]; then nohup sh -c 'sleep "$1"; i=0; while [ -d "$4" ] && [ "$i" -lt ${RETIRE_LOCK_WAIT_S} ]; do sleep 1; i=$((i+1)); done; grep -qF "\\"container\\":\\"$2\\"" "$3" 2>/dev/null || docker stop --time 10 "$2"' pier-retire "$stopafter" "$stopc" "$cur" "$lockdir" >/dev/null 2>&1 </dev/null & echo @stop-scheduled; fi`,
+  `if [ -n "$stopc" ]; then ${retireTimer('"$stopafter" "$stopc" "$cur" "$lockdir"')} echo @stop-scheduled; fi`,
 ].join('\n');
 
 /** The switch step as argv; the proxy config goes on stdin. */
