@@ -269,8 +269,8 @@ END $pier$`;
  * races an app's pool reconnecting 200 times a second: each attempt is a backend on the database
  * for a moment, and the loop took up to 2 s to find none. A backend caught between joining the
  * database and its re-read of pg_database waits on this lock while RENAME would wait for it:
- * pg_locks names it, and endSessionsSql ends it too. lock_timeout bounds the wait for the lock behind a long transaction that read
- * pg_database (the swap then fails having changed nothing).
+ * pg_locks names it, and endSessionsSql ends it too. lock_timeout bounds the wait for the lock
+ * behind a long transaction that read pg_database (the swap then fails having changed nothing).
  */
 export const LOCK_PG_DATABASE = "SET LOCAL lock_timeout = '2s'; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE";
 

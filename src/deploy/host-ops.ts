@@ -31,6 +31,8 @@ import type { DeployTarget, RoleSpec } from './target.ts';
 
 /** Health poll interval: short, since each poll is one cheap round trip and the switch waits on it. */
 export const HEALTH_POLL_MS = 100;
+/** The smoke test through the proxy: up to this many requests, 100 ms apart, each with this timeout (s). */
+const SMOKE = { tries: 50, timeoutSeconds: 3 } as const;
 
 /**
  * The clock of the deploy's waits: node:timers/promises and Date.now (looked up at each call), so
@@ -496,7 +498,7 @@ export class HostOps {
       ...(o.probeHealth ? { health: { container: to.container, network: HOST_NETWORK, port: this.t.appPort, path: this.t.healthPath, timeoutSeconds: 2 } } : {}),
       accessLog: this.layout.accessLog,
       conf: { file: this.layout.upstreamConf, proxyContainer: PROXY_CONTAINER },
-      smoke: { url: smokeUrl, tries: 50, timeoutSeconds: 3 },
+      smoke: { url: smokeUrl, ...SMOKE },
       record: { currentFile: this.layout.currentFile, currentJson: JSON.stringify(o.current), releasesLog: this.layout.releasesLog, recordLine: JSON.stringify(o.record) },
       ...(stopLater ? { stopLater } : {}),
     });
@@ -520,9 +522,9 @@ export class HostOps {
     let last = '';
     // Up to 50 requests, 100 ms apart (the time bound only backs up the count).
     const ok = await poll(`${this.name}: smoke`, async () => {
-      last = (await this.h.probe(host.httpStatus(url, 3))).stdout.trim();
+      last = (await this.h.probe(host.httpStatus(url, SMOKE.timeoutSeconds))).stdout.trim();
       return last === '200' ? true : notYet(last || 'no response');
-    }, { timeoutMs: 300_000, intervalMs: 100, maxAttempts: 50, retry: () => false, clock: deployClock }).catch((e: unknown) => {
+    }, { timeoutMs: 300_000, intervalMs: 100, maxAttempts: SMOKE.tries, retry: () => false, clock: deployClock }).catch((e: unknown) => {
       if (e instanceof PollError) return false;
       throw e;
     });
