@@ -54,14 +54,15 @@ export async function measureIndependently(url: string, connections: number, dur
 }
 
 /**
- * Whether pier's figure and the independent one agree: within a factor of 2 or `slackMs` of each
- * other, either way (pure). Measured one after the other on a shared 2-core machine, the two runs
- * differ by a few ms at the median and tens of ms at p95; a client that misreads differs by a
- * multiple (the two faults seen: seconds on closing servers, 5x on keep-alive against a fresh-
- * connection client).
+ * Whether pier's figure and the independent one agree: within a factor of 4 or `slackMs` of each
+ * other, either way (pure). The two are measured one after the other on a shared 2-core machine:
+ * under load (average 35, other test files in parallel) they were seen 2.6x apart at the median
+ * and 2.4x at p95 on healthy servers, so a factor of 2 does not hold there. A misreading client is
+ * further off: seconds against milliseconds on closing servers; 44 ms against 6-8.5 ms on a quiet
+ * machine for keep-alive measured against a fresh-connection client.
  */
 export function agrees(pierMs: number, independentMs: number, slackMs: number): boolean {
-  const lo = Math.min(independentMs / 2, independentMs - slackMs);
-  const hi = Math.max(independentMs * 2, independentMs + slackMs);
+  const lo = Math.min(independentMs / 4, independentMs - slackMs);
+  const hi = Math.max(independentMs * 4, independentMs + slackMs);
   return pierMs >= lo && pierMs <= hi;
 }
