@@ -16,7 +16,7 @@ import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { runPier } from '../helpers/pier.ts';
-import { countColour, readPng } from '../helpers/png.ts';
+import { columnsOfColour, countColour, darkPixels, firstRowWith, readPng } from '../helpers/png.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
@@ -216,6 +216,28 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     const canary = readPng(readFileSync(join(out, 'shot2.png')));
     expect(countColour(canary, '#fbbf24')).toBeGreaterThan(50); // the canary step
     expect(countColour(canary, '#f87171') + countColour(canary, '#b91c1c')).toBeGreaterThan(50); // rolling back / rolled back
+    // The time axis, in the page and on the screen, for each picture: tick labels 0s, step, 2 step...
+    // to the deploy's end; a one-pixel tick line drawn above the first lane at each label's x, evenly
+    // spaced as the page places them; ink of the label just above each line.
+    for (const [i, page] of pictures.entries()) {
+      const text = readFileSync(page, 'utf8');
+      const labels = [...text.matchAll(/<text class="axis" x="([\d.]+)"[^>]*>([\d.]+)s<\/text>/g)].map((m) => ({ x: Number(m[1]), t: Number(m[2]) }));
+      const ticks = [...text.matchAll(/<line class="tick" x1="([\d.]+)"/g)].map((m) => Number(m[1]));
+      const seconds = Number(/ in ([\d.]+)s<\/h1>/.exec(text)![1]);
+      expect(labels.length, page).toBeGreaterThanOrEqual(3);
+      const step = labels[1]!.t - labels[0]!.t;
+      expect(labels.map((l) => l.t)).toEqual(labels.map((_, k) => +(k * step).toFixed(1)));
+      expect(labels.at(-1)!.t + step).toBeGreaterThan(seconds); // the axis reaches the end of the deploy
+      expect(ticks).toEqual(labels.map((l) => l.x));
+      const shot = readPng(readFileSync(join(out, `shot${i}.png`)));
+      // Nothing above the lanes but the ticks has their colour: the first row holding it is their top.
+      const tickTop = firstRowWith(shot, '#e5e7eb', labels.length);
+      expect(tickTop, `shot${i}: tick lines`).toBeGreaterThan(40);
+      const lines = columnsOfColour(shot, '#e5e7eb', tickTop, tickTop + 6);
+      expect(lines, `shot${i}: one tick line per label`).toHaveLength(labels.length);
+      lines.forEach((x, k) => expect(Math.abs(x - lines[0]! - (ticks[k]! - ticks[0]!)), `shot${i}: tick ${k} at x ${x}`).toBeLessThanOrEqual(1));
+      for (const x of lines) expect(darkPixels(shot, x - 12, tickTop - 18, x + 13, tickTop - 1), `shot${i}: label over the tick at x ${x}`).toBeGreaterThan(5);
+    }
   }, 120_000);
 
   it('the webhook URLs appear in no report, timeline page or host record', async () => {
