@@ -190,6 +190,19 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     expect(String(received[1]!.body.reason)).toMatch(/canary|error rate/i);
     expect(received[2]!.body).toMatchObject({ version: version(0), hosts: ['web1', 'web2'] });
     pictures.push(resolve(root, /timeline picture: (\S+)/.exec(r.stderr)![1]!));
+    // The deploy switched the fleet back itself: its audit lines say when it found the failure and
+    // how long its rollback took, and pier stats times that rollback beside the earlier pier rollback.
+    const audit = (await fleet.hostExec('web1', ['cat', '/var/lib/pier/audit.log'])).split('\n').map(parseAuditLine).filter((e) => e !== undefined);
+    const detected = audit.find((e) => e.message.startsWith('deploy canary-bad failure detected: '));
+    const auto = audit.find((e) => e.message.startsWith('rollback (automatic, deploy canary-bad failed) '));
+    expect(detected?.message).toMatch(/canary|error rate/i);
+    expect(auto?.message).toMatch(new RegExp(`^rollback \\(automatic, deploy canary-bad failed\\) web1:canary-bad->${version(0)} web2:canary-bad->${version(0)} in \\d+\\.\\d\\ds$`));
+    expect(detected!.at).toBeLessThanOrEqual(auto!.at);
+    const durations = audit.map((e) => /^rollback .* in ([\d.]+)s$/.exec(e.message)?.[1]).filter((d) => d !== undefined).map((d) => Math.round(Number(d) * 10) / 10).sort((x, y) => x - y);
+    expect(durations).toHaveLength(2); // the pier rollback above and this one
+    const s = JSON.parse((await pier(['stats', 'production', '--since', '1d', '--json'], canaryConfig)).stdout);
+    expect(s.rollbacks).toMatchObject({ count: 2, automatic: 1, byCommand: 1 });
+    expect(s.rollbackSeconds).toEqual({ count: 2, p50: durations[0], p90: durations[1], max: durations[1] });
   }, 240_000);
 
   it('deploy.html of the rolling deploy, the failed one and the rolled-back canary, looked at in headless Chromium: lanes, axis and traffic are drawn', async () => {
