@@ -120,6 +120,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
     }
     return { serving, analysis };
   });
+  const detectedAt = Date.now(); // the verdict's moment: where a rollback's time to restore starts
   const summary = analysis.metrics.map(metricLine);
   const base = { env: target.envName, version: serving.version, image: serving.image, phase: analysis.phase, seconds: analysis.seconds, analysis, summary };
   const goBack = analysis.phase === 'failed' || (analysis.phase === 'inconclusive' && config.inconclusive === 'abort' && !analysis.aborted);
@@ -140,7 +141,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
       return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate, summary: [...summary, msg] };
     }
     log(`guard ${target.envName}: rolling every host back from ${serving.version}`);
-    const rb = await rollback(target, { progress: new Progress((l) => log(l)) });
+    const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: detectedAt, version: serving.version, reason: `guard ${analysis.phase}: ${analysis.reasons.join('; ')}` } });
     return { ...base, action: rb.ok ? 'rolled-back' : 'rollback-failed', rollback: rb, ok: false, exitCode: ExitCode.gate };
   } catch (e) {
     log(`guard ${target.envName}: rollback failed: ${redact((e as Error).message)}`);

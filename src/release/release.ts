@@ -72,7 +72,8 @@ export async function afterDeploy(target: DeployTarget, o: FlowOptions = {}): Pr
     if (!smoke.ok) {
       log(`smoke of ${target.envName} failed: rolling every host back from ${smoke.version}`);
       const t0 = Date.now();
-      const rb = await rollback(target, { progress: new Progress((l) => log(l)) }).catch((e: Error) => e);
+      const failing = smoke.results.filter((r) => !r.ok).map((r) => r.name).join(', ');
+      const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: t0, version: smoke.version, reason: `smoke failed: ${failing}` } }).catch((e: Error) => e);
       steps.push(rb instanceof Error
         ? { name: 'rollback', env: target.envName, status: 'failed', seconds: since(t0), summary: redact(rb.message) }
         : { name: 'rollback', env: target.envName, status: rb.ok ? 'passed' : 'failed', seconds: rb.seconds, summary: `every host back on ${rb.version}`, detail: rb });
