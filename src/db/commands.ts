@@ -5,6 +5,7 @@
  * Catalog names are never split out of psql's text output: every query that returns names returns
  * one JSON value per line (control characters escaped), and names go back into SQL only quoted.
  */
+import { quoteWord } from '../util/shell.ts';
 
 /**
  * `pg_dump` in custom format (compressed, selective restore) to stdout AND to `file` inside the container (for the test restore):
@@ -79,12 +80,12 @@ export const measureScript = (): string => ['BEGIN ISOLATION LEVEL REPEATABLE RE
  * psql's \! does not report it), then measure inside that same transaction.
  */
 export function snapshotDumpScript(user: string, database: string, file: string): string {
-  const dump = `pg_dump --username ${shellQuote(user)} --dbname ${shellQuote(database)} --format custom --snapshot="$PIER_SNAPSHOT" --file ${shellQuote(file)}`;
+  const dump = `pg_dump --username ${quoteWord(user)} --dbname ${quoteWord(database)} --format custom --snapshot="$PIER_SNAPSHOT" --file ${quoteWord(file)}`;
   return [
     'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;',
     'SELECT pg_export_snapshot() AS pier_snapshot \\gset',
     '\\setenv PIER_SNAPSHOT :pier_snapshot',
-    `\\! ${dump}; echo $? > ${shellQuote(`${file}.rc`)}`,
+    `\\! ${dump}; echo $? > ${quoteWord(`${file}.rc`)}`,
     ...MEASURE_SCRIPT,
     'COMMIT;',
   ].join('\n');
@@ -125,9 +126,6 @@ export function inBackground(user: string, argv: readonly string[]): string[] {
   ].join('\n');
   return ['sh', '-c', script, 'sh', user, pids, ...argv];
 }
-
-/** POSIX shell single-quoting. */
-export const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The role owning `db` (as JSON, "null" when there is no such database). */
 export const databaseOwnerSql = (db: string): string => `SELECT to_json((SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(db)}))`;
