@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../util/exec.ts';
 import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
+import { isDigest } from '../util/image-ref.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
@@ -142,7 +143,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const envOnly = Boolean(opts.envOnly);
   const streamed = !envOnly && (opts.stream || !target.registry);
   if (opts.digest && streamed) throw new ConfigError([{ file: `environments/${target.envName}.yaml`, path: 'deploy.registry', message: 'a deploy by digest pulls from a registry: set deploy.registry (and do not --stream)' }]);
-  if (opts.digest && !/^sha256:[0-9a-f]{64}$/.test(opts.digest)) throw new ConfigError([{ file: 'command line', path: 'digest', message: `expected sha256:<64 hex digits>, got ${opts.digest}` }]);
+  if (opts.digest && !isDigest(opts.digest)) throw new ConfigError([{ file: 'command line', path: 'digest', message: `expected sha256:<64 hex digits>, got ${opts.digest}` }]);
   // A streamed image must exist locally: checked before anything remote happens.
   let localImageId: string | undefined;
   if (streamed) {

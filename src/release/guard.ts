@@ -21,10 +21,10 @@ import { Progress } from '../deploy/progress.ts';
 import { rollback, type RollbackReport } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, UsageError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import { realClock, type Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { recordVerdict } from './verdict-store.ts';
-import { digestOf } from './verdicts.ts';
 
 export type GuardConfig = z.output<typeof Guard>;
 

@@ -12,6 +12,7 @@ import { Progress } from '../deploy/progress.ts';
 import { rollback } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, PierError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import type { Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -20,7 +21,7 @@ import { runEnvChecks, type EnvChecksReport } from './env-checks.ts';
 import { guard, type GuardReport } from './guard.ts';
 import type { ReleaseReport, ReleaseStep } from './report.ts';
 import { readVerdicts } from './verdict-store.ts';
-import { decidePromotion, digestOf, type Promotable } from './verdicts.ts';
+import { decidePromotion, type Promotable } from './verdicts.ts';
 
 export interface FlowOptions {
   log?: (line: string) => void;

@@ -6,9 +6,7 @@
  * configuration and is shown as is (`NODE_ENV=production` must not turn "production" into `***`).
  * Pure.
  */
-
-/** Names (env variables, config keys) whose values are secret. */
-export const SECRET_KEY = /(pass(word|wd|phrase)?$|password|passwd|secret|token|(^|_)key$|api_?key|private_?key|credential|(^|_)auth$)/i;
+import { SECRET_KEY } from '../util/secret-names.ts';
 
 /** The password of a URL with credentials, up to the last `@` before the host (`p@ss` whole). */
 export function urlPassword(value: string): string | undefined {

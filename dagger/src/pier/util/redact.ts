@@ -8,9 +8,7 @@
  * garbled. Which values are secrets is the secret model's job (src/secrets/model.ts); this module
  * only matches. `StreamRedactor` does the same across the chunks of a stream.
  */
-import { SECRET_KEY } from '../secrets/model.ts';
-
-export { SECRET_KEY };
+import { SECRET_KEY } from './secret-names.ts';
 
 const secrets = new Set<string>();
 /** Values shorter than this are not registered (a 1-2 character "secret" cannot be told from text). */
