@@ -16,6 +16,23 @@ export function urlPassword(value: string): string | undefined {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/\s@]*:([^\s/]+)@[^@\s/]*(?:[/?#]\S*)?$/.exec(value.trim())?.[1];
 }
 
+/**
+ * The shortest secret pier accepts. A 1-2 character value cannot be redacted: masking it wherever
+ * it appears would garble ordinary text, masking it only as a whole word would still leak it. Such
+ * a value is refused (exit 2) before anything uses it, not passed on unredacted.
+ */
+export const MIN_SECRET_LENGTH = 3;
+
+/** Why a short secret is refused, for messages that say how long it was (never the value itself). */
+export function tooShortMessage(length: number): string {
+  return `${length} character${length === 1 ? '' : 's'}: a secret this short cannot be redacted from output; expected at least ${MIN_SECRET_LENGTH} characters`;
+}
+
+/** Names of `vars` whose value is secret by name or `declared` and 1-2 characters long (empty is "not set", not short). */
+export function tooShortSecrets(vars: Record<string, string>, declared: readonly string[] = []): string[] {
+  return Object.entries(vars).filter(([k, v]) => v !== '' && v.length < MIN_SECRET_LENGTH && isSecretKey(k, declared)).map(([k]) => k);
+}
+
 export function isSecretKey(name: string, declared: readonly string[] = []): boolean {
   return declared.includes(name) || SECRET_KEY.test(name);
 }
