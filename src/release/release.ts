@@ -20,6 +20,7 @@ import { formatCheck } from './checks.ts';
 import { runEnvChecks, type EnvChecksReport } from './env-checks.ts';
 import { guard, type GuardReport } from './guard.ts';
 import type { ReleaseReport, ReleaseStep } from './report.ts';
+import { requirePassed } from './require-passed.ts';
 import { readVerdicts } from './verdict-store.ts';
 import { decidePromotion, type Promotable } from './verdicts.ts';
 
@@ -33,6 +34,8 @@ export interface FlowOptions {
   runId?: string;
   /** Passed through to every deploy (the CLI's pre-migration backup, a progress printer...). */
   deploy?: Partial<DeployOptions>;
+  /** Another environment's target (deploy.requirePassed of the destination, when it is not the source). */
+  targetOf?: (env: string) => DeployTarget;
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
@@ -115,6 +118,12 @@ export async function promote(from: DeployTarget, to: DeployTarget, o: FlowOptio
   let p: Promotable;
   try {
     p = await promotable(from);
+    // The destination may demand another environment's pass too (deploy.requirePassed), by digest.
+    const required = to.settings.requirePassed;
+    if (required && required !== from.envName) {
+      if (!o.targetOf) throw new Error(`promote: ${to.envName} requires ${required}'s pass but no way to reach ${required} was given`);
+      await requirePassed(to, o.targetOf(required), { version: p.version, digest: p.digest });
+    }
   } catch (e) {
     if (!(e instanceof PierError) || e.exitCode !== ExitCode.gate) throw e;
     steps.push({ name: 'promotion gate', env: from.envName, status: 'failed', seconds: since(tp), summary: e.message });
