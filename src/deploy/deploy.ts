@@ -13,7 +13,7 @@ import { isDigest } from '../util/image-ref.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
-import { certificateForDeploy, installForDeploy } from '../certs/certs.ts';
+import { certificateForDeploy, checkProxiesForDeploy, installForDeploy } from '../certs/certs.ts';
 import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
@@ -62,8 +62,9 @@ export interface DeployOptions {
    */
   beforeMigrate?: (ctx: BeforeMigrateContext) => Promise<unknown>;
   /**
-   * Runs under the lock once every host has the image (by digest) and before migrations, any
-   * container start or proxy change; throwing aborts the deploy with nothing changed on a host.
+   * Runs under the lock once every host has the image (by digest) and before the env file and
+   * certificate uploads, migrations, any container start or proxy change; throwing aborts the
+   * deploy with nothing changed on a host (the lock, audit lines and pulled images aside).
    * The CLI runs the preDeploy hook here (src/hooks/), so src/deploy/ does not depend on it.
    */
   beforeChanges?: (ctx: BeforeChangesContext) => Promise<unknown>;
@@ -171,8 +172,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
-      // The certificate on every host before any proxy config naming it is loaded.
-      if (cert) await installForDeploy(ops, cert.material, target.envName);
+      // A proxy without the HTTPS port is refused now (read-only); the certificate goes up after
+      // the preDeploy hook, before any proxy config naming it is loaded.
+      if (cert) await checkProxiesForDeploy(ops, target.envName);
       // The audit line goes out while each host's records are reconciled with what its proxy
       // serves (an earlier run may have died between a switch and its records) and its previous
       // release is read (independent).
@@ -233,37 +235,38 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           for (const o of ops) progress.step(o.name, 'pulling', 'streamed over SSH');
         }
         const fetch = fetchImage!;
-        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
-        const prepare = (plan: HostPlan) => {
-          let p = prepared.get(plan);
-          if (!p) {
-            p = (async () => {
-              const o = plan.ops;
-              // The env file goes up while the image arrives.
-              const [ref, envFile] = await Promise.all([
-                fetch(o),
-                target.envFileContent !== undefined ? o.uploadEnv(target.envFileContent) : o.removeEnv().then(() => undefined),
-              ]);
-              return { release: o.release(opts.version, ref), envFile };
-            })();
-            prepared.set(plan, p);
-          }
-          return p;
+        // Per host, once each: the image (before the preDeploy hook, which gets its digest), and the
+        // env file (after it: a refused deploy leaves no env file on a host).
+        const once = <T>(cache: Map<HostPlan, Promise<T>>, plan: HostPlan, make: () => Promise<T>) => {
+          if (!cache.has(plan)) cache.set(plan, make());
+          return cache.get(plan)!;
+        };
+        const fetched = new Map<HostPlan, Promise<Release>>();
+        const fetchRelease = (plan: HostPlan) => once(fetched, plan, async () => plan.ops.release(opts.version, await fetch(plan.ops)));
+        const envFiles = new Map<HostPlan, Promise<string | undefined>>();
+        const placeEnv = (plan: HostPlan) => once(envFiles, plan, () => (target.envFileContent !== undefined ? plan.ops.uploadEnv(target.envFileContent) : plan.ops.removeEnv().then(() => undefined)));
+        const prepare = async (plan: HostPlan) => {
+          const [release, envFile] = await Promise.all([fetchRelease(plan), placeEnv(plan)]);
+          return { release, envFile };
         };
         const ctx: RolloutContext = { target, runId, version: opts.version, plans: webPlans, progress, signal, prepare, findings };
         const byHost = new Map(plans.map((p) => [p.ops, p]));
         const roleCtx: RoleRolloutContext = { target, runId, version: opts.version, progress, signal, prepare: (o) => prepare(byHost.get(o)!) };
         try {
-          // Every host has the image and env file before any traffic moves: no batch waits on its own
-          // pull, and a host that cannot get the image fails the deploy while nothing has switched.
+          // Every host has the image before any traffic moves: no batch waits on its own pull, and a
+          // host that cannot get the image fails the deploy while nothing has switched.
           await allOrThrow(await mapLimit(plans, target.parallel, async (p) => {
-            await prepare(p);
+            await fetchRelease(p);
             progress.step(p.ops.name, 'pulled');
           }));
-          image = (await prepare(plans[0]!)).release.image;
+          image = (await fetchRelease(plans[0]!)).image;
           signal.throwIfAborted();
-          // Hook point: still nothing started, migrated or switched on any host.
+          // Hook point (preDeploy): so far the lock, the audit line and the image pulls, nothing
+          // written that a container or proxy reads; throwing here leaves the hosts as they were.
           await opts.beforeChanges?.({ version: opts.version, image, previous: plans.map((p) => p.previous?.version) });
+          // Then the env file and the certificate on every host, before anything starts or switches.
+          await allOrThrow(await mapLimit(plans, target.parallel, async (p) => void (await placeEnv(p))));
+          if (cert) await installForDeploy(ops, cert.material);
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             const { release, envFile } = await prepare(plans[0]!);
