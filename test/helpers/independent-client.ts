@@ -54,15 +54,14 @@ export async function measureIndependently(url: string, connections: number, dur
 }
 
 /**
- * Whether pier's figure and the independent one agree: within a factor of 4 or `slackMs` of each
- * other, either way (pure). The two are measured one after the other on a shared 2-core machine:
- * under load (average 35, other test files in parallel) they were seen 2.6x apart at the median
- * and 2.4x at p95 on healthy servers, so a factor of 2 does not hold there. A misreading client is
- * further off: seconds against milliseconds on closing servers; 44 ms against 6-8.5 ms on a quiet
- * machine for keep-alive measured against a fresh-connection client.
+ * Whether pier's figure is no worse than the independent one: at most 4 times it, or `slackMs`
+ * above it (pure). One-sided: the two are measured one after the other on a shared 2-core machine,
+ * and under load (average 35, other test files in parallel) the independent node:http client in
+ * the test worker read 2.6-5.6x HIGHER than pier on healthy servers (p50 64 ms vs pier's 11 ms), so
+ * no lower bound holds. What the gate must never do is report a healthy server slow: seconds
+ * against milliseconds on closing servers; 44 ms against 6-8.5 ms on a quiet machine when
+ * keep-alive was measured against a fresh-connection client.
  */
-export function agrees(pierMs: number, independentMs: number, slackMs: number): boolean {
-  const lo = Math.min(independentMs / 4, independentMs - slackMs);
-  const hi = Math.max(independentMs * 4, independentMs + slackMs);
-  return pierMs >= lo && pierMs <= hi;
+export function notWorse(pierMs: number, independentMs: number, slackMs: number): boolean {
+  return pierMs <= Math.max(independentMs * 4, independentMs + slackMs);
 }
