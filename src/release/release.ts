@@ -12,6 +12,7 @@ import { Progress } from '../deploy/progress.ts';
 import { rollback } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, PierError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import type { Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -19,8 +20,9 @@ import { formatCheck } from './checks.ts';
 import { runEnvChecks, type EnvChecksReport } from './env-checks.ts';
 import { guard, type GuardReport } from './guard.ts';
 import type { ReleaseReport, ReleaseStep } from './report.ts';
+import { requirePassed } from './require-passed.ts';
 import { readVerdicts } from './verdict-store.ts';
-import { decidePromotion, digestOf, type Promotable } from './verdicts.ts';
+import { decidePromotion, type Promotable } from './verdicts.ts';
 
 export interface FlowOptions {
   log?: (line: string) => void;
@@ -32,6 +34,8 @@ export interface FlowOptions {
   runId?: string;
   /** Passed through to every deploy (the CLI's pre-migration backup, a progress printer...). */
   deploy?: Partial<DeployOptions>;
+  /** Another environment's target (deploy.requirePassed of the destination, when it is not the source). */
+  targetOf?: (env: string) => DeployTarget;
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
@@ -72,7 +76,8 @@ export async function afterDeploy(target: DeployTarget, o: FlowOptions = {}): Pr
     if (!smoke.ok) {
       log(`smoke of ${target.envName} failed: rolling every host back from ${smoke.version}`);
       const t0 = Date.now();
-      const rb = await rollback(target, { progress: new Progress((l) => log(l)) }).catch((e: Error) => e);
+      const failing = smoke.results.filter((r) => !r.ok).map((r) => r.name).join(', ');
+      const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: t0, version: smoke.version, reason: `smoke failed: ${failing}` } }).catch((e: Error) => e);
       steps.push(rb instanceof Error
         ? { name: 'rollback', env: target.envName, status: 'failed', seconds: since(t0), summary: redact(rb.message) }
         : { name: 'rollback', env: target.envName, status: rb.ok ? 'passed' : 'failed', seconds: rb.seconds, summary: `every host back on ${rb.version}`, detail: rb });
@@ -113,6 +118,12 @@ export async function promote(from: DeployTarget, to: DeployTarget, o: FlowOptio
   let p: Promotable;
   try {
     p = await promotable(from);
+    // The destination may demand another environment's pass too (deploy.requirePassed), by digest.
+    const required = to.settings.requirePassed;
+    if (required && required !== from.envName) {
+      if (!o.targetOf) throw new Error(`promote: ${to.envName} requires ${required}'s pass but no way to reach ${required} was given`);
+      await requirePassed(to, o.targetOf(required), { version: p.version, digest: p.digest });
+    }
   } catch (e) {
     if (!(e instanceof PierError) || e.exitCode !== ExitCode.gate) throw e;
     steps.push({ name: 'promotion gate', env: from.envName, status: 'failed', seconds: since(tp), summary: e.message });

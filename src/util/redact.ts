@@ -7,9 +7,7 @@
  * garbled. Which values are secrets is the secret model's job (src/secrets/model.ts); this module
  * only matches. `StreamRedactor` does the same across the chunks of a stream.
  */
-import { MIN_SECRET_LENGTH, SECRET_KEY } from '../secrets/model.ts';
-
-export { SECRET_KEY };
+import { MIN_SECRET_LENGTH, SECRET_KEY } from './secret-names.ts';
 
 const secrets = new Set<string>();
 /**

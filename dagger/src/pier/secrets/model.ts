@@ -7,21 +7,14 @@
  * configuration and is shown as is (`NODE_ENV=production` must not turn "production" into `***`).
  * Pure.
  */
+import { MIN_SECRET_LENGTH, SECRET_KEY } from '../util/secret-names.ts';
 
-/** Names (env variables, config keys) whose values are secret. */
-export const SECRET_KEY = /(pass(word|wd|phrase)?$|password|passwd|secret|token|(^|_)key$|api_?key|private_?key|credential|(^|_)auth$)/i;
+export { MIN_SECRET_LENGTH };
 
 /** The password of a URL with credentials, up to the last `@` before the host (`p@ss` whole). */
 export function urlPassword(value: string): string | undefined {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/\s@]*:([^\s/]+)@[^@\s/]*(?:[/?#]\S*)?$/.exec(value.trim())?.[1];
 }
-
-/**
- * The shortest secret pier accepts. A 1-2 character value cannot be redacted: masking it wherever
- * it appears would garble ordinary text, masking it only as a whole word would still leak it. Such
- * a value is refused (exit 2) before anything uses it, not passed on unredacted.
- */
-export const MIN_SECRET_LENGTH = 3;
 
 /** Why a short secret is refused, for messages that say how long it was (never the value itself). */
 export function tooShortMessage(length: number): string {
