@@ -1,7 +1,7 @@
 // Encrypted env files (dotenvx format) through `pier secrets` as a process, the deploy target's
 // decryption, and missing/wrong keys (exit 2, naming the env, never a value). The dotenvx CLI
 // reads what pier writes (interoperability with @dotenvx/dotenvx).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { decryptEnv, plaintextSecrets, setEncrypted } from '../../../src/secrets
 import { newKeypair } from '../../../src/secrets/dotenvx.ts';
 import { isSecretKey } from '../../../src/secrets/model.ts';
 import { clearSecrets, redact } from '../../../src/util/redact.ts';
-import { pierBin } from '../../helpers/pier.ts';
+import { runPierSync } from '../../helpers/pier.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const CANARY = 'canary-Sup3rS3cret-7f3a9';
@@ -28,7 +28,7 @@ function project(): string {
 }
 /** `pier secrets` as a process (the real entry point, stdin and exit code). */
 const pierProcess = (root: string, args: string[], env: NodeJS.ProcessEnv = {}, input = '') => {
-  const r = spawnSync(process.execPath, [pierBin, 'secrets', ...args], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '', ...env }, input, encoding: 'utf8', timeout: 120_000 });
+  const r = runPierSync(['secrets', ...args], { cwd: root, env: { DOTENV_PRIVATE_KEY_PRODUCTION: '', ...env }, input, timeoutMs: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
