@@ -275,13 +275,19 @@ async function order(target: DeployTarget, tls: Tls, ops: HostOps[], log: (s: st
 }
 
 /**
- * A deploy's part (under its lock): the pair uploaded where it differs (nginx loads it at the
- * switch's graceful reload). A proxy running without the HTTPS port is refused: restarting it
- * mid-deploy would drop requests; `pier certs renew` does it once, on purpose.
+ * A deploy's check (under its lock, read-only): a proxy running without the HTTPS port is refused:
+ * restarting it mid-deploy would drop requests; `pier certs renew` does it once, on purpose.
  */
-export async function installForDeploy(ops: HostOps[], m: CertCheck, env: string): Promise<void> {
+export async function checkProxiesForDeploy(ops: HostOps[], env: string): Promise<void> {
   const states = await Promise.all(ops.map((o) => o.proxyTlsState()));
   const httpOnly = ops.filter((_, i) => states[i] === 'http-only').map((o) => o.name);
   if (httpOnly.length) throw new EnvironmentError(`proxy.tls: the proxy on ${httpOnly.join(', ')} was started without the HTTPS port`, `run: pier certs renew ${env} (restarts those proxies once with it), then deploy again`);
+}
+
+/**
+ * A deploy's upload (after the preDeploy hook, before any proxy config naming it is loaded): the
+ * pair where it differs (nginx loads it at the switch's graceful reload).
+ */
+export async function installForDeploy(ops: HostOps[], m: CertCheck): Promise<void> {
   await Promise.all(ops.map((o) => o.installCertificate(m.chainPem, m.keyPem)));
 }

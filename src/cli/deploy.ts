@@ -28,8 +28,14 @@ already-switched host back to its previous release.
   --stream            send the image over SSH (docker save | docker load) instead of pulling
   --lock-wait S       wait up to S seconds for another deploy's lock
   --no-guard          skip the post-deploy guard (deploy.guard)
+  --no-require-passed deploy although deploy.requirePassed's environment (e.g. staging) has no
+                      passing checks verdict for the version (said in the output and the report)
   --live              end maintenance mode once the deploy succeeded (without it, a deploy
                       during maintenance keeps every proxy answering 503 with the page)
+
+deploy.requirePassed: ENV (e.g. staging in environments/production.yaml): before any host is
+touched, the newest checks verdict ENV's hosts hold for the version must have passed (refused, exit
+1, naming both environments and the digest, otherwise); the hosts then pull exactly that digest.
 
 Hooks (hooks: in pier.yaml / environments/<env>.yaml): preDeploy runs under the lock once every
 host has the image and before anything starts; a failure aborts with nothing changed. postDeploy
@@ -49,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     'env-only': { type: 'boolean' },
     'lock-wait': { type: 'string' },
     'no-guard': { type: 'boolean' },
+    'no-require-passed': { type: 'boolean' },
     live: { type: 'boolean' },
   });
   if (values.help) return console.log(help), 0;
@@ -58,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   if (envOnly && (values.version || values.stream)) throw new UsageError('--env-only deploys the release the hosts serve: it takes no --version or --stream');
   const version = envOnly ? '(serving)' : values.version ?? (await publishedTag(target));
   if (!envOnly && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) throw new UsageError(`--version: "${version}" is not a valid image tag`);
+  const gate = envOnly ? undefined : await requiredPass(target, version, values.config, values['no-require-passed']);
 
   // First Ctrl-C: finish the current step, switch back switched hosts, release the lock.
   // Second: leave now (the lock is then reported by pier lock status).
@@ -84,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
             await points.beforeUnlock?.(r);
           }
         : undefined,
-      version, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: interrupt.signal, runId, progress: new Progress(),
+      version, digest: gate?.digest, envOnly, stream: values.stream, lockWaitSeconds: lockWait, signal: interrupt.signal, runId, progress: new Progress(),
       // Data safety: a verified backup before migrating (backup.beforeMigrate); loaded only when used.
       beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions),
       // Smoke and guard after a deploy that went through (each may roll the fleet back).
@@ -97,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     const full = {
       ...report,
       ...(after.length ? { after, ok: report.ok && !failedAfter, exitCode: failedAfter ? 1 : report.exitCode } : {}),
+      ...(gate ? { requirePassed: gate } : {}),
       ...(hookLog.results.length ? { hooks: hookLog.results } : {}),
       ...(deliveries.length ? { notifications: deliveries, notificationsWaitSeconds: waitedMs / 1000 } : {}),
     };
@@ -120,6 +129,23 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     interrupt.off();
   }
+}
+
+/**
+ * deploy.requirePassed: the named environment's passing checks verdict for `version` (read from
+ * its hosts before any host of `target` is touched; refused with exit 1 otherwise) and the digest
+ * that passed, which the deploy then pulls. `--no-require-passed` skips it, loudly.
+ */
+async function requiredPass(target: DeployTarget, version: string, configFile: string | undefined, override: boolean | undefined): Promise<{ env: string; digest?: string; verdict?: { at: string; run: string; by: string }; overridden?: true } | undefined> {
+  const required = target.settings.requirePassed;
+  if (!required) return undefined;
+  if (override) {
+    console.error(`! deploy.requirePassed: ${required} NOT consulted (--no-require-passed): ${version} may not have passed ${required}'s checks`);
+    return { env: required, overridden: true };
+  }
+  const v = await (await import('../release/require-passed.ts')).requirePassed(target, targetFor(required, configFile, 'deploy'), { version });
+  console.error(`${version} (${v.digest}) passed ${required}'s checks (${v.at}, run ${v.run}): ${target.envName} pulls that digest`);
+  return { env: required, digest: v.digest, verdict: { at: v.at, run: v.run, by: v.by } };
 }
 
 /** The tag the pipeline's build/publish gives the current tree, so deploy follows publish by default. */

@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const sig = abortOnSigint();
   try {
     const r = await promote(from, to, {
-      noGuard: values['no-guard'], signal: sig.signal,
+      noGuard: values['no-guard'], signal: sig.signal, targetOf: (e) => targetFor(e, values.config, 'promote'),
       deploy: { beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions) },
     });
     return finishRelease(to, r, values.json);

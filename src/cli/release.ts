@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   const sig = abortOnSigint();
   try {
     const r = await release(staging, production, {
-      version, runId, noGuard: values['no-guard'], signal: sig.signal,
+      version, runId, noGuard: values['no-guard'], signal: sig.signal, targetOf: (e) => targetFor(e, values.config, 'release'),
       deploy: { ...(digest ? { digest } : {}), beforeMigrate: async (c) => (await import('../db/deploy-hook.ts')).backupBeforeMigrate(c.target, c.serving, c.progress, c.sessions) },
     }, steps);
     return finishRelease(production, { ...r, seconds: (Date.now() - t0) / 1000 }, values.json);

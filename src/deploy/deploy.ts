@@ -13,7 +13,7 @@ import { isDigest } from '../util/image-ref.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
-import { certificateForDeploy, installForDeploy } from '../certs/certs.ts';
+import { certificateForDeploy, checkProxiesForDeploy, installForDeploy } from '../certs/certs.ts';
 import { connectAll, preflight } from './fleet.ts';
 import { HealthError, HostOps, type Release } from './host-ops.ts';
 import { imageFetcher, type ImageSource } from './image-fetch.ts';
@@ -62,8 +62,9 @@ export interface DeployOptions {
    */
   beforeMigrate?: (ctx: BeforeMigrateContext) => Promise<unknown>;
   /**
-   * Runs under the lock once every host has the image (by digest) and before migrations, any
-   * container start or proxy change; throwing aborts the deploy with nothing changed on a host.
+   * Runs under the lock once every host has the image (by digest) and before the env file and
+   * certificate uploads, migrations, any container start or proxy change; throwing aborts the
+   * deploy with nothing changed on a host (the lock, audit lines and pulled images aside).
    * The CLI runs the preDeploy hook here (src/hooks/), so src/deploy/ does not depend on it.
    */
   beforeChanges?: (ctx: BeforeChangesContext) => Promise<unknown>;
@@ -171,8 +172,9 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
       await acquireFleetLock(ops, info, target.envName, opts.lockWaitSeconds ?? 0, signal);
       locked = true;
       for (const o of ops) progress.step(o.name, 'locked');
-      // The certificate on every host before any proxy config naming it is loaded.
-      if (cert) await installForDeploy(ops, cert.material, target.envName);
+      // A proxy without the HTTPS port is refused now (read-only); the certificate goes up after
+      // the preDeploy hook, before any proxy config naming it is loaded.
+      if (cert) await checkProxiesForDeploy(ops, target.envName);
       // The audit line goes out while each host's records are reconciled with what its proxy
       // serves (an earlier run may have died between a switch and its records) and its previous
       // release is read (independent).
@@ -233,37 +235,38 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           for (const o of ops) progress.step(o.name, 'pulling', 'streamed over SSH');
         }
         const fetch = fetchImage!;
-        const prepared = new Map<HostPlan, Promise<{ release: Release; envFile?: string }>>();
-        const prepare = (plan: HostPlan) => {
-          let p = prepared.get(plan);
-          if (!p) {
-            p = (async () => {
-              const o = plan.ops;
-              // The env file goes up while the image arrives.
-              const [ref, envFile] = await Promise.all([
-                fetch(o),
-                target.envFileContent !== undefined ? o.uploadEnv(target.envFileContent) : o.removeEnv().then(() => undefined),
-              ]);
-              return { release: o.release(opts.version, ref), envFile };
-            })();
-            prepared.set(plan, p);
-          }
-          return p;
+        // Per host, once each: the image (before the preDeploy hook, which gets its digest), and the
+        // env file (after it: a refused deploy leaves no env file on a host).
+        const once = <T>(cache: Map<HostPlan, Promise<T>>, plan: HostPlan, make: () => Promise<T>) => {
+          if (!cache.has(plan)) cache.set(plan, make());
+          return cache.get(plan)!;
+        };
+        const fetched = new Map<HostPlan, Promise<Release>>();
+        const fetchRelease = (plan: HostPlan) => once(fetched, plan, async () => plan.ops.release(opts.version, await fetch(plan.ops)));
+        const envFiles = new Map<HostPlan, Promise<string | undefined>>();
+        const placeEnv = (plan: HostPlan) => once(envFiles, plan, () => (target.envFileContent !== undefined ? plan.ops.uploadEnv(target.envFileContent) : plan.ops.removeEnv().then(() => undefined)));
+        const prepare = async (plan: HostPlan) => {
+          const [release, envFile] = await Promise.all([fetchRelease(plan), placeEnv(plan)]);
+          return { release, envFile };
         };
         const ctx: RolloutContext = { target, runId, version: opts.version, plans: webPlans, progress, signal, prepare, findings };
         const byHost = new Map(plans.map((p) => [p.ops, p]));
         const roleCtx: RoleRolloutContext = { target, runId, version: opts.version, progress, signal, prepare: (o) => prepare(byHost.get(o)!) };
         try {
-          // Every host has the image and env file before any traffic moves: no batch waits on its own
-          // pull, and a host that cannot get the image fails the deploy while nothing has switched.
+          // Every host has the image before any traffic moves: no batch waits on its own pull, and a
+          // host that cannot get the image fails the deploy while nothing has switched.
           await allOrThrow(await mapLimit(plans, target.parallel, async (p) => {
-            await prepare(p);
+            await fetchRelease(p);
             progress.step(p.ops.name, 'pulled');
           }));
-          image = (await prepare(plans[0]!)).release.image;
+          image = (await fetchRelease(plans[0]!)).image;
           signal.throwIfAborted();
-          // Hook point: still nothing started, migrated or switched on any host.
+          // Hook point (preDeploy): so far the lock, the audit line and the image pulls, nothing
+          // written that a container or proxy reads; throwing here leaves the hosts as they were.
           await opts.beforeChanges?.({ version: opts.version, image, previous: plans.map((p) => p.previous?.version) });
+          // Then the env file and the certificate on every host, before anything starts or switches.
+          await allOrThrow(await mapLimit(plans, target.parallel, async (p) => void (await placeEnv(p))));
+          if (cert) await installForDeploy(ops, cert.material);
           // Release step: migrations once, on the first host, before any traffic moves.
           if (target.migrate) {
             const { release, envFile } = await prepare(plans[0]!);
@@ -289,9 +292,19 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
           result.images = images;
         } catch (err) {
+          const detectedAt = failureDetectedAt(progress, Date.now());
+          const recoverStart = Date.now();
           const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
+          const recoverSeconds = (Date.now() - recoverStart) / 1000;
           result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };
-          await audit(ops, target, runId, `deploy ${opts.version} failed: ${result.error}`).catch(() => undefined);
+          // pier stats reads these: time to restore starts at the detection (stamped with its own
+          // time, written after the hosts are back so the rollback waits for no audit write), and an
+          // automatic rollback's duration counts with the commanded ones'.
+          await audit(ops, target, runId, [
+            { at: detectedAt, message: `deploy ${opts.version} failure detected: ${result.error}` },
+            ...automaticRollbackLine(opts.version, web.hosts, recoverSeconds),
+            { message: `deploy ${opts.version} failed: ${result.error}` },
+          ]).catch(() => undefined);
         }
       }
       // Post hook point, under the lock: no other deploy starts before it has run.
@@ -363,8 +376,32 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
   if (failed) throw failed.reason;
 }
 
-async function audit(ops: HostOps[], target: DeployTarget, runId: string, message: string): Promise<void> {
-  const line = auditLine(new Date(), target.by, runId, message);
+/** Audit lines of this run on every host, in order (each stamped now unless `at` is given). */
+async function audit(ops: HostOps[], target: DeployTarget, runId: string, messages: string | readonly { at?: number; message: string }[]): Promise<void> {
+  const lines = (typeof messages === 'string' ? [{ message: messages }] : messages).map((m) => auditLine(new Date(m.at ?? Date.now()), target.by, runId, m.message));
   // One retry: a transient failure must not leave a run without its audit line.
-  await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
+  await Promise.all(ops.map(async (o) => {
+    for (const line of lines) await o.audit(line).catch(() => o.audit(line)).catch(() => undefined);
+  }));
+}
+
+/**
+ * When the deploy found its failure: the first host step that reported one (`unhealthy`, `failed`)
+ * or, when none did (a canary analysis, a smoke step, an interruption), the moment the rollout gave
+ * up (`caughtAt`). Pure.
+ */
+export function failureDetectedAt(progress: { events: readonly ProgressEvent[]; startedAt: number }, caughtAt: number): number {
+  const first = progress.events.find((e) => e.phase === 'unhealthy' || e.phase === 'failed');
+  return Math.min(caughtAt, first ? progress.startedAt + first.t * 1000 : Infinity);
+}
+
+/**
+ * The audit line of a deploy that switched hosts back itself (none when no host had switched):
+ * `rollback (automatic, deploy V failed) web1:V->P ... in Ns`, the commanded rollback's shape, so
+ * pier stats counts its duration. Pure.
+ */
+export function automaticRollbackLine(version: string, hosts: readonly HostOutcome[], seconds: number): { message: string }[] {
+  const back = hosts.filter((h) => h.status === 'rolled-back' || h.status === 'rollback-failed');
+  if (!back.length) return [];
+  return [{ message: `rollback (automatic, deploy ${version} failed) ${back.map((h) => `${h.host}:${version}->${h.status === 'rolled-back' ? h.serving ?? '?' : '?(failed)'}`).join(' ')} in ${seconds.toFixed(2)}s` }];
 }

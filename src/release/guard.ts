@@ -16,13 +16,13 @@ import { metricSpec, providersFor } from '../analysis/spec.ts';
 import type { AccessEntry } from '../deploy/access-log.ts';
 import { withHosts } from '../deploy/fleet.ts';
 import { webTarget } from '../deploy/target.ts';
-import type { HostOps } from '../deploy/host-ops.ts';
+import { deployClock, type HostOps } from '../deploy/host-ops.ts';
 import { Progress } from '../deploy/progress.ts';
 import { rollback, type RollbackReport } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, UsageError } from '../util/errors.ts';
 import { digestOf } from '../util/image-ref.ts';
-import { realClock, type Clock } from '../util/poll.ts';
+import type { Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { recordVerdict } from './verdict-store.ts';
 
@@ -87,7 +87,8 @@ export function metricLine(m: MetricStatus): string {
 export async function guard(target: DeployTarget, opts: GuardOptions = {}): Promise<GuardReport> {
   const config = opts.config ?? target.settings.guard ?? GuardSchema.parse({});
   const window = opts.windowSeconds ?? config.window;
-  const clock = opts.clock ?? realClock;
+  // The deploy's clock by default: the simulator's virtual time drives the CLI paths too.
+  const clock = opts.clock ?? deployClock;
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const url = target.config?.env?.url;
   const specs = config.metrics.map(metricSpec);
@@ -120,6 +121,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
     }
     return { serving, analysis };
   });
+  const detectedAt = Date.now(); // the verdict's moment: where a rollback's time to restore starts
   const summary = analysis.metrics.map(metricLine);
   const base = { env: target.envName, version: serving.version, image: serving.image, phase: analysis.phase, seconds: analysis.seconds, analysis, summary };
   const goBack = analysis.phase === 'failed' || (analysis.phase === 'inconclusive' && config.inconclusive === 'abort' && !analysis.aborted);
@@ -140,7 +142,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
       return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate, summary: [...summary, msg] };
     }
     log(`guard ${target.envName}: rolling every host back from ${serving.version}`);
-    const rb = await rollback(target, { progress: new Progress((l) => log(l)) });
+    const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: detectedAt, version: serving.version, reason: `guard ${analysis.phase}: ${analysis.reasons.join('; ')}` } });
     return { ...base, action: rb.ok ? 'rolled-back' : 'rollback-failed', rollback: rb, ok: false, exitCode: ExitCode.gate };
   } catch (e) {
     log(`guard ${target.envName}: rollback failed: ${redact((e as Error).message)}`);

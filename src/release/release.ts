@@ -20,6 +20,7 @@ import { formatCheck } from './checks.ts';
 import { runEnvChecks, type EnvChecksReport } from './env-checks.ts';
 import { guard, type GuardReport } from './guard.ts';
 import type { ReleaseReport, ReleaseStep } from './report.ts';
+import { requirePassed } from './require-passed.ts';
 import { readVerdicts } from './verdict-store.ts';
 import { decidePromotion, type Promotable } from './verdicts.ts';
 
@@ -33,6 +34,8 @@ export interface FlowOptions {
   runId?: string;
   /** Passed through to every deploy (the CLI's pre-migration backup, a progress printer...). */
   deploy?: Partial<DeployOptions>;
+  /** Another environment's target (deploy.requirePassed of the destination, when it is not the source). */
+  targetOf?: (env: string) => DeployTarget;
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
@@ -73,7 +76,8 @@ export async function afterDeploy(target: DeployTarget, o: FlowOptions = {}): Pr
     if (!smoke.ok) {
       log(`smoke of ${target.envName} failed: rolling every host back from ${smoke.version}`);
       const t0 = Date.now();
-      const rb = await rollback(target, { progress: new Progress((l) => log(l)) }).catch((e: Error) => e);
+      const failing = smoke.results.filter((r) => !r.ok).map((r) => r.name).join(', ');
+      const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: t0, version: smoke.version, reason: `smoke failed: ${failing}` } }).catch((e: Error) => e);
       steps.push(rb instanceof Error
         ? { name: 'rollback', env: target.envName, status: 'failed', seconds: since(t0), summary: redact(rb.message) }
         : { name: 'rollback', env: target.envName, status: rb.ok ? 'passed' : 'failed', seconds: rb.seconds, summary: `every host back on ${rb.version}`, detail: rb });
@@ -114,6 +118,12 @@ export async function promote(from: DeployTarget, to: DeployTarget, o: FlowOptio
   let p: Promotable;
   try {
     p = await promotable(from);
+    // The destination may demand another environment's pass too (deploy.requirePassed), by digest.
+    const required = to.settings.requirePassed;
+    if (required && required !== from.envName) {
+      if (!o.targetOf) throw new Error(`promote: ${to.envName} requires ${required}'s pass but no way to reach ${required} was given`);
+      await requirePassed(to, o.targetOf(required), { version: p.version, digest: p.digest });
+    }
   } catch (e) {
     if (!(e instanceof PierError) || e.exitCode !== ExitCode.gate) throw e;
     steps.push({ name: 'promotion gate', env: from.envName, status: 'failed', seconds: since(tp), summary: e.message });

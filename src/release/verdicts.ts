@@ -100,3 +100,35 @@ export function decidePromotion(fromEnv: string, serving: readonly Serving[], ve
   if (!last.ok) throw new PromotionRefused(`cannot promote ${first.version} (${digest.slice(0, 19)}) from ${fromEnv}: its checks failed (${last.at}, run ${last.run}): ${last.detail.join('; ')}`);
   return { version: first.version!, image: first.image!, digest, verdict: last };
 }
+
+/** What deploy.requirePassed asks about: a tag (plain `pier deploy`) or a digest (promotion). */
+export interface RequiredPassWant {
+  version: string;
+  digest?: string;
+}
+
+/**
+ * deploy.requirePassed: may `want` go to `env`? The newest checks verdict of `required` for it
+ * (by digest when known, else by version) must have passed. Returns that verdict: its digest is
+ * what `env` pulls, the bytes `required` passed. Throws PromotionRefused naming both
+ * environments and the digest (exit 1).
+ */
+export function decideRequiredPass(env: string, required: string, want: RequiredPassWant, verdicts: readonly Verdict[]): Verdict {
+  const what = want.digest ? `${want.version} (${want.digest})` : want.version;
+  const mine = verdicts.filter((v) => v.kind === 'checks' && v.env === required && (want.digest ? v.digest === want.digest : v.version === want.version));
+  const last = mine[mine.length - 1];
+  const override = `or, knowingly, pier deploy ${env} --no-require-passed`;
+  if (!last) {
+    throw new PromotionRefused(
+      `cannot deploy ${what} to ${env}: deploy.requirePassed says ${required}'s checks must pass it first, and ${required} has no checks verdict for it`,
+      `deploy it to ${required}, run pier checks ${required}, then pier promote ${required} ${env} (${override})`,
+    );
+  }
+  if (!last.ok) {
+    throw new PromotionRefused(
+      `cannot deploy ${last.version} (${last.digest}) to ${env}: deploy.requirePassed: ${required}'s checks failed for it (${last.at}, run ${last.run}): ${last.detail.join('; ')}`,
+      `fix it and release a new version through ${required} (${override})`,
+    );
+  }
+  return last;
+}

@@ -13,6 +13,8 @@ export interface LoadResult {
   failed: number;
   /** HTTPS only: requests retried once because the keep-alive connection they were written on was closed by the server before any answer. */
   retriedReused: number;
+  /** When each of those resets was seen (Date.now()), up to 100,000: to tell whether they cluster at reloads. */
+  retriedAt: number[];
   /** Failure descriptions (status or error), first 20. */
   failures: string[];
   /** When each failed request was sent (Date.now()), up to 1,000,000: to tell failures of one moment from the rest. */
@@ -43,7 +45,7 @@ export function percentile(values: readonly number[], q: number): number {
 
 /** Start sending GET `path` to 127.0.0.1:`port` at `rps`. Only loopback ports the test published. */
 export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeconds?: number; spans?: boolean; tls?: { ca: string; servername: string } } = {}): Load {
-  const result = { sent: 0, ok: 0, failed: 0, retriedReused: 0, failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
+  const result = { sent: 0, ok: 0, failed: 0, retriedReused: 0, retriedAt: [] as number[], failures: [] as string[], failedSentAt: [] as number[], versions: {} as Record<string, number>, ...(opts.spans ? { spans: [] as [number, number][] } : {}) };
   const latencies: number[] = [];
   const inflight = new Set<Promise<void>>();
   // Enough sockets that the client never queues requests itself at the rates used here.
@@ -90,6 +92,7 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
         req.on('error', (e: NodeJS.ErrnoException) => {
           if (opts.tls && !retry && !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.message === 'socket hang up')) {
             result.retriedReused += 1;
+            if (result.retriedAt.length < 100_000) result.retriedAt.push(Date.now());
             return attempt(true);
           }
           fail(e.message);

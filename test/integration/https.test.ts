@@ -5,8 +5,9 @@
  * passing TLS through to the hosts; a TLS client trusting pebble's root sees the right name and
  * chain on every host; renewal and a deploy under HTTPS load with no failed request; HTTP
  * redirected except the challenge path; file certificates refused (mismatched, expired) before
- * any host changes. Pure parts: test/unit/certs/.
+ * any host changes, and a valid pair deployed (key 0600, served by every host). Pure parts: test/unit/certs/.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -204,20 +205,29 @@ describe.sequential('HTTPS on every host', () => {
     for (const h of fleet.hosts) await fleet.hostExec(h.name, ['rm', '-f', '/var/lib/pier/nginx/acme-challenge/probe-token']);
   }, 60_000);
 
-  it('renewal (--force) and a deploy under HTTPS load (200 req/s): zero failed requests; the new certificate is served', async () => {
+  it('renewal (--force) and a deploy under HTTPS load (at least 200 req/s): zero failed requests; the new certificate is served', async () => {
     const before = (await handshake({ servername: DOMAIN })).fingerprint;
     const loadStart = Date.now();
-    const load = startLoad(fleet.lbTlsPort, 200, { path: '/version', tls: { ca: issuingRoot, servername: DOMAIN }, maxSeconds: 240 });
+    const at = (t: number) => Math.round((t - loadStart) / 100) / 10;
+    // 210 offered so that the achieved rate (sent / seconds, the last tick's remainder lost) is
+    // at least the issue's 200.
+    const load = startLoad(fleet.lbTlsPort, 210, { path: '/version', tls: { ca: issuingRoot, servername: DOMAIN }, maxSeconds: 240 });
     const renew = await pier(['certs', 'renew', 'production', '--force']);
+    const renewEnd = Date.now();
     const deploy = await pier(['deploy', 'production', '--version', 'v2']);
+    const deployEnd = Date.now();
     const r = await load.stop();
-    console.log(`https load: ${JSON.stringify({ sent: r.sent, ok: r.ok, failed: r.failed, retriedReused: r.retriedReused, rateRps: r.rateRps, seconds: r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, versions: r.versions, failedAtS: r.failedSentAt.slice(0, 50).map((t) => Math.round((t - loadStart) / 100) / 10) })}`);
+    console.log(`https load: ${JSON.stringify({ sent: r.sent, ok: r.ok, failed: r.failed, retriedReused: r.retriedReused, rateRps: r.rateRps, seconds: r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, versions: r.versions, failedAtS: r.failedSentAt.slice(0, 50).map(at) })}`);
+    // Plainly: requests reset by a reloading nginx on an idle keep-alive connection and sent again
+    // once on a new connection (as browsers, curl and Go do); when, against the renewal's and the
+    // deploy's time (4 reloads: one per host for each).
+    console.log(`https load: ${r.retriedReused} of ${r.sent} requests were retried once on a new connection after a reset (at ${[...new Set(r.retriedAt.map(at))].join(', ') || '-'} s; renew 0-${at(renewEnd)} s, deploy ${at(renewEnd)}-${at(deployEnd)} s); ${r.failed} failed`);
     expect(renew.code, renew.stderr).toBe(0);
     expect(renew.stdout).toMatch(/^renewed: /m);
     expect(deploy.code, deploy.stderr).toBe(0);
     expect(r.failures).toEqual([]);
     expect(r.failed).toBe(0);
-    expect(r.rateRps).toBeGreaterThanOrEqual(190);
+    expect(r.rateRps).toBeGreaterThanOrEqual(200);
     expect(r.versions.v2).toBeGreaterThan(0);
     const after = await Promise.all(fleet.hosts.map(() => handshake({ servername: DOMAIN })));
     for (const a of after) {
@@ -256,5 +266,30 @@ describe.sequential('HTTPS on every host', () => {
     expect(await Promise.all(fleet.hosts.map((h) => hostTlsState(h.name)))).toEqual(before);
     // The key never reached the output.
     for (const r of [m1, m2, e1, e2]) expect(r.stdout + r.stderr).not.toContain(other.key.split('\n')[1]!);
+  }, 300_000);
+
+  it('file certificates: a valid pair is deployed, the key 0600 on every host, and every host serves that certificate', async () => {
+    const dir = join(root, 'certs', 'd');
+    mkdirSync(dir, { recursive: true });
+    const pair = await makeCert([DOMAIN, WWW], days(-1), days(60), dir);
+    const env = parse(readFileSync(join(root, 'environments', 'production.yaml'), 'utf8'));
+    writeFileSync(join(root, 'environments', 'files.yaml'), stringify({ ...env, proxy: { tls: { hosts: [DOMAIN, WWW], certificate: { cert: 'certs/d/cert.pem', key: 'certs/d/key.pem' } } } }));
+    const d = await runPier(['deploy', 'files', '--version', 'v1', '--config', config], { cwd: root, timeoutMs: 300_000 });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout + d.stderr).not.toContain(pair.key.split('\n')[1]!);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    for (const h of fleet.hosts) {
+      expect(await fleet.hostExec(h.name, ['stat', '-c', '%a %n', '/var/lib/pier/nginx/tls/key.pem', '/var/lib/pier/nginx/tls/cert.pem'])).toBe('600 /var/lib/pier/nginx/tls/key.pem\n600 /var/lib/pier/nginx/tls/cert.pem');
+      expect((await fleet.hostExec(h.name, ['sha256sum', '/var/lib/pier/nginx/tls/key.pem'])).split(' ')[0], h.name).toBe(sha(pair.key));
+    }
+    // Through the load balancer: every host's answer (each logs the probes it served) with that certificate.
+    const want = new X509Certificate(pair.cert).fingerprint256;
+    const probes = await Promise.all(Array.from({ length: 6 }, (_, i) => handshake({ servername: DOMAIN, request: `GET /file-cert-probe-${i} HTTP/1.1\r\nHost: ${DOMAIN}\r\nConnection: close\r\n\r\n` })));
+    for (const p of probes) {
+      expect(p.fingerprint).toBe(want);
+      expect(p.subject).toBe(DOMAIN);
+      expect(p.response).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    for (const h of fleet.hosts) expect(await fleet.hostExec(h.name, ['sh', '-c', 'grep -c file-cert-probe /var/lib/pier/logs/access.log || true']), h.name).not.toBe('0');
   }, 300_000);
 });

@@ -35,6 +35,8 @@ export interface SimContainer {
   crashed: boolean;
   /** Proxy only: directory mounted as /etc/nginx/conf.d. */
   confDir?: string;
+  /** `--publish` values as given (`[ip:]hostPort:containerPort`). */
+  publish?: string[];
   /** Role containers: the argv after the image, the stop signal and timeout it was created with. */
   command?: string[];
   stopSignal?: string;
@@ -428,6 +430,15 @@ export class SimHost {
       }
       case 'run':
         return this.run(argv, a);
+      case 'port': {
+        // `docker port C PORT/tcp`: the host binding of a published port (proxy.tls checks 443).
+        const m = a.length === 2 ? /^(\d+)\/tcp$/.exec(a[1]!) : null;
+        if (!m) throw new UnknownCommandError(this.name, argv);
+        const x = c(a[0]);
+        if (!x) return noSuch(a[0]!);
+        const p = x.publish?.map((v) => v.split(':')).find((f) => f.at(-1) === m[1]);
+        return p ? ok(`${p.length === 3 ? p[0] : '0.0.0.0'}:${p.at(-2)}\n`) : fail(1, `Error: No public port '${a[1]}' published for ${x.name}`);
+      }
       case 'inspect': {
         if (a[0] !== '--format' || a.length !== 3) throw new UnknownCommandError(this.name, argv);
         const x = c(a[2]);
@@ -562,6 +573,7 @@ export class SimHost {
       health: isProxy ? 'healthy' : role ? (this.w.health[`${role}:${labels['pier.release'] ?? ''}`] ?? 'healthy') : (this.w.health[labels['pier.release'] ?? ''] ?? 'healthy'),
       ...(role ? { command, stopSignal: flags['--stop-signal']?.[0], stopTimeout: flags['--stop-timeout']?.[0] } : {}),
       checked: false, answered: 0, crashed: false, confDir: conf?.slice(0, conf.indexOf(':')),
+      ...(flags['--publish'] ? { publish: flags['--publish'] } : {}),
       ...(flags['--log-driver'] ? { logging: [flags['--log-driver'][0]!, ...(flags['--log-opt'] ?? [])] } : {}),
       ip: this.nextIp(),
     };
@@ -604,15 +616,20 @@ export class SimHost {
   }
 
   private curl(argv: readonly string[]): RemoteResult {
+    // https (proxy.tls) only with --insecure, to the proxy's published HTTPS port.
+    const tls = argv[2] === '--insecure';
+    const a = tls ? [...argv.slice(0, 2), ...argv.slice(3)] : argv;
     const expect = ['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time'];
-    if (argv.length !== 9 || expect.some((w, i) => argv[i] !== w)) throw new UnknownCommandError(this.name, argv);
-    const m = /^http:\/\/([\d.]+):(\d+)(\/.*)$/.exec(argv[8]!);
+    if (a.length !== 9 || expect.some((w, i) => a[i] !== w)) throw new UnknownCommandError(this.name, argv);
+    const m = (tls ? /^https:\/\/(127\.0\.0\.1):(\d+)(\/.*)$/ : /^http:\/\/([\d.]+):(\d+)(\/.*)$/).exec(a[8]!);
     if (!m) throw new UnknownCommandError(this.name, argv, 'unexpected URL');
     const [, ip, port, path] = m;
     const refused = fail(7, '', '000');
     if (ip === '127.0.0.1') {
-      if (Number(port) !== this.w.proxyPort) return refused;
       const p = this.s.containers[PROXY];
+      // nginx serves HTTPS only with its certificate and key in conf.d/tls/.
+      const https = p?.publish?.some((v) => v.endsWith(`${port}:443`)) && ['cert', 'key'].every((f) => this.s.files[`${p.confDir}/tls/${f}.pem`] !== undefined);
+      if (tls ? !https : Number(port) !== this.w.proxyPort) return refused;
       if (!p?.running || !this.s.proxyLoaded) return refused;
       // Each request goes to one target picked by share, with no retry on another: the proxy
       // answers 200 only when every target it may pick answers (a name that does not resolve,

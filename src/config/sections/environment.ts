@@ -124,6 +124,11 @@ export const Deploy = z
     canary: Canary.default(Canary.parse({})),
     blueGreen: BlueGreen.default(BlueGreen.parse({})),
     guard: Guard.optional().describe('Post-deploy guard (analysis for a window after the deploy; rollback of every host when a metric fails). pier deploy runs it when set (--no-guard skips); pier guard <env> runs it on demand'),
+    requirePassed: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'the name of another environment (a file environments/<name>.yaml), e.g. staging')
+      .optional()
+      .describe("An environment whose checks: must have passed an image before it reaches this one (e.g. staging for production): pier deploy refuses, before touching a host (exit 1), a version whose newest checks verdict on that environment's hosts is missing or failed, and pulls exactly the digest that passed; pier promote from another environment is held to it too. --no-require-passed overrides (said in the output and the report)"),
   })
   .describe('How releases reach the hosts');
 

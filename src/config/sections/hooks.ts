@@ -21,7 +21,7 @@ const list = (what: string) => z.array(HookCommand).default([]).describe(what);
 
 /** Every hook point; `preBuild` only in pier.yaml (a build belongs to no environment). */
 const hookFields = {
-  preDeploy: list('Before pier deploy changes anything on a host (under the lock, image on every host, before migrations and any container start); a failure aborts the deploy'),
+  preDeploy: list('Before pier deploy changes anything on a host (under the lock, image on every host, before the env file and certificate uploads, migrations and any container start); a failure aborts the deploy'),
   postDeploy: list('After pier deploy (succeeded or rolled back: PIER_OUTCOME), still under the lock; a failure is reported, the deploy stands'),
   preRollback: list('Before pier rollback switches any host (under the lock, target release known); a failure aborts the rollback'),
   postRollback: list('After pier rollback (PIER_OUTCOME), still under the lock'),

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
@@ -9,6 +9,8 @@ import { repoRoot } from '../../helpers/paths.ts';
 
 const committed = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'schema', name), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
+/** Every environment file the repository ships. */
+const repoEnvs = readdirSync(join(repoRoot, 'environments')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
 
 describe('generated JSON Schema', () => {
   it('committed schema/*.json equal what the zod definitions generate (run `npm run schema`)', () => {
@@ -23,7 +25,7 @@ describe('generated JSON Schema', () => {
 
   it('every committed YAML file points editors at its schema', () => {
     expect(readFileSync(join(repoRoot, 'pier.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/schema\/pier\.schema\.json/);
-    for (const env of ['dev', 'staging', 'production']) {
+    for (const env of repoEnvs) {
       expect(readFileSync(join(repoRoot, 'environments', `${env}.yaml`), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/schema\/environment\.schema\.json/);
     }
   });
@@ -56,7 +58,7 @@ describe('generated JSON Schema', () => {
 
   it('the repository\'s own files are valid under the JSON Schema', () => {
     expect(ajv.validate(committed('pier.schema.json'), parse(readFileSync(join(repoRoot, 'pier.yaml'), 'utf8')))).toBe(true);
-    for (const env of ['dev', 'staging', 'production']) {
+    for (const env of repoEnvs) {
       const doc = parse(readFileSync(join(repoRoot, 'environments', `${env}.yaml`), 'utf8')) ?? {};
       expect(ajv.validate(committed('environment.schema.json'), doc), JSON.stringify(ajv.errors)).toBe(true);
     }

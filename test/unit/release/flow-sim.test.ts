@@ -32,8 +32,8 @@ function fleet(names: string[]): SimFleet {
 }
 
 /** A target with an environment name and config (checks: pass unless the version is v3). */
-function target(f: SimFleet, env: string, o: { checks?: boolean; guard?: unknown } = {}): DeployTarget {
-  const t = f.target(f.process(), o.guard ? { guard: Guard.parse(o.guard) } : {});
+function target(f: SimFleet, env: string, o: { checks?: boolean; guard?: unknown; requirePassed?: string } = {}): DeployTarget {
+  const t = f.target(f.process(), { ...(o.guard ? { guard: Guard.parse(o.guard) } : {}), ...(o.requirePassed ? { requirePassed: o.requirePassed } : {}) });
   const checks = o.checks ? [{ name: 'e2e', command: [process.execPath, '-e', 'process.exit(process.env.PIER_VERSION === "v3" ? 1 : 0)'], timeoutSeconds: 30, reports: [], env: {} }] : [];
   return { ...t, envName: env, root, config: { env: { name: env, checks, smoke: [] } } as unknown as Config };
 }
@@ -66,6 +66,25 @@ describe('promotion by digest (simulated hosts)', () => {
       expect(servingOf(prod).map((c) => c.version)).toEqual(['v1', 'v1', 'v1']);
       // Verdicts are on the staging host, beside its release history.
       expect(staging.host('stage1').s.files['/var/lib/pier/api/verdicts.jsonl']!.trim().split('\n').map((l) => `${JSON.parse(l).digest.slice(7, 8)}:${JSON.parse(l).ok}`)).toEqual(['1:true', '3:false']);
+    });
+  });
+
+  it('a promotion from qa to a production that requires staging\'s pass: refused until staging passed that digest', async () => {
+    const qa = fleet(['qa1']);
+    const staging = fleet(['stage1']);
+    const prod = fleet(['web1', 'web2']);
+    const o = { log: () => undefined, targetOf: (e: string) => target(e === 'staging' ? staging : qa, e, { checks: true }) };
+    await withVirtualTime(async () => {
+      for (const f of [qa, staging]) expect((await deploy(target(f, f === qa ? 'qa' : 'staging'), { version: 'v1', progress: quiet() })).ok).toBe(true);
+      expect((await runEnvChecks(target(qa, 'qa', { checks: true }), 'checks', { log: () => undefined })).ok).toBe(true);
+      const refused = await promote(target(qa, 'qa', { checks: true }), target(prod, 'production', { requirePassed: 'staging' }), o);
+      expect(refused.steps.map((s) => `${s.name}:${s.status}`)).toEqual(['promotion gate:failed']);
+      expect(refused.error).toBe(`cannot deploy v1 (${DIGEST.v1}) to production: deploy.requirePassed says staging's checks must pass it first, and staging has no checks verdict for it`);
+      expect(prod.clock).toBe(1);
+      expect((await runEnvChecks(target(staging, 'staging', { checks: true }), 'checks', { log: () => undefined })).ok).toBe(true);
+      const ok = await promote(target(qa, 'qa', { checks: true }), target(prod, 'production', { requirePassed: 'staging' }), o);
+      expect(ok.ok, ok.error).toBe(true);
+      expect(servingOf(prod).map((c) => c.image)).toEqual(Array(2).fill(`${REGISTRY}/${IMAGE_REPO}@${DIGEST.v1}`));
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../../../src/util/image-ref.ts';
-import { decidePromotion, parseVerdicts, PromotionRefused, verdictLine, type Verdict } from '../../../src/release/verdicts.ts';
+import { decidePromotion, decideRequiredPass, parseVerdicts, PromotionRefused, verdictLine, type Verdict } from '../../../src/release/verdicts.ts';
 import { publishedBy } from '../../../src/release/ci-step.ts';
 import { renderSummary } from '../../../src/release/report.ts';
 
@@ -18,6 +18,22 @@ const refusal = (f: () => unknown) => {
   }
   throw new Error('not refused');
 };
+
+describe('deploy.requirePassed decision', () => {
+  it('by version (pier deploy): the newest checks verdict of the required environment decides; its digest is what to pull', () => {
+    expect(decideRequiredPass('production', 'staging', { version: 'v5' }, [v({ ok: false, digest: D2, at: '2026-12-01T09:00:00.000Z' }), v({})])).toMatchObject({ digest: D1, run: 'r1' });
+    expect(refusal(() => decideRequiredPass('production', 'staging', { version: 'v5' }, [v({}), v({ ok: false, digest: D2, at: '2026-12-01T11:00:00.000Z', run: 'r2' })]))).toBe(
+      `cannot deploy v5 (${D2}) to production: deploy.requirePassed: staging's checks failed for it (2026-12-01T11:00:00.000Z, run r2): e2e passed (12 passed, 0 failed)`,
+    );
+  });
+  it('by digest (pier promote from another environment); other environments, kinds and digests do not count', () => {
+    const others = [v({ env: 'qa' }), v({ kind: 'guard' }), v({ digest: D2 })];
+    expect(refusal(() => decideRequiredPass('production', 'staging', { version: 'v5', digest: D1 }, others))).toBe(
+      `cannot deploy v5 (${D1}) to production: deploy.requirePassed says staging's checks must pass it first, and staging has no checks verdict for it`,
+    );
+    expect(decideRequiredPass('production', 'staging', { version: 'v5', digest: D2 }, others)).toMatchObject({ digest: D2 });
+  });
+});
 
 describe('promotion decision', () => {
   const serving = (...images: string[]) => images.map((image, i) => ({ host: `stage${i + 1}`, version: 'v5', image }));
