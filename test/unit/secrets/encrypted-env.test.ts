@@ -155,7 +155,7 @@ describe('pier secrets', () => {
       expect(get.code, get.stderr).toBe(2);
       expect(get.stderr).toContain(`environments/production.env: DOTENV_PRIVATE_KEY_PRODUCTION: ${message}`);
       expect(get.stdout).toBe('');
-      const deploy = spawnSync(process.execPath, [pierBin, 'deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '' }, encoding: 'utf8', timeout: 120_000 });
+      const deploy = runPierSync(['deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { DOTENV_PRIVATE_KEY_PRODUCTION: '' }, timeoutMs: 120_000 });
       expect(deploy.status, deploy.stderr).toBe(2);
       expect(deploy.stderr).toContain(message);
       for (const out of [get.stdout, get.stderr, deploy.stdout, deploy.stderr]) {
