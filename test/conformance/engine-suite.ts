@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BuiltImage, Engine, SidecarSpec } from '../../src/engine/types.ts';
 import { httpGet } from '../../src/util/http.ts';
+import { poll } from '../../src/util/poll.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { get } from '../helpers/http.ts';
 
@@ -106,11 +107,8 @@ export function engineConformance(name: string, makeEngine: () => Engine | Promi
     it('serves the image on a URL the caller reaches, with sidecars; stop ends it', async () => {
       const app = await engine.serve({ image: server, port: 8080, env: { MESSAGE: 'served-ok' }, sidecars: [cache] });
       expect(app.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      let body = '';
-      for (let i = 0; i < 40 && !body; i++) {
-        body = await httpGet(app.url, 1000).then((r) => r.body, () => '');
-        if (!body) await new Promise((r) => setTimeout(r, 250));
-      }
+      // Bounded: 40 tries, 250 ms apart; the body it gave up on is in the failure.
+      const body = await poll('a body from the served app', async () => (await httpGet(app.url, 1000)).body || undefined, { timeoutMs: 60_000, intervalMs: 250, maxAttempts: 40 }).catch((e: Error) => e.message);
       expect(body).toBe('served-ok cache=up');
       await app.stop();
       await expect(httpGet(app.url, 1000)).rejects.toThrow();
@@ -138,7 +136,8 @@ export function engineConformance(name: string, makeEngine: () => Engine | Promi
     it('close removes every container, network and volume of the run, even mid-run', async () => {
       const e = await fresh();
       const running = e.run({ image: opts.images.redis, command: ['sleep', '60'], sidecars: [cache] }).catch((err: Error) => err);
-      for (let i = 0; i < 60 && (await opts.leftovers(e.runId)) < 2; i++) await new Promise((r) => setTimeout(r, 250));
+      // Bounded: 60 looks, 250 ms apart, for the run's sidecar and its network.
+      await poll('the run\'s container and network', async () => ((await opts.leftovers(e.runId)) >= 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, maxAttempts: 60 }).catch(() => undefined);
       expect(await opts.leftovers(e.runId)).toBeGreaterThanOrEqual(2);
       await e.close();
       expect(await running).toBeInstanceOf(Error);

@@ -14,6 +14,8 @@ export interface RunPierOptions {
   /** Merged over process.env. */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Written to stdin, which is then closed (e.g. a value for `pier secrets set`); without it stdin is empty. */
+  input?: string;
   /** Called with all stderr so far on every chunk (e.g. to send SIGINT at a given step). */
   onStderr?: (all: string, child: ChildProcess) => void;
   /** Called with the child once spawned (e.g. to kill what a timed-out test left running). */
@@ -32,8 +34,10 @@ export function runPier(args: string[], opts: RunPierOptions = {}): Promise<Pier
   const child = spawn(process.execPath, [pierBin, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  // A pier that exits before reading its stdin must not turn the write into an uncaught EPIPE.
+  if (opts.input !== undefined) child.stdin!.on('error', () => undefined).end(opts.input);
   opts.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
@@ -53,6 +57,6 @@ export function runPier(args: string[], opts: RunPierOptions = {}): Promise<Pier
 
 /** The same, synchronously (quick commands in unit tests: --help, config errors). */
 export function runPierSync(args: string[], opts: Omit<RunPierOptions, 'onStderr' | 'onSpawn'> = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [pierBin, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+  const r = spawnSync(process.execPath, [pierBin, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -5,7 +5,6 @@
  * blue-green before the switch; a host restarted (`docker restart` of its container) mid-deploy.
  * The exhaustive version of these, every crash point, runs in memory: test/unit/deploy-faults/.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,8 +19,8 @@ import { lockRelease, lockStatus, releases, status } from '../sim/verbs.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 import { startLoad, type Load } from '../helpers/load.ts';
-import { repoRoot } from '../helpers/paths.ts';
 import { get } from '../helpers/http.ts';
+import { runPier } from '../helpers/pier.ts';
 
 let fleet: Fleet;
 let config: string;
@@ -45,21 +44,23 @@ interface PierRun {
   err: string;
 }
 
-/** Run bin/pier.js; `killWhen` sees stderr so far and returns true to SIGKILL the process. */
-function pier(args: string[], killWhen?: (stderr: string) => boolean): Promise<PierRun & { killedAt?: string }> {
-  const child = spawn(join(repoRoot, 'bin/pier.js'), [...args, '--config', config], { env: { ...process.env, PIER_DEPLOYER: 'crash-test' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
+/**
+ * Run bin/pier.js; `killWhen` sees stderr so far and returns true to SIGKILL the process. The
+ * helper's own kill is set past the tests' 420 s, so a SIGKILL here is always `killWhen`'s.
+ */
+async function pier(args: string[], killWhen?: (stderr: string) => boolean): Promise<PierRun & { killedAt?: string }> {
   let killedAt: string | undefined;
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    if (killWhen && killedAt === undefined && killWhen(err)) {
-      killedAt = err;
-      child.kill('SIGKILL');
-    }
+  const r = await runPier([...args, '--config', config], {
+    env: { PIER_DEPLOYER: 'crash-test' },
+    timeoutMs: 600_000,
+    onStderr: (err, child) => {
+      if (killWhen && killedAt === undefined && killWhen(err)) {
+        killedAt = err;
+        child.kill('SIGKILL');
+      }
+    },
   });
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err, killedAt })));
+  return { code: r.code, signal: r.signal, out: r.stdout, err: r.stderr, killedAt };
 }
 
 const serving = async (t: DeployTarget) => (await status(t)).map((h) => h.serving);

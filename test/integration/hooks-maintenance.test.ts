@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { get } from '../helpers/http.ts';
+import { notYet, poll } from '../../src/util/poll.ts';
 import { pierBin, runPier } from '../helpers/pier.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
@@ -135,14 +136,17 @@ describe.sequential('maintenance mode', () => {
     const loop = `rm -f ${out} ${stopFile}; end=$(( $(date +%s) + 90 )); n=0; while [ ! -e ${stopFile} ] && [ "$(date +%s)" -lt "$end" ] && [ "$n" -lt 3000 ]; do n=$((n+1)); t=$(date +%s%3N); r=$(curl -s -o /dev/null --max-time 3 -w '%{http_code} %header{retry-after}' http://127.0.0.1:80/version); echo "$t $r" >> ${out}; sleep 0.02; done`;
     const loops = fleet.hosts.map((h) => fleet.hostExec(h.name, ['sh', '-c', loop]));
     const count = async (h: string) => Number((await fleet.hostExec(h, ['sh', '-c', `cat ${out} 2>/dev/null | wc -l`])).trim());
-    // Every loop answered by maintenance for a while first (bounded: 60 looks, 500 ms apart).
-    for (let i = 0; i < 60 && (await Promise.all(fleet.hosts.map((h) => count(h.name)))).some((n) => n < 20); i++) await new Promise((r) => setTimeout(r, 500));
+    // Every loop answered by maintenance for a while first (bounded: 60 looks, 500 ms apart; the
+    // assertions below judge what was seen, as they did when these were hand loops).
+    const looks = { timeoutMs: 60_000, intervalMs: 500, maxAttempts: 60 };
+    const atLeast20 = (ns: number[]) => (ns.every((n) => n >= 20) ? true : notYet(`requests per host: ${ns.join(', ')}`));
+    await poll('20 requests on every host before maintenance off', async () => atLeast20(await Promise.all(fleet.hosts.map((h) => count(h.name)))), looks).catch(() => undefined);
     const startAt = Date.now();
     const r = await pier(['maintenance', 'off', 'production']);
     const offAt = Date.now();
     expect(r.code, r.stderr).toBe(0);
     const atOff = await Promise.all(fleet.hosts.map((h) => count(h.name)));
-    for (let i = 0; i < 60 && (await Promise.all(fleet.hosts.map((h, k) => count(h.name).then((n) => n - atOff[k]!)))).some((n) => n < 20); i++) await new Promise((r) => setTimeout(r, 500));
+    await poll('20 requests on every host after maintenance off', async () => atLeast20(await Promise.all(fleet.hosts.map((h, k) => count(h.name).then((n) => n - atOff[k]!)))), looks).catch(() => undefined);
     await Promise.all(fleet.hosts.map((h) => fleet.hostExec(h.name, ['touch', stopFile])));
     await Promise.all(loops);
     const lines = (await Promise.all(fleet.hosts.map((h) => fleet.hostExec(h.name, ['cat', out])))).flatMap((o) => o.trim().split('\n')).map((l) => l.trim().split(' '));

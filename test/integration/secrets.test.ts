@@ -7,7 +7,6 @@
  * audit logs and env directories, the image via `docker save`) is searched for each canary in
  * every encoded form: zero hits.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { exec } from '../../src/util/exec.ts';
 import { poll } from '../../src/util/poll.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
-import { pierBin, runPier, type PierResult } from '../helpers/pier.ts';
+import { runPier, type PierResult } from '../helpers/pier.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
 const tag = Date.now().toString(36);
@@ -39,21 +38,9 @@ let fleet: Fleet;
 let root: string;
 const outputs: { what: string; text: string }[] = [];
 
+/** `input` is stdin, for `pier secrets set` (the value never on the command line). */
 async function pier(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PierResult> {
-  let r: PierResult;
-  if (o.input === undefined) r = await runPier(args, { cwd: root, env: { ...runEnv, ...o.env }, timeoutMs: 300_000 });
-  else {
-    // stdin for `pier secrets set` (the value never on the command line).
-    r = await new Promise<PierResult>((resolve) => {
-      const child = spawn(process.execPath, [pierBin, ...args], { cwd: root, env: { ...process.env, ...runEnv, ...o.env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, pid: child.pid ?? 0 }));
-      child.stdin.end(o.input);
-    });
-  }
+  const r = await runPier(args, { cwd: root, env: { ...runEnv, ...o.env }, input: o.input, timeoutMs: 300_000 });
   outputs.push({ what: `pier ${args.join(' ')}: stdout`, text: r.stdout }, { what: `pier ${args.join(' ')}: stderr`, text: r.stderr });
   return r;
 }

@@ -1,7 +1,7 @@
 // Encrypted env files (dotenvx format) through `pier secrets` as a process, the deploy target's
 // decryption, and missing/wrong keys (exit 2, naming the env, never a value). The dotenvx CLI
 // reads what pier writes (interoperability with @dotenvx/dotenvx).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { decryptEnv, plaintextSecrets, setEncrypted } from '../../../src/secrets
 import { newKeypair } from '../../../src/secrets/dotenvx.ts';
 import { isSecretKey } from '../../../src/secrets/model.ts';
 import { clearSecrets, redact } from '../../../src/util/redact.ts';
-import { pierBin } from '../../helpers/pier.ts';
+import { runPierSync } from '../../helpers/pier.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const CANARY = 'canary-Sup3rS3cret-7f3a9';
@@ -29,7 +29,7 @@ function project(): string {
 }
 /** `pier secrets` as a process (the real entry point, stdin and exit code). */
 const pierProcess = (root: string, args: string[], env: NodeJS.ProcessEnv = {}, input = '') => {
-  const r = spawnSync(process.execPath, [pierBin, 'secrets', ...args], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '', ...env }, input, encoding: 'utf8', timeout: 120_000 });
+  const r = runPierSync(['secrets', ...args], { cwd: root, env: { DOTENV_PRIVATE_KEY_PRODUCTION: '', ...env }, input, timeoutMs: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -155,7 +155,7 @@ describe('pier secrets', () => {
       expect(get.code, get.stderr).toBe(2);
       expect(get.stderr).toContain(`environments/production.env: DOTENV_PRIVATE_KEY_PRODUCTION: ${message}`);
       expect(get.stdout).toBe('');
-      const deploy = spawnSync(process.execPath, [pierBin, 'deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '' }, encoding: 'utf8', timeout: 120_000 });
+      const deploy = runPierSync(['deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { DOTENV_PRIVATE_KEY_PRODUCTION: '' }, timeoutMs: 120_000 });
       expect(deploy.status, deploy.stderr).toBe(2);
       expect(deploy.stderr).toContain(message);
       for (const out of [get.stdout, get.stderr, deploy.stdout, deploy.stderr]) {
