@@ -5,7 +5,7 @@
  * HTTP check). Deploy and rollback under load: zero failed web requests, and every job taken from
  * Redis recorded exactly once in PostgreSQL across two worker replacements. A worker that never
  * becomes healthy rolls web back too. Deploys never restart an accessory; pier db backup and
- * restore work against it.
+ * restore work against it; `pier accessory logs|stop|reboot` on the Redis accessory at the end.
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -205,6 +205,38 @@ describe.sequential('roles and accessories on the simulated fleet', () => {
     const r = await pier('db', 'restore', 'production', file);
     expect(r.code, r.stderr).toBe(0);
     expect(await psql('SELECT count(*) FROM jobs_done')).toBe(before);
+    expect(await dbState()).toBe(dbBefore);
+  }, 240_000);
+
+  it('pier accessory logs, stop and reboot (Redis): its log lines; stopped shows not running; rebooted is a new container, healthy again', async () => {
+    const logs = await pier('accessory', 'logs', 'production', 'redis', '--lines', '5');
+    expect(logs.code, logs.stderr).toBe(0);
+    const [head, ...body] = logs.stdout.trimEnd().split('\n');
+    expect(head).toBe('== redis on web1 ==');
+    expect(body.length).toBeGreaterThan(0);
+    expect(body.length).toBeLessThanOrEqual(5);
+    // The container's own last lines (a few more, in case Redis logged one since).
+    const own = (await onWeb1('sh', '-c', `docker logs --tail 20 ${APP}-redis 2>&1`)).split('\n');
+    for (const l of body) expect(own).toContain(l);
+    const statusJson = async () => JSON.parse((await pier('accessory', 'status', 'production', 'redis', '--json')).stdout)[0] as { id: string; state: string; health?: string };
+    const before = await statusJson();
+    expect(before).toMatchObject({ state: 'running', health: 'healthy' });
+    const stop = await pier('accessory', 'stop', 'production', 'redis');
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(/^redis\s+web1\s+✓ exited \(stopped\)/m);
+    const st = await pier('accessory', 'status', 'production', 'redis');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/^redis\s+web1\s+✗ exited/m);
+    expect(st.stdout).not.toMatch(/healthy/);
+    const reboot = await pier('accessory', 'reboot', 'production', 'redis');
+    expect(reboot.code, reboot.stderr).toBe(0);
+    expect(reboot.stdout).toMatch(/^redis\s+web1\s+✓ running \(recreated\) healthy since/m);
+    const after = await statusJson();
+    expect(after).toMatchObject({ state: 'running', health: 'healthy' });
+    expect(after.id).toMatch(/^[0-9a-f]{12,}$/);
+    expect(after.id).not.toBe(before.id);
+    expect(await redis('PING')).toBe('PONG');
+    // The database accessory was left alone.
     expect(await dbState()).toBe(dbBefore);
   }, 240_000);
 });
