@@ -69,7 +69,18 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'restore') fileArg(rest[1], 'pier db restore <env> <file>'); // before connecting anywhere
-  const { runner, close } = await openRunner(cfg, b);
+  // backup.failed goes out whatever stops a backup: the database's host unreachable as much as
+  // pg_dump failing.
+  const notifier = sub === 'backup' ? new Notifier(cfg.env?.notify ?? [], { env, app: cfg.app.name, by: performer(), run: newRunId() }) : undefined;
+  const backupFailed = async (e: Error): Promise<never> => {
+    if (notifier) {
+      notifier.emit('backup.failed', { hosts: [], reason: e.message });
+      await notifier.settle();
+      for (const w of notifier.warnings()) console.error(`! ${w}`);
+    }
+    throw e;
+  };
+  const { runner, close } = await openRunner(cfg, b).catch(backupFailed);
   try {
     const version = async () => values['app-version'] ?? ((await exec(['git', 'rev-parse', '--short', 'HEAD'], { cwd: cfg.root, nothrow: true })).stdout.trim() || 'unknown');
     if (sub === 'drill') {
@@ -85,13 +96,7 @@ export async function run(argv: string[]): Promise<number> {
       return report.exitCode;
     }
     if (sub === 'backup') {
-      const notifier = new Notifier(cfg.env?.notify ?? [], { env, app: cfg.app.name, by: performer(), run: newRunId() });
-      const r = await backup(runner, settings, { appVersion: await version(), log }).catch(async (e: Error) => {
-        notifier.emit('backup.failed', { hosts: [], reason: e.message });
-        await notifier.settle();
-        for (const w of notifier.warnings()) console.error(`! ${w}`);
-        throw e;
-      });
+      const r = await backup(runner, settings, { appVersion: await version(), log }).catch(backupFailed);
       out(`✓ ${r.file}\n  ${r.meta.bytes} bytes, sha256 ${r.meta.sha256}, ${r.meta.tables.length} tables, migration ${r.meta.migration?.latest ?? 'none'}${r.removed.length ? `; retention removed ${r.removed.join(', ')}` : ''}`, r);
       return 0;
     }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { parseEnvFile } from '../compose/env-file.ts';
-import { isSecretKey, urlPassword } from '../secrets/model.ts';
+import { isSecretKey, MIN_SECRET_LENGTH, tooShortMessage, urlPassword } from '../secrets/model.ts';
 import { newKeypair, publicKeyOf } from '../secrets/dotenvx.ts';
 import {
   decryptEnv, findPrivateKey, isEncryptedValue, keyNames, KEYS_FILE, plaintextSecrets, reencrypt, setEncrypted, setLine, unsetLine, writePrivateKey, type PrivateKey,
@@ -109,6 +109,7 @@ function needKey(c: Ctx): PrivateKey {
 function set(c: Ctx, name: string, value: string): number {
   registerSecret(value);
   if (/[\r\n\0]/.test(value)) throw new UsageError(`pier secrets set: ${name}: multi-line value: docker --env-file cannot carry a newline (put it on one line, e.g. base64-encoded)`);
+  if (value !== '' && value.length < MIN_SECRET_LENGTH) throw new ConfigError([{ file: c.label, path: name, message: `environment "${c.env}": pier secrets set: the value has ${tooShortMessage(value.length)}` }]);
   const text = read(c);
   writeFileSync(c.file, setEncrypted(text, c.env, publicKeyFor(c, text), name, value), { mode: 0o600 });
   console.error(`${name} set (encrypted) in ${c.label}; roll it out with: pier deploy ${c.env} --env-only`);

@@ -5,6 +5,7 @@
  * Catalog names are never split out of psql's text output: every query that returns names returns
  * one JSON value per line (control characters escaped), and names go back into SQL only quoted.
  */
+import { quoteWord } from '../util/shell.ts';
 
 /**
  * `pg_dump` in custom format (compressed, selective restore) to stdout AND to `file` inside the container (for the test restore):
@@ -79,12 +80,12 @@ export const measureScript = (): string => ['BEGIN ISOLATION LEVEL REPEATABLE RE
  * psql's \! does not report it), then measure inside that same transaction.
  */
 export function snapshotDumpScript(user: string, database: string, file: string): string {
-  const dump = `pg_dump --username ${shellQuote(user)} --dbname ${shellQuote(database)} --format custom --snapshot="$PIER_SNAPSHOT" --file ${shellQuote(file)}`;
+  const dump = `pg_dump --username ${quoteWord(user)} --dbname ${quoteWord(database)} --format custom --snapshot="$PIER_SNAPSHOT" --file ${quoteWord(file)}`;
   return [
     'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;',
     'SELECT pg_export_snapshot() AS pier_snapshot \\gset',
     '\\setenv PIER_SNAPSHOT :pier_snapshot',
-    `\\! ${dump}; echo $? > ${shellQuote(`${file}.rc`)}`,
+    `\\! ${dump}; echo $? > ${quoteWord(`${file}.rc`)}`,
     ...MEASURE_SCRIPT,
     'COMMIT;',
   ].join('\n');
@@ -125,9 +126,6 @@ export function inBackground(user: string, argv: readonly string[]): string[] {
   ].join('\n');
   return ['sh', '-c', script, 'sh', user, pids, ...argv];
 }
-
-/** POSIX shell single-quoting. */
-export const shellQuote = (s: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The role owning `db` (as JSON, "null" when there is no such database). */
 export const databaseOwnerSql = (db: string): string => `SELECT to_json((SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(db)}))`;
@@ -203,6 +201,33 @@ const epoch = "SELECT extract(epoch FROM clock_timestamp())";
 export const NO_FLUSH_WAIT = 'SET synchronous_commit TO off';
 
 /**
+ * The skeleton both session enders share: a DO block with `db`'s oid as `dboid`, an int[] named
+ * `pids`, a deadline `seconds` ahead and notices off; `first` runs once, then a loop takes a fresh
+ * look at the activity views each time round, runs `look`, leaves when `done` holds or the deadline
+ * has passed, else runs `next` and sleeps `stepSeconds`.
+ */
+function sessionsLoop(db: string, o: { pids: string; seconds: number; first?: string[]; look?: string[]; done: string; next?: string[]; stepSeconds: number }): string {
+  return [
+    'DO $pier$',
+    'DECLARE',
+    `  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${literal(db)});`,
+    `  ${o.pids} int[];`,
+    `  deadline timestamptz := clock_timestamp() + interval '${o.seconds} seconds';`,
+    'BEGIN',
+    '  SET LOCAL client_min_messages = error;',
+    ...(o.first ?? []).map((l) => `  ${l}`),
+    '  LOOP',
+    "    PERFORM pg_stat_clear_snapshot(); -- else pg_stat_activity shows this transaction's first view again",
+    ...(o.look ?? []).map((l) => `    ${l}`),
+    `    EXIT WHEN ${o.done} OR clock_timestamp() > deadline;`,
+    ...(o.next ?? []).map((l) => `    ${l}`),
+    `    PERFORM pg_sleep(${o.stepSeconds});`,
+    '  END LOOP;',
+    'END $pier$',
+  ].join('\n');
+}
+
+/**
  * End every session on `db` and wait (up to 5 s) until no backend is left on it, which is what
  * ALTER DATABASE RENAME checks: signal them all at once, then look again every millisecond,
  * ending newcomers too. (`pg_terminate_backend(pid, timeout)` waits for one backend at a time, in
@@ -213,23 +238,17 @@ export const NO_FLUSH_WAIT = 'SET synchronous_commit TO off';
  * itself, yet never shows in pg_stat_activity. A pid that has gone is ignored (no warning shown).
  */
 export function endSessionsSql(db: string): string {
-  const d = literal(db);
-  return `DO $pier$
-DECLARE
-  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
-  pids int[];
-  deadline timestamptz := clock_timestamp() + interval '5 seconds';
-BEGIN
-  SET LOCAL client_min_messages = error;
-  LOOP
-    PERFORM pg_stat_clear_snapshot(); -- else pg_stat_activity shows this transaction's first view again
-    pids := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()
-      UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid());
-    EXIT WHEN cardinality(pids) = 0 OR clock_timestamp() > deadline;
-    PERFORM pg_terminate_backend(p) FROM unnest(pids) p;
-    PERFORM pg_sleep(0.001);
-  END LOOP;
-END $pier$`;
+  return sessionsLoop(db, {
+    pids: 'pids',
+    seconds: 5,
+    look: [
+      'pids := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid()',
+      "  UNION SELECT pid FROM pg_locks WHERE locktype = 'object' AND classid = 'pg_database'::regclass AND objid = dboid AND pid <> pg_backend_pid());",
+    ],
+    done: 'cardinality(pids) = 0',
+    next: ['PERFORM pg_terminate_backend(p) FROM unnest(pids) p;'],
+    stepSeconds: 0.001,
+  });
 }
 
 /**
@@ -241,22 +260,16 @@ END $pier$`;
  * exit; a pool of 10 of them was most of a 130 ms window.
  */
 export function thinSessionsSql(db: string): string {
-  const d = literal(db);
-  return `DO $pier$
-DECLARE
-  dboid oid := (SELECT oid FROM pg_database WHERE datname = ${d});
-  ended int[];
-  deadline timestamptz := clock_timestamp() + interval '2 seconds';
-BEGIN
-  SET LOCAL client_min_messages = error;
-  ended := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid());
-  PERFORM pg_terminate_backend(p) FROM unnest(ended) p;
-  LOOP
-    PERFORM pg_stat_clear_snapshot();
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY (ended)) OR clock_timestamp() > deadline;
-    PERFORM pg_sleep(0.002);
-  END LOOP;
-END $pier$`;
+  return sessionsLoop(db, {
+    pids: 'ended',
+    seconds: 2,
+    first: [
+      'ended := ARRAY(SELECT pid FROM pg_stat_activity WHERE datid = dboid AND pid <> pg_backend_pid());',
+      'PERFORM pg_terminate_backend(p) FROM unnest(ended) p;',
+    ],
+    done: 'NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY (ended))',
+    stepSeconds: 0.002,
+  });
 }
 
 /**

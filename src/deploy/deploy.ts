@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../util/exec.ts';
 import { ConfigError, EnvironmentError, ExitCode } from '../util/errors.ts';
+import { isDigest } from '../util/image-ref.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
 import { mapLimit, type HostSession } from './executor.ts';
@@ -142,7 +143,7 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
   const envOnly = Boolean(opts.envOnly);
   const streamed = !envOnly && (opts.stream || !target.registry);
   if (opts.digest && streamed) throw new ConfigError([{ file: `environments/${target.envName}.yaml`, path: 'deploy.registry', message: 'a deploy by digest pulls from a registry: set deploy.registry (and do not --stream)' }]);
-  if (opts.digest && !/^sha256:[0-9a-f]{64}$/.test(opts.digest)) throw new ConfigError([{ file: 'command line', path: 'digest', message: `expected sha256:<64 hex digits>, got ${opts.digest}` }]);
+  if (opts.digest && !isDigest(opts.digest)) throw new ConfigError([{ file: 'command line', path: 'digest', message: `expected sha256:<64 hex digits>, got ${opts.digest}` }]);
   // A streamed image must exist locally: checked before anything remote happens.
   let localImageId: string | undefined;
   if (streamed) {
@@ -288,9 +289,19 @@ export async function deploy(target: DeployTarget, opts: DeployOptions): Promise
           result = report(true, ExitCode.ok, webPlans.map((p) => ({ host: p.ops.name, status: 'deployed', serving: opts.version })), { image });
           result.images = images;
         } catch (err) {
+          const detectedAt = failureDetectedAt(progress, Date.now());
+          const recoverStart = Date.now();
           const [web, roles] = await Promise.all([recover(ctx, err as Error, image), recoverRoles(roleCtx, rolePlans)]);
+          const recoverSeconds = (Date.now() - recoverStart) / 1000;
           result = { ...report(false, web.exitCode, web.hosts, { image, ...(rolePlans.length ? { roles } : {}) }), error: web.error, logs: web.logs };
-          await audit(ops, target, runId, `deploy ${opts.version} failed: ${result.error}`).catch(() => undefined);
+          // pier stats reads these: time to restore starts at the detection (stamped with its own
+          // time, written after the hosts are back so the rollback waits for no audit write), and an
+          // automatic rollback's duration counts with the commanded ones'.
+          await audit(ops, target, runId, [
+            { at: detectedAt, message: `deploy ${opts.version} failure detected: ${result.error}` },
+            ...automaticRollbackLine(opts.version, web.hosts, recoverSeconds),
+            { message: `deploy ${opts.version} failed: ${result.error}` },
+          ]).catch(() => undefined);
         }
       }
       // Post hook point, under the lock: no other deploy starts before it has run.
@@ -362,8 +373,32 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
   if (failed) throw failed.reason;
 }
 
-async function audit(ops: HostOps[], target: DeployTarget, runId: string, message: string): Promise<void> {
-  const line = auditLine(new Date(), target.by, runId, message);
+/** Audit lines of this run on every host, in order (each stamped now unless `at` is given). */
+async function audit(ops: HostOps[], target: DeployTarget, runId: string, messages: string | readonly { at?: number; message: string }[]): Promise<void> {
+  const lines = (typeof messages === 'string' ? [{ message: messages }] : messages).map((m) => auditLine(new Date(m.at ?? Date.now()), target.by, runId, m.message));
   // One retry: a transient failure must not leave a run without its audit line.
-  await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
+  await Promise.all(ops.map(async (o) => {
+    for (const line of lines) await o.audit(line).catch(() => o.audit(line)).catch(() => undefined);
+  }));
+}
+
+/**
+ * When the deploy found its failure: the first host step that reported one (`unhealthy`, `failed`)
+ * or, when none did (a canary analysis, a smoke step, an interruption), the moment the rollout gave
+ * up (`caughtAt`). Pure.
+ */
+export function failureDetectedAt(progress: { events: readonly ProgressEvent[]; startedAt: number }, caughtAt: number): number {
+  const first = progress.events.find((e) => e.phase === 'unhealthy' || e.phase === 'failed');
+  return Math.min(caughtAt, first ? progress.startedAt + first.t * 1000 : Infinity);
+}
+
+/**
+ * The audit line of a deploy that switched hosts back itself (none when no host had switched):
+ * `rollback (automatic, deploy V failed) web1:V->P ... in Ns`, the commanded rollback's shape, so
+ * pier stats counts its duration. Pure.
+ */
+export function automaticRollbackLine(version: string, hosts: readonly HostOutcome[], seconds: number): { message: string }[] {
+  const back = hosts.filter((h) => h.status === 'rolled-back' || h.status === 'rollback-failed');
+  if (!back.length) return [];
+  return [{ message: `rollback (automatic, deploy ${version} failed) ${back.map((h) => `${h.host}:${version}->${h.status === 'rolled-back' ? h.serving ?? '?' : '?(failed)'}`).join(' ')} in ${seconds.toFixed(2)}s` }];
 }

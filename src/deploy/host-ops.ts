@@ -6,9 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, GateError } from '../util/errors.ts';
-import { notYet, poll, PollError, type Clock } from '../util/poll.ts';
+import { notYet, poll, PollError, realClock, type Clock } from '../util/poll.ts';
 import { errorStats, parseAccessLog, type AccessEntry, type ErrorStats } from './access-log.ts';
 import * as accessory from './commands/accessory.ts';
 import * as docker from './commands/docker.ts';
@@ -35,10 +34,10 @@ export const HEALTH_POLL_MS = 100;
 const SMOKE = { tries: 50, timeoutSeconds: 3 } as const;
 
 /**
- * The clock of the deploy's waits: node:timers/promises and Date.now (looked up at each call), so
- * the simulator's virtual clock (test/sim/clock.ts) drives them as it drives every other sleep.
+ * The clock of the deploy's waits: util/poll's one sleep (node:timers/promises) and Date.now, both
+ * looked up at each call, so the simulator's virtual clock (test/sim/clock.ts) drives them.
  */
-export const deployClock: Clock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }).then(() => undefined, () => undefined) };
+export const deployClock: Clock = realClock;
 
 /** A release as it runs on a host. */
 export interface Release {

@@ -49,6 +49,11 @@ export interface RollbackOptions {
   beforeSwitch?: (ctx: { run: string; version: string; from: (string | undefined)[] }) => Promise<unknown>;
   /** With the outcome while the lock is still held (postRollback hook); must not throw. */
   beforeUnlock?: (report: RollbackReport) => Promise<unknown>;
+  /**
+   * A smoke or guard rollback: the failure it answers, recorded before its line in the audit log
+   * (`failure detected in VERSION: reason`, stamped `at`): where pier stats' time to restore starts.
+   */
+  detected?: { at: number; version: string; reason: string };
 }
 
 export async function rollback(target: DeployTarget, opts: RollbackOptions = {}): Promise<RollbackReport> {
@@ -140,8 +145,11 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
       }
       // The duration ends the line: pier stats reads rollback durations from the audit log.
       const line = auditLine(new Date(), target.by, runId, `rollback ${[...hosts, ...roles.map((r) => ({ ...r, host: `${r.host}/${r.role}` }))].map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
+      const lines = [...(opts.detected ? [auditLine(new Date(opts.detected.at), target.by, runId, `failure detected in ${opts.detected.version}: ${opts.detected.reason}`)] : []), line];
       // One retry: a transient failure must not leave a run without its audit line.
-      await Promise.all(ops.map((o) => o.audit(line).catch(() => o.audit(line)).catch(() => undefined)));
+      await Promise.all(ops.map(async (o) => {
+        for (const l of lines) await o.audit(l).catch(() => o.audit(l)).catch(() => undefined);
+      }));
       result = { run: runId, ok: hosts.every((h) => h.ok) && roles.every((r) => r.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, ...(roles.length ? { roles } : {}), lock: { released: [], held: [] } };
       await opts.beforeUnlock?.(result).catch(() => undefined);
     } finally {

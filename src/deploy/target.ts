@@ -11,6 +11,7 @@ import { registerSecret } from '../util/redact.ts';
 import { parseEnvFile } from '../compose/env-file.ts';
 import { decryptEnv, findPrivateKey, isEncryptedFile } from '../secrets/encrypted-env.ts';
 import { isRef, resolveEnvValues, type SecretRef } from '../secrets/manager.ts';
+import { tooShortMessage, tooShortSecrets } from '../secrets/model.ts';
 import { checkedEnv, secretsOf } from './runtime-env.ts';
 import { appVolumes } from './commands/docker.ts';
 import type { SshAuth, SshTarget } from './ssh.ts';
@@ -227,6 +228,11 @@ function runtimeEnvOf(env: NonNullable<Config['env']>, root: string): { content?
     return { issues };
   }
   vars = { ...vars, ...plainExtra };
+  // A 1-2 character secret cannot be redacted (redact.ts skips it): refused here, before anything prints or connects.
+  for (const k of tooShortSecrets(vars, declared)) {
+    const message = `environment "${env.name}": the value has ${tooShortMessage(vars[k]!.length)}`;
+    issues.push(k in plainExtra ? { file: label, path: `env.${k}`, message } : { file, line: lines[k], col: 1, path: k, message });
+  }
   for (const s of secretsOf(vars, declared)) registerSecret(s);
   if (Object.keys(refs).length) {
     // The required check waits for the manager's values (deploy time).

@@ -16,7 +16,7 @@ import { reap } from '../docker/reap.ts';
 import { collect, firstFileFromTar, lineSplitter, readAll } from '../docker/streams.ts';
 import { EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
-import { repoAndTag } from '../util/image-ref.ts';
+import { isDigest, repoAndTag } from '../util/image-ref.ts';
 import { notYet, poll } from '../util/poll.ts';
 import { redact, registerSecret } from '../util/redact.ts';
 import { runLabels } from '../util/run-id.ts';
@@ -436,7 +436,7 @@ export class DockerEngine implements Engine {
         },
       ),
     );
-    if (error || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    if (error || !isDigest(digest)) {
       throw new EnvironmentError(`push of ${spec.address} failed: ${redact(error || 'no digest reported')}`);
     }
     return { ref: spec.address, digest };

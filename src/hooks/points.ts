@@ -8,6 +8,7 @@ import type { HookName, HooksConfig } from '../config/sections/hooks.ts';
 import type { DeployOptions, DeployReport } from '../deploy/deploy.ts';
 import type { RollbackOptions, RollbackReport } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
+import { digestOf } from '../util/image-ref.ts';
 import { postHookWarning, resolveHooks, runHook, runPreHook, type HookFacts, type HookResult } from './hooks.ts';
 
 /** Results of the hooks that ran, in order, and the post-hook failures as one line each. */
@@ -20,11 +21,6 @@ const printer = (hook: HookName) => (line: string) => console.error(`  [${hook}]
 
 function baseFacts(target: DeployTarget, command: string, runId: string): HookFacts {
   return { app: target.app, env: target.envName, hosts: target.hosts.map((h) => h.name), performer: target.by, run: runId, command, strategy: target.settings.strategy };
-}
-
-/** The digest part of an image reference (`repo@sha256:...` -> `sha256:...`), else undefined. */
-export function digestOf(image: string | undefined): string | undefined {
-  return image && /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
 }
 
 /** deploy()'s hook points running preDeploy and postDeploy. */

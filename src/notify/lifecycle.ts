@@ -6,13 +6,13 @@
 import type { DeployReport } from '../deploy/deploy.ts';
 import type { Progress, ProgressEvent } from '../deploy/progress.ts';
 import type { ReleaseStep } from '../release/report.ts';
+import { digestOf } from '../util/image-ref.ts';
 import type { NotifyEventName } from './events.ts';
 import type { Notifier } from './notifier.ts';
 
 type Fields = Parameters<Notifier['emit']>[1];
 export type Emission = [NotifyEventName, Fields];
 
-const digestOf = (image: string | undefined) => /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1];
 const FAILURE_PHASES: ReadonlySet<ProgressEvent['phase']> = new Set(['unhealthy', 'failed', 'interrupted']);
 
 /** `rollback.triggered` the moment a deploy starts switching hosts back, with the failure seen last. */

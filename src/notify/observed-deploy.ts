@@ -43,6 +43,15 @@ export async function observedDeploy(target: DeployTarget, opts: ObservedDeployO
   const progress = opts.progress ?? new Progress();
   notifier.emit('deploy.started', { version: opts.envOnly ? undefined : opts.version, hosts, reason: opts.envOnly ? 'env only' : undefined });
   watchDeploy(notifier, progress, opts.version, hosts);
+  // The pre-migration hook is the backup (every caller passes backupBeforeMigrate): when it fails,
+  // backup.failed goes out at once, then the deploy fails as before (nothing migrated or switched).
+  const { beforeMigrate } = deployOpts;
+  if (beforeMigrate) {
+    deployOpts.beforeMigrate = (c) => beforeMigrate(c).catch((e: Error) => {
+      notifier.emit('backup.failed', { version: opts.version, hosts, reason: e.message });
+      throw e;
+    });
+  }
   let report: DeployReport;
   try {
     report = await deploy(target, { ...deployOpts, runId, progress });

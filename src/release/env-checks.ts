@@ -7,10 +7,11 @@ import { withHosts } from '../deploy/fleet.ts';
 import { webTarget } from '../deploy/target.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { UsageError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import { newRunId } from '../util/run-id.ts';
 import { formatCheck, runChecks, type CheckResult } from './checks.ts';
 import { recordVerdict } from './verdict-store.ts';
-import { digestOf, type VerdictKind } from './verdicts.ts';
+import type { VerdictKind } from './verdicts.ts';
 
 export interface EnvChecksReport {
   env: string;

@@ -21,10 +21,10 @@ import { Progress } from '../deploy/progress.ts';
 import { rollback, type RollbackReport } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, UsageError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import type { Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { recordVerdict } from './verdict-store.ts';
-import { digestOf } from './verdicts.ts';
 
 export type GuardConfig = z.output<typeof Guard>;
 
@@ -121,6 +121,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
     }
     return { serving, analysis };
   });
+  const detectedAt = Date.now(); // the verdict's moment: where a rollback's time to restore starts
   const summary = analysis.metrics.map(metricLine);
   const base = { env: target.envName, version: serving.version, image: serving.image, phase: analysis.phase, seconds: analysis.seconds, analysis, summary };
   const goBack = analysis.phase === 'failed' || (analysis.phase === 'inconclusive' && config.inconclusive === 'abort' && !analysis.aborted);
@@ -141,7 +142,7 @@ export async function guard(target: DeployTarget, opts: GuardOptions = {}): Prom
       return { ...base, action: 'not-rolled-back', ok: false, exitCode: ExitCode.gate, summary: [...summary, msg] };
     }
     log(`guard ${target.envName}: rolling every host back from ${serving.version}`);
-    const rb = await rollback(target, { progress: new Progress((l) => log(l)) });
+    const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: detectedAt, version: serving.version, reason: `guard ${analysis.phase}: ${analysis.reasons.join('; ')}` } });
     return { ...base, action: rb.ok ? 'rolled-back' : 'rollback-failed', rollback: rb, ok: false, exitCode: ExitCode.gate };
   } catch (e) {
     log(`guard ${target.envName}: rollback failed: ${redact((e as Error).message)}`);

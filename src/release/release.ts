@@ -12,6 +12,7 @@ import { Progress } from '../deploy/progress.ts';
 import { rollback } from '../deploy/rollback.ts';
 import type { DeployTarget } from '../deploy/target.ts';
 import { ExitCode, PierError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import type { Clock } from '../util/poll.ts';
 import { redact } from '../util/redact.ts';
 import { newRunId } from '../util/run-id.ts';
@@ -21,7 +22,7 @@ import { guard, type GuardReport } from './guard.ts';
 import type { ReleaseReport, ReleaseStep } from './report.ts';
 import { requirePassed } from './require-passed.ts';
 import { readVerdicts } from './verdict-store.ts';
-import { decidePromotion, digestOf, type Promotable } from './verdicts.ts';
+import { decidePromotion, type Promotable } from './verdicts.ts';
 
 export interface FlowOptions {
   log?: (line: string) => void;
@@ -75,7 +76,8 @@ export async function afterDeploy(target: DeployTarget, o: FlowOptions = {}): Pr
     if (!smoke.ok) {
       log(`smoke of ${target.envName} failed: rolling every host back from ${smoke.version}`);
       const t0 = Date.now();
-      const rb = await rollback(target, { progress: new Progress((l) => log(l)) }).catch((e: Error) => e);
+      const failing = smoke.results.filter((r) => !r.ok).map((r) => r.name).join(', ');
+      const rb = await rollback(target, { progress: new Progress((l) => log(l)), detected: { at: t0, version: smoke.version, reason: `smoke failed: ${failing}` } }).catch((e: Error) => e);
       steps.push(rb instanceof Error
         ? { name: 'rollback', env: target.envName, status: 'failed', seconds: since(t0), summary: redact(rb.message) }
         : { name: 'rollback', env: target.envName, status: rb.ok ? 'passed' : 'failed', seconds: rb.seconds, summary: `every host back on ${rb.version}`, detail: rb });

@@ -6,6 +6,7 @@
  * hosts serve. Formats and the promotion decision are pure.
  */
 import { ExitCode, PierError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 
 /** A promotion refused by what the records say (exit 1, a gate), with what to do instead. */
 export class PromotionRefused extends PierError {
@@ -28,11 +29,6 @@ export interface Verdict {
   run: string;
   /** Per check: name, ok, pass/fail counts; per guard: the deciding reasons. Short: one line < 4 KiB. */
   detail: string[];
-}
-
-/** `sha256:...` of a digest reference (`repo@sha256:...`), or undefined for a tag reference. */
-export function digestOf(image: string | undefined): string | undefined {
-  return /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1];
 }
 
 /** One JSON line (bounded: an append under PIPE_BUF is atomic). */

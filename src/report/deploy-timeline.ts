@@ -112,7 +112,7 @@ export function renderDeployTimeline(input: TimelineInput): string {
 body{font:14px system-ui,sans-serif;margin:24px;color:#111}
 h1{font-size:18px;margin:0 0 4px} .ok{color:#15803d} .bad{color:#b91c1c}
 svg text{font:12px system-ui,sans-serif;fill:#111} .axis{fill:#555} .section{fill:#333}
-.tick{stroke:#e5e7eb} .lane-bg{fill:#f8fafc;stroke:#e2e8f0} .label{font-size:11px;fill:#111}
+.tick{stroke:#e5e7eb;shape-rendering:crispEdges} .lane-bg{fill:#f8fafc;stroke:#e2e8f0} .label{font-size:11px;fill:#111}
 .rps{fill:#60a5fa} .errors{fill:none;stroke:#dc2626;stroke-width:2}
 .legend span{margin-right:12px;white-space:nowrap} .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 </style></head><body>

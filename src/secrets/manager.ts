@@ -2,12 +2,14 @@
  * Secrets read from a secret manager at deploy time: `env: { NAME: { from: [argv...] } }` in the
  * environment file. The command runs on the deploying machine, as argv (no shell), with a timeout;
  * its stdout (one trailing newline removed) is the value, registered for redaction before anything
- * else sees it. A command that is missing, fails, hangs or prints nothing refuses the deploy,
+ * else sees it. A command that is missing, fails, hangs, prints nothing or a 1-2 character value
+ * (it could not be redacted) refuses the deploy,
  * naming the environment, the variable and the program, never a value. Recipes: docs/secrets.md.
  */
 import { ConfigError, EnvironmentError } from '../util/errors.ts';
 import { exec } from '../util/exec.ts';
 import { redact, registerSecret } from '../util/redact.ts';
+import { MIN_SECRET_LENGTH, tooShortMessage } from './model.ts';
 
 export interface SecretRef {
   from: string[];
@@ -34,6 +36,7 @@ export async function readSecret(envName: string, name: string, ref: SecretRef, 
     throw new EnvironmentError(`${what} failed with exit code ${r.code}${why ? `: ${why}` : ''}`, `run the command by hand to check the reference and that you are signed in`);
   }
   if (value === '') throw new ConfigError([{ file: where.split(':')[0]!, path: `env.${name}`, message: `environment "${envName}": secret manager command ${program} printed nothing (expected the value on stdout)` }]);
+  if (value.length < MIN_SECRET_LENGTH) throw new ConfigError([{ file: where.split(':')[0]!, path: `env.${name}`, message: `environment "${envName}": secret manager command ${program} printed ${tooShortMessage(value.length)}` }]);
   return value;
 }
 

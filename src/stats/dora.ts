@@ -7,10 +7,13 @@
  * - change failure rate: of the deploys that reached production (a host switched to them), those
  *   rolled back during the deploy (`rolled-back` records) or by a later rollback away from them
  *   (`rollback` records whose `from` is that version, before any other deploy on that host).
- * - time to restore: from the failed change reaching production (its first switch for a deploy
- *   that rolled itself back; its success for one rolled back later) to the last host back.
+ * - time to restore: from the failure's detection to the last host back. Detection is the audit
+ *   line `deploy X failure detected: ...` of a deploy that rolled itself back (its first unhealthy
+ *   or failed host, or the failed analysis), or `failure detected in X: ...` of a smoke or guard
+ *   rollback; without one (older records, a rollback by hand) the change reaching production: its
+ *   first switch, or its success for one rolled back later.
  * - deploy and rollback durations: from the audit lines (`deploy X started` / `succeeded|failed`;
- *   `rollback ... in Ns`).
+ *   `rollback ... in Ns`, `rollback (automatic, ...) ... in Ns` for a deploy that switched back).
  */
 import type { ReleaseRecord } from '../deploy/records.ts';
 
@@ -77,6 +80,8 @@ interface DeployRun {
   started?: number;
   ended?: number;
   ok?: boolean;
+  /** `deploy X failure detected`: when the deploy found the failure it rolled back from. */
+  detected?: number;
 }
 
 export function computeDora(env: string, hosts: readonly HostRecords[], commitTimes: ReadonlyMap<string, number>, window: { since: number; until: number }): DoraStats {
@@ -84,12 +89,28 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
   // Audit lines are written to every host: one run is one deploy, its times the earliest seen.
   const runs = new Map<string, DeployRun>();
   const rollbackSeconds: number[] = [];
+  /** Runs whose deploy switched hosts back itself and said so (`rollback (automatic, ...)`). */
+  const automaticRuns = new Set<string>();
   const seenRollbackRuns = new Set<string>();
+  /** `failure detected in X` (smoke, guard): version -> times. */
+  const detections: { version: string; at: number }[] = [];
   for (const h of hosts) {
     for (const line of h.audit) {
       const e = parseAuditLine(line);
       if (!e) continue;
-      let m = /^deploy (\S+) (started|succeeded|failed)\b/.exec(e.message);
+      let m = /^deploy (\S+) failure detected\b/.exec(e.message);
+      if (m) {
+        const r = runs.get(e.run) ?? { run: e.run };
+        r.detected = Math.min(r.detected ?? Infinity, e.at);
+        runs.set(e.run, r);
+        continue;
+      }
+      m = /^failure detected in (\S+?):? /.exec(e.message);
+      if (m) {
+        detections.push({ version: m[1]!, at: e.at });
+        continue;
+      }
+      m = /^deploy (\S+) (started|succeeded|failed)\b/.exec(e.message);
       if (m) {
         const r = runs.get(e.run) ?? { run: e.run };
         if (m[2] === 'started') r.started = Math.min(r.started ?? Infinity, e.at);
@@ -101,10 +122,11 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
         runs.set(e.run, r);
         continue;
       }
-      m = /^rollback .* in ([\d.]+)s$/.exec(e.message);
+      m = /^rollback (\(automatic\b[^)]*\) )?.* in ([\d.]+)s$/.exec(e.message);
       if (m && inWindow(e.at) && !seenRollbackRuns.has(e.run)) {
         seenRollbackRuns.add(e.run);
-        rollbackSeconds.push(Number(m[1]));
+        rollbackSeconds.push(Number(m[2]));
+        if (m[1]) automaticRuns.add(e.run);
       }
     }
   }
@@ -125,7 +147,7 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
   // Changes that reached production, and which of them failed there.
   const records = hosts.flatMap((h) => h.releases.map((rec, i) => ({ host: h.host, rec, i, list: h.releases })));
   const t = (rec: ReleaseRecord) => Date.parse(rec.since);
-  const changes = new Map<string, { version: string; firstSwitch: number; success?: number; restored?: number; failed: boolean; auto: boolean }>();
+  const changes = new Map<string, { version: string; firstSwitch: number; success?: number; detected?: number; restored?: number; failed: boolean; auto: boolean }>();
   for (const { rec } of records) {
     if (rec.event !== 'deployed' || !runs.has(rec.run) || !inWindow(t(rec))) continue;
     const c = changes.get(rec.run) ?? { version: rec.version, firstSwitch: t(rec), failed: false, auto: false };
@@ -139,6 +161,7 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
     if (back.length) {
       c.failed = c.auto = true;
       c.restored = Math.max(...back.map(({ rec }) => t(rec)));
+      c.detected = r.detected ?? c.firstSwitch;
       continue;
     }
     // A later rollback away from this release, before any other release went onto that host.
@@ -151,14 +174,22 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
     if (restoredAt.length) {
       c.failed = true;
       c.restored = Math.max(...restoredAt);
+      // A smoke or guard failure found in production before the hosts went back, if recorded.
+      const from = c.success ?? c.firstSwitch;
+      const found = detections.filter((d) => d.version === c.version && d.at >= from && d.at <= c.restored!).map((d) => d.at);
+      c.detected = found.length ? Math.min(...found) : from;
     }
   }
   const failedChanges = [...changes.values()].filter((c) => c.failed);
-  const ttr = failedChanges.filter((c) => c.restored !== undefined).map((c) => Math.max(0, (c.restored! - (c.auto ? c.firstSwitch : c.success ?? c.firstSwitch)) / 1000));
-  const automatic = failedChanges.filter((c) => c.auto).length;
+  const ttr = failedChanges.filter((c) => c.restored !== undefined).map((c) => Math.max(0, (c.restored! - c.detected!) / 1000));
+  // Automatic rollbacks: the deploys' own lines (a canary's weighted switch is no change in the
+  // records but is rolled back all the same), and rolled-back changes of older deploys without one.
+  const automatic = automaticRuns.size + [...changes].filter(([run, c]) => c.auto && !automaticRuns.has(run)).length;
 
   const days = Math.max(1 / 24, (window.until - window.since) / 86_400_000);
-  const rollbacksCount = automatic + rollbackSeconds.length;
+  // Commanded rollbacks (smoke and guard ones included): the other rollback lines.
+  const byCommand = rollbackSeconds.length - automaticRuns.size;
+  const rollbacksCount = automatic + byCommand;
   return {
     env,
     since: new Date(window.since).toISOString(),
@@ -175,7 +206,7 @@ export function computeDora(env: string, hosts: readonly HostRecords[], commitTi
     changeFailure: { changes: changes.size, failed: failedChanges.length, ...(changes.size ? { rate: round(failedChanges.length / changes.size, 3) } : {}), versions: failedChanges.map((c) => c.version) },
     timeToRestoreSeconds: percentiles(ttr),
     deploySeconds: percentiles(deploys.filter((r) => r.started !== undefined && r.ended !== undefined).map((r) => (r.ended! - r.started!) / 1000)),
-    rollbacks: { count: rollbacksCount, automatic, byCommand: rollbackSeconds.length, ...(deploys.length ? { perDeploy: round(rollbacksCount / deploys.length, 3) } : {}) },
+    rollbacks: { count: rollbacksCount, automatic, byCommand, ...(deploys.length ? { perDeploy: round(rollbacksCount / deploys.length, 3) } : {}) },
     rollbackSeconds: percentiles(rollbackSeconds),
   };
 }

@@ -29,3 +29,15 @@ export function repoAndTag(ref: string): { repo: string; tag: string } {
   const { repository, tag } = parseImageRef(ref);
   return { repo: repository, tag: tag ?? 'latest' };
 }
+
+/** A content digest as registries and `docker inspect` report it: `sha256:` and 64 hex digits. */
+export const isDigest = (s: string): boolean => /^sha256:[0-9a-f]{64}$/.test(s);
+
+/** The digest a reference pins (`repo@sha256:...` -> `sha256:...`); undefined for a tag reference, a malformed digest or none. */
+export function digestOf(ref: string | undefined): string | undefined {
+  const digest = ref ? parseImageRef(ref).digest : undefined;
+  return digest !== undefined && isDigest(digest) ? digest : undefined;
+}
+
+/** `ref` pinned to `digest`: `repo@sha256:...` (its tag, and any digest it had, dropped). */
+export const pinnedRef = (ref: string, digest: string): string => `${repositoryOf(ref)}@${digest}`;

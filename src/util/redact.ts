@@ -7,13 +7,14 @@
  * garbled. Which values are secrets is the secret model's job (src/secrets/model.ts); this module
  * only matches. `StreamRedactor` does the same across the chunks of a stream.
  */
-import { SECRET_KEY } from '../secrets/model.ts';
-
-export { SECRET_KEY };
+import { MIN_SECRET_LENGTH, SECRET_KEY } from './secret-names.ts';
 
 const secrets = new Set<string>();
-/** Values shorter than this are not registered (a 1-2 character "secret" cannot be told from text). */
-const MIN_LENGTH = 3;
+/**
+ * Values shorter than this are not registered (a 1-2 character "secret" cannot be told from text);
+ * the places that take runtime secrets refuse such values instead (src/secrets/model.ts).
+ */
+const MIN_LENGTH = MIN_SECRET_LENGTH;
 /** Secrets shorter than this only match outside words (they could be part of ordinary words). */
 const WORD_SAFE_LENGTH = 8;
 /** Minimum length of a base64 fragment used for matching (shorter ones would match by chance). */

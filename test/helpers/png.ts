@@ -64,3 +64,42 @@ export function countColour(png: Png, hex: string): number {
   }
   return n;
 }
+
+const rgbOf = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+const same = (png: Png, x: number, y: number, [r, g, b]: [number, number, number]) => {
+  const [pr, pg, pb] = png.rgb(x, y);
+  return pr === r && pg === g && pb === b;
+};
+
+/** The first row holding at least `minCount` pixels of colour `#rrggbb` (-1: none). */
+export function firstRowWith(png: Png, hex: string, minCount: number): number {
+  const c = rgbOf(hex);
+  for (let y = 0; y < png.height; y++) {
+    let n = 0;
+    for (let x = 0; x < png.width; x++) if (same(png, x, y, c)) n++;
+    if (n >= minCount) return y;
+  }
+  return -1;
+}
+
+/** The columns whose pixels in rows [y0, y1) are all exactly `#rrggbb` (a vertical line there). */
+export function columnsOfColour(png: Png, hex: string, y0: number, y1: number): number[] {
+  const c = rgbOf(hex);
+  const out: number[] = [];
+  for (let x = 0; x < png.width; x++) {
+    let all = y1 > y0;
+    for (let y = y0; y < y1 && all; y++) all = same(png, x, y, c);
+    if (all) out.push(x);
+  }
+  return out;
+}
+
+/** Pixels darker than `max` (each of r, g, b below it) in the box [x0, x1) x [y0, y1): ink. */
+export function darkPixels(png: Png, x0: number, y0: number, x1: number, y1: number, max = 160): number {
+  let n = 0;
+  for (let y = Math.max(0, y0); y < Math.min(png.height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(png.width, x1); x++) {
+    const [pr, pg, pb] = png.rgb(x, y);
+    if (pr < max && pg < max && pb < max) n++;
+  }
+  return n;
+}

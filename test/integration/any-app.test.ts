@@ -1,7 +1,9 @@
 /**
  * Other teams' apps, end to end, as a user runs pier (issue 10's "Show"): pier is packed once and
  * installed into each app's own repository outside this checkout; then, with that installed
- * `pier` only: `pier init`, `pier ci` (real gates; only the scanner is missing on this machine),
+ * `pier` only: `pier init`, `pier ci` (real gates; trivy cannot be obtained here: the Flask app's
+ * user points pipeline.scan.binary at the stand-in in test/fixtures/trivy, which writes a real
+ * trivy report, so its scan runs and gates; the other two run with --allow-missing-scanner),
  * `pier env up dev` / `status` / `down` (nothing left behind), and a deploy plus a rollback on a
  * simulated fleet under load with zero failed requests. Three apps: Flask (single-stage
  * Dockerfile, pytest, SQLite on local disk), Go (standard library, `go test`, no /health, no
@@ -24,7 +26,7 @@ import type { RunReport } from '../../src/pipeline/report.ts';
 import { exec } from '../../src/util/exec.ts';
 import { startLoad } from '../helpers/load.ts';
 import { repoRoot } from '../helpers/paths.ts';
-import { leftoversOfPid } from '../fixtures/pipeline-run.ts';
+import { leftoversOfPid, trivyFixture, trivyStandIn } from '../fixtures/pipeline-run.ts';
 
 interface AppCase {
   fixture: string;
@@ -36,6 +38,8 @@ interface AppCase {
   tests: { runner: string; pass: number };
   /** Version of the first release and where it comes from. */
   v1: { version: string; source: string };
+  /** Scan with the trivy stand-in (pipeline.scan.binary) instead of --allow-missing-scanner. */
+  scan?: true;
   /** Make the second release: a code change and a version bump (a git tag or the manifest). */
   release2: (dir: string) => Promise<{ version: string; source: string }>;
 }
@@ -48,7 +52,7 @@ const append = (file: string, text: string) => writeFileSync(file, readFileSync(
 
 const APPS: AppCase[] = [
   {
-    fixture: 'python-flask', name: 'notes', health: '/healthz', install: '--save-dev',
+    fixture: 'python-flask', name: 'notes', health: '/healthz', install: '--save-dev', scan: true,
     tests: { runner: 'pytest', pass: 4 },
     v1: { version: '0.3.1', source: 'pyproject.toml' },
     release2: async (dir) => {
@@ -264,6 +268,7 @@ for (const a of APPS) {
       const cfg = parse(readFileSync(join(dir(), 'pier.yaml'), 'utf8'));
       cfg.pipeline.registry = { address: `127.0.0.1:${fleet.registryPort}` };
       Object.assign(cfg.pipeline.loadtest, { durationSeconds: 3, warmupSeconds: 1 });
+      if (a.scan) cfg.pipeline.scan = { ...cfg.pipeline.scan, binary: trivyStandIn };
       writeFileSync(join(dir(), 'pier.yaml'), stringify(cfg));
       writeFileSync(join(dir(), 'environments', 'fleet.yaml'), fleet.envYaml);
       await commitAll(dir(), 'pier init');
@@ -271,16 +276,24 @@ for (const a of APPS) {
       expect((await git(dir(), 'status', '--porcelain')).stdout).toBe('');
     }, 420_000);
 
-    it('pier ci --allow-missing-scanner: build, tests, load test and publish pass; the scan says it was skipped', async () => {
-      const r = await pier(a, ['ci', '--allow-missing-scanner', '--json']);
+    it(`pier ci${a.scan ? '' : ' --allow-missing-scanner'}: build, tests, ${a.scan ? 'scan, ' : ''}load test and publish pass${a.scan ? '; a critical finding is a gate' : '; the scan says it was skipped'}`, async () => {
+      // The stand-in writes this real trivy report: one MEDIUM finding, under the default failOn.
+      const r = await pier(a, ['ci', ...(a.scan ? [] : ['--allow-missing-scanner']), '--json'], { PIER_TRIVY_FIXTURE: trivyFixture('npm.json.golden') });
       expect(r.code, why(r)).toBe(0);
       const tag = `${a.v1.version}-${await sha(dir())}`;
       expect(stage(r, 'build').figures).toMatchObject({ version: a.v1.version, versionSource: a.v1.source, tag });
       expect(stage(r, 'test')).toMatchObject({ status: 'passed', figures: { runner: a.tests.runner, pass: a.tests.pass, fail: 0 } });
-      expect(stage(r, 'scan').status).toBe('skipped');
+      if (a.scan) expect(stage(r, 'scan')).toMatchObject({ status: 'passed', figures: { scanner: trivyStandIn, findings: { CRITICAL: 0, HIGH: 0, MEDIUM: 1, LOW: 0, UNKNOWN: 0 }, total: 1, failing: 0 } });
+      else expect(stage(r, 'scan').status).toBe('skipped');
       expect(stage(r, 'loadtest')).toMatchObject({ status: 'passed', figures: { errors: 0 } });
       expect(stage(r, 'publish')).toMatchObject({ status: 'passed', figures: { image: `127.0.0.1:${fleet.registryPort}/${a.name}:${tag}` } });
       tags[a.name] = { v1: tag };
+      if (!a.scan) return;
+      // The same image with a CRITICAL finding that has a fix (and a LOW one): the gate says no.
+      const gate = await pier(a, ['scan', '--json'], { PIER_TRIVY_FIXTURE: trivyFixture('debian-buster.json.golden') });
+      expect(gate.code, why(gate)).toBe(1);
+      expect(stage(gate, 'scan')).toMatchObject({ status: 'failed', figures: { total: 2, failing: 1 } });
+      expect(stage(gate, 'scan').reason).toBe('1 finding(s) at HIGH/CRITICAL: CVE-2019-18224 (CRITICAL, libidn2-0)');
     }, 600_000);
 
     it('pier env up dev / status / down: serves on a 127.0.0.1 port as project <app>-dev, leaves nothing behind', async () => {

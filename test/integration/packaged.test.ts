@@ -2,7 +2,9 @@
  * pier as a user gets it: `npm pack`, installed into a fresh project outside this checkout, run
  * through `npx pier` (compiled JavaScript, no tsx). Then, from that project, the per-user machine
  * file written by `pier setup` decides the images: config interpolation (env > repo .env >
- * machine file > default) and the local registry publish starts (issue 10, item 3).
+ * machine file > default), the installed `pier setup` itself (on a machine that `npm run setup`
+ * already made ready: it only records, in a temporary XDG_CONFIG_HOME, and a compose stack of the
+ * project runs the image it recorded) and the local registry publish starts (issue 10, item 3).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,7 +13,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseDotenv } from 'dotenv';
 import { interpolationVars } from '../../src/config/load.ts';
+import { BASE_IMAGE, IMAGES } from '../../src/machine/images.ts';
+import { contextHash } from '../../src/setup/stand-ins.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pier-packaged-'));
@@ -67,7 +72,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'Dockerfile'), 'ARG BASE\nFROM ${BASE} AS test\nCOPY app.py /app/app.py\n\nFROM ${BASE} AS runtime\nCOPY app.py /app/app.py\nCMD ["sleep", "infinity"]\n');
   writeFileSync(join(app, '.dockerignore'), 'node_modules\n.pier\n');
   mkdirSync(join(xdg, 'pier'), { recursive: true });
-}, 300_000);
+}, 600_000);
 
 afterAll(() => {
   for (const c of cleanup) c();
@@ -140,6 +145,50 @@ describe('the packed and installed package', () => {
     expect(JSON.parse(r.stdout).app.buildArgs.BASE).toBe('from-env/node:1');
     rmSync(join(app, '.env'));
   });
+
+  it('pier setup on a ready machine: records the images in the machine file, starts and builds nothing; a compose stack of the project runs them', async () => {
+    // What `npm run setup` chose for this machine (public images, or pier.local/* stand-ins).
+    const vars = interpolationVars(repoRoot);
+    const expected = Object.fromEntries([...IMAGES.map((i) => i.env), BASE_IMAGE.env].map((k) => [k, vars[k]]));
+    expect(Object.values(expected).every(Boolean), 'run `npm run setup` first').toBe(true);
+    // Preconditions, so that the run below only records: an engine answers (setup would otherwise
+    // start dockerd) and every stand-in was built from the Dockerfiles this package carries (setup
+    // would otherwise rebuild it under a name other runs on this machine use).
+    expect(spawnSync('docker', ['info'], { timeout: 20_000 }).status, 'no Docker engine answers').toBe(0);
+    const stale = IMAGES.filter((i) => vars[i.env] === i.local).filter((i) => {
+      const label = spawnSync('docker', ['image', 'inspect', '-f', '{{ index .Config.Labels "pier.image.hash" }}', i.local], { encoding: 'utf8' }).stdout.trim();
+      return label !== contextHash(join(repoRoot, 'scripts', 'images', i.key));
+    });
+    expect(stale.map((i) => i.local), 'stand-ins older than scripts/images: run `npm run setup`').toEqual([]);
+    const pidFile = '/var/run/docker.pid';
+    const enginePid = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : undefined;
+
+    rmSync(machineEnv, { force: true });
+    const r = await pier(['setup', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    // Only records: nothing installed, started, pulled or built.
+    expect(r.stderr).not.toMatch(/installing|starting dockerd|building|not reachable/);
+    const result = JSON.parse(r.stdout) as { images: Record<string, string>; written: string[]; engine: string };
+    expect(result.written).toEqual([machineEnv]);
+    expect(result.images).toEqual(expected);
+    expect(parseDotenv(readFileSync(machineEnv))).toEqual(expected);
+    if (enginePid) expect(readFileSync(pidFile, 'utf8').trim(), 'the engine was restarted').toBe(enginePid);
+
+    // A compose call from the project: `pier env up dev` passes the machine file to compose.
+    writePierYaml();
+    mkdirSync(join(app, 'environments'), { recursive: true });
+    writeFileSync(join(app, 'environments', 'dev.yaml'), 'compose: [compose.yaml]\n');
+    writeFileSync(join(app, 'compose.yaml'), 'services:\n  tool:\n    image: ${PIER_NODE_IMAGE:-node:22-bookworm-slim}\n    command: [sleep, "120"]\n    init: true\n');
+    cleanup.push(() => void spawnSync('docker', ['compose', '-p', 'userapp-dev', '-f', join(app, 'compose.yaml'), 'down', '--timeout', '1']));
+    const up = await pier(['env', 'up', 'dev', '--json']);
+    expect(up.status, up.stderr).toBe(0);
+    const image = execFileSync('docker', ['inspect', '--format', '{{.Config.Image}}', 'userapp-dev-tool-1'], { encoding: 'utf8' }).trim();
+    expect(image).toBe(expected.PIER_NODE_IMAGE);
+    const down = await pier(['env', 'down', 'dev']);
+    expect(down.status, down.stderr).toBe(0);
+    rmSync(join(app, 'compose.yaml'));
+    rmSync(join(app, 'environments'), { recursive: true });
+  }, 180_000);
 
   it('publish to a 127.0.0.1 registry starts the registry image the machine file names', async () => {
     const port = await freePort();

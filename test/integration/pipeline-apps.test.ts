@@ -10,7 +10,7 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../src/docker/client.ts';
 import { leftoversOfPid, pier, stage, testConfig, trivyStandIn } from '../fixtures/pipeline-run.ts';
-import { measureIndependently } from '../helpers/independent-client.ts';
+import { agrees, measureIndependently } from '../helpers/independent-client.ts';
 import { poll } from '../../src/util/poll.ts';
 import { repoRoot } from '../helpers/paths.ts';
 
@@ -117,14 +117,23 @@ describe('pipeline on a Python app with a single-stage Dockerfile', () => {
       expect(indep.failures).toBe(0);
       expect(lt.errors).toBe(0);
       expect(lt.requests).toBeGreaterThan(100);
-      expect(lt.p95Ms).toBeLessThan(Math.max(indep.p95Ms * 4, indep.p95Ms + 50));
+      // Both clients reuse connections the server keeps open: on keep-alive this Python server answers
+      // ~45 ms late to any such client (Nagle against delayed ACK; see the helper), which a client
+      // opening a connection per request never sees (it read 8.5-14 ms against pier's 44-46 ms). With
+      // that settled the two agree within a factor of 2 (or 15 / 40 ms) though measured one after the
+      // other in separate processes on a loaded machine; a misreading client is off by a multiple.
+      const figures = JSON.stringify({ pier: [lt.p50Ms, lt.p95Ms], independent: [indep.p50Ms, indep.p95Ms] });
+      expect(agrees(lt.p50Ms, indep.p50Ms, 15), figures).toBe(true);
+      expect(agrees(lt.p95Ms, indep.p95Ms, 40), figures).toBe(true);
     }, 300_000);
   }
 
-  it('a crash at start is reported at once: exit 1, exit code, stdout and stderr, no stream-header bytes', async () => {
-    const run = await pier(['loadtest', '--config', config({ MODE: 'crash' }, (a) => (a.health.timeoutSeconds = 120)), '--json'], {}, { timeoutMs: 300_000 });
+  it('pier ci on an app that crashes at start: a gate (exit 1) reported at once, exit code, stdout and stderr, no stream-header bytes', async () => {
+    const run = await pier(['ci', '--skip', 'scan,publish', '--config', config({ MODE: 'crash' }, (a) => (a.health.timeoutSeconds = 120)), '--json'], {}, { timeoutMs: 300_000 });
     pids.push(run.pid);
     expect(run.code, run.stderr.slice(-2000)).toBe(1);
+    expect(run.report).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(run.report!.stages.map((s) => [s.name, s.status])).toEqual([['build', 'passed'], ['test', 'passed'], ['scan', 'skipped'], ['loadtest', 'failed'], ['publish', 'skipped']]);
     const lt = stage(run.report!, 'loadtest');
     expect(lt.reason).toMatch(/the app exited with code 3/);
     expect(lt.reason).toMatch(/last 1 lines of stdout:\n {2}starting pyserver/);
@@ -135,10 +144,11 @@ describe('pipeline on a Python app with a single-stage Dockerfile', () => {
     expect(run.stdout).not.toMatch(/[\x00-\x08]|\\u000[0-8]/);
   }, 300_000);
 
-  it('an app answering 500 fails the gate (exit 1), not the environment (exit 3)', async () => {
-    const run = await pier(['loadtest', '--config', config({ MODE: 'error' }, (a) => (a.health.timeoutSeconds = 10)), '--json'], {}, { timeoutMs: 300_000 });
+  it('pier ci on an app answering 500: the gate fails (exit 1, not the environment\'s 3), the summary says why', async () => {
+    const run = await pier(['ci', '--only', 'loadtest', '--config', config({ MODE: 'error' }, (a) => (a.health.timeoutSeconds = 10))], {}, { timeoutMs: 300_000 });
     pids.push(run.pid);
     expect(run.code, run.stderr.slice(-2000)).toBe(1);
-    expect(stage(run.report!, 'loadtest').reason).toMatch(/did not become healthy within 10 s \((HTTP 500|socket hang up)\)/);
+    expect(run.stdout).toMatch(/^pier ci \S+: FAILED in /);
+    expect(run.stdout).toMatch(/loadtest failed .*\n {6}http:\/\/127\.0\.0\.1:\d+\/ did not become healthy within 10 s \((HTTP 500|socket hang up)\)/);
   }, 300_000);
 });

@@ -3,7 +3,7 @@
  * file runs on 127.0.0.1 (one that records, one that never answers), `pier stats` against figures
  * worked out here from the hosts' own records, and deploy.html looked at in headless Chromium.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,25 +16,29 @@ import { newRunId, runLabels } from '../../src/util/run-id.ts';
 import { buildTestApp, writeProject, type Fleet } from '../helpers/fleet.ts';
 import { startLoad } from '../helpers/load.ts';
 import { runPier } from '../helpers/pier.ts';
-import { countColour, readPng } from '../helpers/png.ts';
+import { columnsOfColour, countColour, darkPixels, firstRowWith, readPng } from '../helpers/png.ts';
 import { repoRoot } from '../helpers/paths.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
 const HOOK_TOKEN = 'xoxb-visibility-secret-4242';
+/** In the recording receiver's URL path, as in a Slack incoming-webhook URL. */
+const EVENTS_TOKEN = 'T0VIS/B0REC/recorderSecret7319';
 const HANG_TIMEOUT_S = 2;
 const chromium = 'pier-test/chromium:1';
 const runId = newRunId();
 let fleet: Fleet;
 let config = '';
 let root = '';
+/** Every project directory a test wrote (each keeps its runs' reports under .pier/). */
+const projectRoots: string[] = [];
 const sha: string[] = [];
-const received: { at: number; body: Record<string, unknown> }[] = [];
+const received: { at: number; path: string; body: Record<string, unknown> }[] = [];
 const server = http.createServer((req, res) => {
   let data = '';
   req.on('data', (c) => (data += c));
   req.on('end', () => {
     if (req.url?.startsWith('/hang')) return; // never answers: pier must not wait for it
-    received.push({ at: Date.now(), body: JSON.parse(data) as Record<string, unknown> });
+    received.push({ at: Date.now(), path: req.url ?? '', body: JSON.parse(data) as Record<string, unknown> });
     res.writeHead(204).end();
   });
 });
@@ -46,7 +50,8 @@ const events = () => received.map((r) => r.body.event);
 
 async function pier(args: string[], configFile = config) {
   const r = await runPier([...args, '--config', configFile], { cwd: root, env: { PIER_TEST_HOOK: `${hookBase}/hang?token=${HOOK_TOKEN}`, PIER_DEPLOYER: 'vis-test' }, timeoutMs: 180_000 });
-  expect(`${r.stdout}${r.stderr}`).not.toContain(HOOK_TOKEN); // the webhook URL is a secret
+  // The webhook URLs are secrets: neither token in anything pier prints.
+  for (const token of [HOOK_TOKEN, EVENTS_TOKEN]) expect(`${r.stdout}${r.stderr}`).not.toContain(token);
   return r;
 }
 
@@ -68,9 +73,10 @@ useFleet(
       bakeSeconds: 1,
       drainSeconds: 0.5,
       healthTimeoutSeconds: 4,
-      environment: { notify: [{ url: `${hookBase}/events`, name: 'recorder' }, { urlEnv: 'PIER_TEST_HOOK', timeoutSeconds: HANG_TIMEOUT_S, events: ['deploy.started', 'deploy.succeeded'] }] },
+      environment: { notify: [{ url: `${hookBase}/events/${EVENTS_TOKEN}`, name: 'recorder' }, { urlEnv: 'PIER_TEST_HOOK', timeoutSeconds: HANG_TIMEOUT_S, events: ['deploy.started', 'deploy.succeeded'] }] },
     });
     root = resolve(config, '..');
+    projectRoots.push(root);
     // The project is a git repository: versions carry commit shas, whose times give lead time.
     await git('init', '-q');
     for (let i = 0; i < 3; i++) {
@@ -104,6 +110,7 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     const report = JSON.parse(r.stdout) as { seconds: number; notificationsWaitSeconds: number; notifications: { receiver: string; event: string; ok: boolean }[] };
     expect(events()).toEqual(['deploy.started', 'deploy.succeeded']);
+    expect(received.map((x) => x.path)).toEqual([`/events/${EVENTS_TOKEN}`, `/events/${EVENTS_TOKEN}`]); // the token URL is the one posted to
     const done = received[1]!.body;
     expect(done).toMatchObject({ env: 'production', app: 'deploy-app', version: version(1), by: expect.stringMatching(/^vis-test@/), hosts: ['web1', 'web2'] });
     expect(done.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -171,8 +178,9 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
       bakeSeconds: 1,
       drainSeconds: 0.5,
       deploy: { strategy: 'canary', canary: { steps: [10, 50, 100], pauseSeconds: 5, minRequests: 10, maxErrorRate: 0.05, maxErrorRateIncrease: 0.02 } },
-      environment: { notify: [{ url: `${hookBase}/events` }] },
+      environment: { notify: [{ url: `${hookBase}/events/${EVENTS_TOKEN}` }] },
     });
+    projectRoots.push(resolve(canaryConfig, '..'));
     received.length = 0;
     const load = startLoad(fleet.lbPort, 40);
     const r = await pier(['deploy', 'production', '--version', 'canary-bad'], canaryConfig);
@@ -182,6 +190,19 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     expect(String(received[1]!.body.reason)).toMatch(/canary|error rate/i);
     expect(received[2]!.body).toMatchObject({ version: version(0), hosts: ['web1', 'web2'] });
     pictures.push(resolve(root, /timeline picture: (\S+)/.exec(r.stderr)![1]!));
+    // The deploy switched the fleet back itself: its audit lines say when it found the failure and
+    // how long its rollback took, and pier stats times that rollback beside the earlier pier rollback.
+    const audit = (await fleet.hostExec('web1', ['cat', '/var/lib/pier/audit.log'])).split('\n').map(parseAuditLine).filter((e) => e !== undefined);
+    const detected = audit.find((e) => e.message.startsWith('deploy canary-bad failure detected: '));
+    const auto = audit.find((e) => e.message.startsWith('rollback (automatic, deploy canary-bad failed) '));
+    expect(detected?.message).toMatch(/canary|error rate/i);
+    expect(auto?.message).toMatch(new RegExp(`^rollback \\(automatic, deploy canary-bad failed\\) web1:canary-bad->${version(0)} web2:canary-bad->${version(0)} in \\d+\\.\\d\\ds$`));
+    expect(detected!.at).toBeLessThanOrEqual(auto!.at);
+    const durations = audit.map((e) => /^rollback .* in ([\d.]+)s$/.exec(e.message)?.[1]).filter((d) => d !== undefined).map((d) => Math.round(Number(d) * 10) / 10).sort((x, y) => x - y);
+    expect(durations).toHaveLength(2); // the pier rollback above and this one
+    const s = JSON.parse((await pier(['stats', 'production', '--since', '1d', '--json'], canaryConfig)).stdout);
+    expect(s.rollbacks).toMatchObject({ count: 2, automatic: 1, byCommand: 1 });
+    expect(s.rollbackSeconds).toEqual({ count: 2, p50: durations[0], p90: durations[1], max: durations[1] });
   }, 240_000);
 
   it('deploy.html of the rolling deploy, the failed one and the rolled-back canary, looked at in headless Chromium: lanes, axis and traffic are drawn', async () => {
@@ -208,5 +229,42 @@ describe.sequential('deploy visibility on 2 simulated hosts', () => {
     const canary = readPng(readFileSync(join(out, 'shot2.png')));
     expect(countColour(canary, '#fbbf24')).toBeGreaterThan(50); // the canary step
     expect(countColour(canary, '#f87171') + countColour(canary, '#b91c1c')).toBeGreaterThan(50); // rolling back / rolled back
+    // The time axis, in the page and on the screen, for each picture: tick labels 0s, step, 2 step...
+    // to the deploy's end; a one-pixel tick line drawn above the first lane at each label's x, evenly
+    // spaced as the page places them; ink of the label just above each line.
+    for (const [i, page] of pictures.entries()) {
+      const text = readFileSync(page, 'utf8');
+      const labels = [...text.matchAll(/<text class="axis" x="([\d.]+)"[^>]*>([\d.]+)s<\/text>/g)].map((m) => ({ x: Number(m[1]), t: Number(m[2]) }));
+      const ticks = [...text.matchAll(/<line class="tick" x1="([\d.]+)"/g)].map((m) => Number(m[1]));
+      const seconds = Number(/ in ([\d.]+)s<\/h1>/.exec(text)![1]);
+      expect(labels.length, page).toBeGreaterThanOrEqual(3);
+      const step = labels[1]!.t - labels[0]!.t;
+      expect(labels.map((l) => l.t)).toEqual(labels.map((_, k) => +(k * step).toFixed(1)));
+      expect(labels.at(-1)!.t + step).toBeGreaterThan(seconds); // the axis reaches the end of the deploy
+      expect(ticks).toEqual(labels.map((l) => l.x));
+      const shot = readPng(readFileSync(join(out, `shot${i}.png`)));
+      // Nothing above the lanes but the ticks has their colour: the first row holding it is their top.
+      const tickTop = firstRowWith(shot, '#e5e7eb', labels.length);
+      expect(tickTop, `shot${i}: tick lines`).toBeGreaterThan(40);
+      const lines = columnsOfColour(shot, '#e5e7eb', tickTop, tickTop + 6);
+      expect(lines, `shot${i}: one tick line per label`).toHaveLength(labels.length);
+      lines.forEach((x, k) => expect(Math.abs(x - lines[0]! - (ticks[k]! - ticks[0]!)), `shot${i}: tick ${k} at x ${x}`).toBeLessThanOrEqual(1));
+      for (const x of lines) expect(darkPixels(shot, x - 12, tickTop - 18, x + 13, tickTop - 1), `shot${i}: label over the tick at x ${x}`).toBeGreaterThan(5);
+    }
   }, 120_000);
+
+  it('the webhook URLs appear in no report, timeline page or host record', async () => {
+    const files = projectRoots.flatMap((p) => readdirSync(join(p, '.pier'), { recursive: true, encoding: 'utf8' }).map((f) => join(p, '.pier', f))).filter((f) => statSync(f).isFile());
+    // Every deploy's report and timeline page (v0, v1, v2, the canary) is among those searched.
+    expect(files.filter((f) => f.endsWith('report.json')).length).toBeGreaterThanOrEqual(4);
+    expect(files.filter((f) => f.endsWith('.html')).length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const text = readFileSync(f, 'latin1');
+      for (const token of [HOOK_TOKEN, EVENTS_TOKEN]) expect(text.includes(token), `${f} holds ${token}`).toBe(false);
+    }
+    for (const h of fleet.hosts) {
+      const hits = await fleet.hostExec(h.name, ['sh', '-c', `grep -rlF -e '${HOOK_TOKEN}' -e '${EVENTS_TOKEN}' /var/lib/pier || true`]);
+      expect(hits, `${h.name}: files holding a webhook token`).toBe('');
+    }
+  }, 60_000);
 });

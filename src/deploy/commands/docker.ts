@@ -2,6 +2,7 @@
  * Remote Docker commands as argv arrays (Kamal's "commands as data"). Pure: tested by exact
  * comparison; only the executor runs them.
  */
+import { pinnedRef } from '../../util/image-ref.ts';
 import { HOST_NETWORK, PROXY_CONTAINER } from './layout.ts';
 import { PROXY_LOG_DIR, proxyCommand } from './log-rotate.ts';
 
@@ -49,8 +50,7 @@ export const pullReport = (ref: string): string[] => ['docker', 'pull', ref];
 export function digestFromPull(ref: string, report: string): string | undefined {
   const m = /^Digest: (sha256:[0-9a-f]{64})\s*$/m.exec(report);
   if (!m) return undefined;
-  const repo = ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^:/]+$/, '');
-  return `${repo}@${m[1]}`;
+  return pinnedRef(ref, m[1]!);
 }
 export const load = (): string[] => ['docker', 'load', '--quiet'];
 export const tag = (src: string, dst: string): string[] => ['docker', 'tag', src, dst];

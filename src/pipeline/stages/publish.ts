@@ -5,6 +5,7 @@ import type { RegistryAuth } from '../../engine/types.ts';
 import type { PipelineConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { registerSecret } from '../../util/redact.ts';
+import { MIN_SECRET_LENGTH, tooShortMessage } from '../../secrets/model.ts';
 import type { StageContext, StageOutcome } from '../context.ts';
 
 /** Registry auth from the config: password from an env var or a file, never from pier.yaml itself. */
@@ -24,6 +25,9 @@ export function registryAuth(reg: PipelineConfig['registry'], root: string, env:
   } else {
     throw new ConfigError([{ file: 'pier.yaml', path: 'pipeline.registry', message: 'username is set: expected passwordEnv or passwordFile too' }]);
   }
+  if (password === '') throw new ConfigError([{ file: 'pier.yaml', path: 'pipeline.registry.passwordFile', message: `${reg.passwordFile} is empty: expected the registry password` }]);
+  // A 1-2 character password cannot be redacted from output: refused rather than shown.
+  if (password.length < MIN_SECRET_LENGTH) throw new ConfigError([{ file: 'pier.yaml', path: `pipeline.registry.${reg.passwordEnv ? 'passwordEnv' : 'passwordFile'}`, message: `the registry password has ${tooShortMessage(password.length)}` }]);
   registerSecret(password);
   return { username: reg.username, password };
 }

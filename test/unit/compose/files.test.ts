@@ -144,6 +144,15 @@ describe('grafana provisioning (not runnable here: validated as files)', () => {
     expect(queried).toHaveLength(4);
     for (const q of queried) expect(written, q).toContain(q);
   });
+
+  it('the delivery panel says it stays empty while staging\'s Prometheus scrapes no textfile collector', () => {
+    const d = JSON.parse(read(`${dir}/dashboards/api-slo.json`)) as { panels: { title: string; description?: string }[] };
+    const panel = d.panels.find((p) => p.title.startsWith('Delivery (DORA'))!;
+    const prom = yaml<{ scrape_configs: { job_name: string }[] }>('compose/staging/prometheus.yml');
+    // No node-exporter job: nothing can carry pier stats' textfile into this Prometheus.
+    expect(prom.scrape_configs.map((j) => j.job_name)).toEqual(['api', 'prometheus']);
+    expect(panel.description).toMatch(/Empty in this staging stack as shipped: .*no node-exporter with a textfile collector/);
+  });
 });
 
 describe('production monitoring grafana files (pier monitoring; validated as files)', () => {

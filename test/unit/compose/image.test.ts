@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.ts';
 import { appImagesIn, runtimeBuild } from '../../../src/compose/image.ts';
-import { parseImageRef, repositoryOf } from '../../../src/util/image-ref.ts';
+import { digestOf, isDigest, parseImageRef, pinnedRef, repositoryOf } from '../../../src/util/image-ref.ts';
 
 describe('repositoryOf', () => {
   it('strips tag and digest, not a registry port', () => {
@@ -14,6 +14,17 @@ describe('repositoryOf', () => {
     expect(parseImageRef('127.0.0.1:5000/pier/api:1.0@sha256:ab')).toEqual({ repository: '127.0.0.1:5000/pier/api', tag: '1.0', digest: 'sha256:ab' });
     expect(parseImageRef('reg:5000/app@sha256:cd')).toEqual({ repository: 'reg:5000/app', digest: 'sha256:cd' });
     expect(parseImageRef('redis')).toEqual({ repository: 'redis' });
+  });
+  it('digestOf takes the digest of a digest reference only; pinnedRef pins a reference to one', () => {
+    const d = `sha256:${'b'.repeat(64)}`;
+    expect(digestOf(`reg:5000/acme/demo@${d}`)).toBe(d);
+    expect(digestOf(`reg:5000/acme/demo:v2@${d}`)).toBe(d);
+    for (const ref of ['acme/demo:v2', 'reg:5000/acme/demo', 'acme/demo@sha256:abc', `acme/demo@sha256:${'B'.repeat(64)}`, '', undefined]) expect(digestOf(ref), String(ref)).toBeUndefined();
+    expect(isDigest(d)).toBe(true);
+    expect(isDigest(`${d}0`)).toBe(false);
+    expect(pinnedRef('127.0.0.1:5000/pier/api:v1', d)).toBe(`127.0.0.1:5000/pier/api@${d}`);
+    expect(pinnedRef(`127.0.0.1:5000/pier/api@sha256:${'a'.repeat(64)}`, d)).toBe(`127.0.0.1:5000/pier/api@${d}`);
+    expect(pinnedRef('127.0.0.1:5000/pier/api', d)).toBe(`127.0.0.1:5000/pier/api@${d}`);
   });
 });
 

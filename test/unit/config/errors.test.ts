@@ -124,3 +124,29 @@ describe('config errors name file, line:col, key path and what was expected', ()
     expect(out.app.env.DB_PASSWORD).toBe('***');
   });
 });
+
+describe('pier config never prints a webhook URL (a Slack webhook URL is its own token)', () => {
+  const TOKEN = 'T0PIERCFG/B0TEST/SECRETTOKENzx81';
+  const envYaml = (notify: string) => `hosts:\n  - name: web1\n    address: 10.0.0.1\nnotify:\n${notify}`;
+
+  it('written out, interpolated from ${VAR} or named by urlEnv: redacted in text and --json, the rest shown', () => {
+    const dir = project(valid, {
+      production: envYaml([
+        `  - url: https://hooks.example/services/${TOKEN}\n    name: written`,
+        `  - url: \${SLACK_WEBHOOK_URL}\n    format: slack`,
+        `  - urlEnv: OTHER_HOOK`,
+      ].join('\n') + '\n'),
+    });
+    const env = { SLACK_WEBHOOK_URL: `https://hooks.example/services/${TOKEN}-interp`, OTHER_HOOK: `https://hooks.example/other/${TOKEN}-env` };
+    for (const args of [['config', '--env', 'production'], ['config', '--env', 'production', '--json']]) {
+      const r = runPierSync(args, { cwd: dir, env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(`${r.stdout}${r.stderr}`).not.toContain('SECRETTOKEN');
+      expect(`${r.stdout}${r.stderr}`).not.toContain('hooks.example');
+      expect(r.stdout).toContain('written'); // the receiver itself is still shown
+      expect(r.stdout).toContain('OTHER_HOOK');
+    }
+    const out = JSON.parse(runPierSync(['config', '--env', 'production', '--json'], { cwd: dir, env }).stdout) as { env: { notify: { url?: string }[] } };
+    expect(out.env.notify.map((n) => n.url)).toEqual(['***', '***', undefined]);
+  });
+});

@@ -16,6 +16,7 @@ import { SimHost, UnknownCommandError, newHostState, parseProxyConf } from '../.
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import { scriptName, staleScripts } from '../../sim/scripts.ts';
 import { deploy, rollback } from '../../sim/verbs.ts';
+import { computeDora, parseAuditLine } from '../../../src/stats/dora.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
 
 const known = JSON.parse(readFileSync(new URL('./known-violations.json', import.meta.url), 'utf8')) as Record<string, string>;
@@ -86,6 +87,26 @@ describe('health failures (virtual time: the health timeout costs nothing)', () 
       }
     });
   }
+});
+
+describe('a deploy that switches hosts back records it for pier stats', () => {
+  it('audit log: the failure\'s detection (stamped when found), then the automatic rollback with its duration, then the failure; pier stats reads them', async () => {
+    const fleet = new SimFleet(start);
+    fleet.setHealth('v3', 'dies');
+    const r = await deploy(fleet.target(fleet.process(), { healthTimeoutSeconds: 60 }), { version: 'v3', progress: quiet() });
+    expect(r.ok).toBe(false);
+    const switchedBack = r.hosts.filter((h) => h.status === 'rolled-back').map((h) => h.host);
+    expect(switchedBack.length).toBeGreaterThan(0);
+    const audit = fleet.host('web1').s.files['/var/lib/pier/audit.log']!.trim().split('\n').map(parseAuditLine).filter((e) => e?.run === r.run);
+    expect(audit.map((e) => e!.message.replace(/:.*| web.*/, ''))).toEqual(['deploy v3 started (strategy rolling)', 'deploy v3 failure detected', 'rollback (automatic, deploy v3 failed)', 'deploy v3 failed']);
+    const [started, detected, auto] = audit;
+    expect(auto!.message).toMatch(new RegExp(`^rollback \\(automatic, deploy v3 failed\\) ${switchedBack.map((h) => `${h}:v3->v2`).join(' ')} in \\d+\\.\\d\\ds$`));
+    expect(detected!.at).toBeGreaterThanOrEqual(started!.at);
+    expect(detected!.at).toBeLessThanOrEqual(auto!.at);
+    const s = computeDora('production', HOSTS.map((h) => ({ host: h, releases: [], audit: fleet.host(h).s.files['/var/lib/pier/audit.log']!.trim().split('\n') })), new Map(), { since: 0, until: Date.now() + 1 });
+    expect(s.rollbacks).toMatchObject({ automatic: 1, byCommand: 0 });
+    expect(s.rollbackSeconds.count).toBe(1);
+  });
 });
 
 describe('every crash point', () => {

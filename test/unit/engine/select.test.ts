@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEngineChoice, selectEngine } from '../../../src/engine/select.ts';
 import { findOnPath } from '../../../src/util/find-on-path.ts';
-import { digestOf, registryHost } from '../../../src/engine/dagger.ts';
+import { publishedDigest, registryHost } from '../../../src/engine/dagger.ts';
 import { ExitCode, PierError } from '../../../src/util/errors.ts';
 
 describe('selectEngine', () => {
@@ -74,9 +74,10 @@ describe('Dagger engine helpers', () => {
     expect(registryHost('acme/api:1')).toBe('docker.io');
     expect(registryHost('api')).toBe('docker.io');
   });
-  it('digestOf reads the digest Container.publish returns, and refuses a reference without one', () => {
+  it('publishedDigest reads the digest Container.publish returns, and refuses a reference without one', () => {
     const d = `sha256:${'ab'.repeat(32)}`;
-    expect(digestOf(`127.0.0.1:5000/pier/x:1@${d}`)).toBe(d);
-    expect(() => digestOf('127.0.0.1:5000/pier/x:1')).toThrow(/no digest/);
+    expect(publishedDigest(`127.0.0.1:5000/pier/x:1@${d}`)).toBe(d);
+    expect(() => publishedDigest('127.0.0.1:5000/pier/x:1')).toThrow(/no digest/);
+    expect(() => publishedDigest('127.0.0.1:5000/pier/x:1@sha256:abc')).toThrow(/no digest/);
   });
 });

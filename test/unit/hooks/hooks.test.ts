@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/util/errors.ts';
 import { hookEnv, HookFailedError, resolveHooks, runHook, runPreHook, type HookFacts } from '../../../src/hooks/hooks.ts';
-import { digestOf } from '../../../src/hooks/points.ts';
 import { registerSecret } from '../../../src/util/redact.ts';
 import { runPierSync } from '../../helpers/pier.ts';
 
@@ -75,11 +74,6 @@ describe('hook environment (pure)', () => {
 
   it('a PIER_* fact wins over a same-named entry in the hook\'s env', () => {
     expect(hookEnv('preDeploy', facts, { env: { PIER_VERSION: 'forged' } }, {}).PIER_VERSION).toBe('v2');
-  });
-
-  it('digestOf takes the digest of a digest reference only', () => {
-    expect(digestOf(`reg:5000/acme/demo@sha256:${'b'.repeat(64)}`)).toBe(`sha256:${'b'.repeat(64)}`);
-    expect(digestOf('acme/demo:v2')).toBeUndefined();
   });
 });
 

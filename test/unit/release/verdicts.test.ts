@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decidePromotion, decideRequiredPass, digestOf, parseVerdicts, PromotionRefused, verdictLine, type Verdict } from '../../../src/release/verdicts.ts';
+import { digestOf } from '../../../src/util/image-ref.ts';
+import { decidePromotion, decideRequiredPass, parseVerdicts, PromotionRefused, verdictLine, type Verdict } from '../../../src/release/verdicts.ts';
 import { publishedBy } from '../../../src/release/ci-step.ts';
 import { renderSummary } from '../../../src/release/report.ts';
 

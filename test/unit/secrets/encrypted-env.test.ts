@@ -3,6 +3,7 @@
 // reads what pier writes (interoperability with @dotenvx/dotenvx).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -135,6 +136,36 @@ describe('pier secrets', () => {
     }
     const t = load();
     expect(t.envIssues.map((i) => i.message).join()).toContain('environment "production": environments/production.env is encrypted but no private key was found: set DOTENV_PRIVATE_KEY_PRODUCTION');
+  });
+
+  it('no key anywhere: pier secrets get and pier deploy exit 2 naming the env, the file and where the key is looked for; no value, no host contacted', async () => {
+    // The one host is a listener of this test on 127.0.0.1: any connection to it is counted.
+    let connections = 0;
+    const host = createServer((s) => void (connections++, s.destroy()));
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+    try {
+      const root = project();
+      const { publicKey } = newKeypair(); // the private key is kept nowhere: not in the env, no .env.keys
+      const text = setEncrypted('LOG_LEVEL=info\n', 'production', publicKey, 'DB_PASSWORD', CANARY);
+      writeFileSync(join(root, 'environments/production.env'), text);
+      writeFileSync(join(root, 'environments/production.yaml'), `envFile: environments/production.env\nhosts:\n  - { name: web1, address: 127.0.0.1, port: ${(host.address() as { port: number }).port} }\n`);
+      const ciphertext = /DB_PASSWORD="(encrypted:[^"]+)"/.exec(text)![1]!;
+      const message = 'environment "production": environments/production.env is encrypted but no private key was found: set DOTENV_PRIVATE_KEY_PRODUCTION or add it to .env.keys';
+      const get = pierProcess(root, ['get', 'production', 'DB_PASSWORD']);
+      expect(get.code, get.stderr).toBe(2);
+      expect(get.stderr).toContain(`environments/production.env: DOTENV_PRIVATE_KEY_PRODUCTION: ${message}`);
+      expect(get.stdout).toBe('');
+      const deploy = spawnSync(process.execPath, [pierBin, 'deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '' }, encoding: 'utf8', timeout: 120_000 });
+      expect(deploy.status, deploy.stderr).toBe(2);
+      expect(deploy.stderr).toContain(message);
+      for (const out of [get.stdout, get.stderr, deploy.stdout, deploy.stderr]) {
+        expect(out).not.toContain(CANARY);
+        expect(out).not.toContain(ciphertext.slice(0, 40));
+      }
+      expect(connections, 'connections to the host').toBe(0);
+    } finally {
+      await new Promise<void>((r) => host.close(() => r()));
+    }
   });
 
   it('plaintextSecrets: an encrypted file passes, a plaintext secret or URL password does not', () => {

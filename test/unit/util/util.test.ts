@@ -1,9 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importsOf } from '../../../dagger/vendor.ts';
 import { interpolateString } from '../../../src/config/interpolate.ts';
 import { nearest } from '../../../src/config/suggest.ts';
 import { isOrphan } from '../../../src/docker/reap.ts';
 import { redact, redactObject, registerSecret } from '../../../src/util/redact.ts';
 import { newRunId, runLabels } from '../../../src/util/run-id.ts';
+import { repoRoot } from '../../helpers/paths.ts';
 
 describe('interpolation', () => {
   it.each([
@@ -52,5 +56,15 @@ describe('run ids and labels', () => {
     expect(isOrphan({ 'pier.run': 'r', 'pier.pid': '42', 'pier.host': 'h1' }, { all: true }, self)).toBe(true);
     expect(isOrphan({ 'pier.run': 'r' }, { runId: 'r' }, self)).toBe(true);
     expect(isOrphan({ other: 'x' }, { all: true }, self)).toBe(false);
+  });
+});
+
+describe('layering', () => {
+  it('src/util/ is the bottom layer: it imports only its own files, node builtins and packages', () => {
+    const dir = join(repoRoot, 'src', 'util');
+    const upward = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => importsOf(readFileSync(join(dir, f), 'utf8')).relative.filter((s) => !s.startsWith('./')).map((s) => `${f} -> ${s}`));
+    expect(upward).toEqual([]);
   });
 });

@@ -65,6 +65,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   if (issues.length || !main) throw new ConfigError(issues);
   for (const v of secretValues(Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => typeof e[1] === 'string')), env?.secrets)) registerSecret(v);
+  // A webhook URL is its own credential (a Slack incoming-webhook URL is the token): registered
+  // here, where every command's config comes from, so no output path (`pier config` included)
+  // prints it, whether written out, interpolated from ${VAR} or named by urlEnv.
+  for (const n of env?.notify ?? []) registerSecret(n.url ?? (n.urlEnv ? vars[n.urlEnv] : undefined));
   return { ...main, root, file, env };
 }
 

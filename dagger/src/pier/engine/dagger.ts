@@ -27,6 +27,7 @@ import {
   type Service,
 } from '@dagger.io/dagger';
 import { ConfigError, EnvironmentError } from '../util/errors.ts';
+import { digestOf } from '../util/image-ref.ts';
 import { newRunId } from '../util/run-id.ts';
 import { registerSecret } from '../util/redact.ts';
 import { AppFailedError, BuildFailedError, ImageUnavailableError } from './types.ts';
@@ -83,10 +84,9 @@ export function registryHost(address: string): string {
 }
 
 /** The `sha256:...` digest in the `ref@sha256:...` string `Container.publish` returns. */
-export function digestOf(publishedRef: string): string {
-  const at = publishedRef.lastIndexOf('@');
-  const digest = at >= 0 ? publishedRef.slice(at + 1) : '';
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new EnvironmentError(`Dagger publish returned no digest: ${publishedRef}`);
+export function publishedDigest(publishedRef: string): string {
+  const digest = digestOf(publishedRef);
+  if (!digest) throw new EnvironmentError(`Dagger publish returned no digest: ${publishedRef}`);
   return digest;
 }
 
@@ -325,7 +325,7 @@ export class DaggerEngine implements Engine {
     let ctr = this.container(spec.image);
     if (spec.auth) ctr = ctr.withRegistryAuth(registryHost(spec.address), spec.auth.username, this.secret('registry-password', spec.auth.password));
     const ref = await ctr.publish(spec.address);
-    return { ref, digest: digestOf(ref) };
+    return { ref, digest: publishedDigest(ref) };
   }
 
   async close(): Promise<void> {

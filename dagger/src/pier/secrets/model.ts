@@ -7,13 +7,23 @@
  * configuration and is shown as is (`NODE_ENV=production` must not turn "production" into `***`).
  * Pure.
  */
+import { MIN_SECRET_LENGTH, SECRET_KEY } from '../util/secret-names.ts';
 
-/** Names (env variables, config keys) whose values are secret. */
-export const SECRET_KEY = /(pass(word|wd|phrase)?$|password|passwd|secret|token|(^|_)key$|api_?key|private_?key|credential|(^|_)auth$)/i;
+export { MIN_SECRET_LENGTH };
 
 /** The password of a URL with credentials, up to the last `@` before the host (`p@ss` whole). */
 export function urlPassword(value: string): string | undefined {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/\s@]*:([^\s/]+)@[^@\s/]*(?:[/?#]\S*)?$/.exec(value.trim())?.[1];
+}
+
+/** Why a short secret is refused, for messages that say how long it was (never the value itself). */
+export function tooShortMessage(length: number): string {
+  return `${length} character${length === 1 ? '' : 's'}: a secret this short cannot be redacted from output; expected at least ${MIN_SECRET_LENGTH} characters`;
+}
+
+/** Names of `vars` whose value is secret by name or `declared` and 1-2 characters long (empty is "not set", not short). */
+export function tooShortSecrets(vars: Record<string, string>, declared: readonly string[] = []): string[] {
+  return Object.entries(vars).filter(([k, v]) => v !== '' && v.length < MIN_SECRET_LENGTH && isSecretKey(k, declared)).map(([k]) => k);
 }
 
 export function isSecretKey(name: string, declared: readonly string[] = []): boolean {

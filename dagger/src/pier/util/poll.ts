@@ -5,6 +5,7 @@
  * says what was awaited, for how long, and the last thing seen (the check's last error or the last
  * "not yet" detail), because "timed out" alone sends the reader to the logs.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Time source, injectable so waits can be tested without waiting. */
 export interface Clock {
@@ -12,18 +13,16 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
+/**
+ * The one sleep: resolves after `ms`, or at once when `signal` aborts (never rejects: the caller
+ * checks the signal). On node:timers/promises, looked up at each call, so the deploy simulator's
+ * virtual clock (test/sim/clock.ts, which replaces that builtin) drives every wait built on it.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return delay(Math.max(0, ms), undefined, { signal }).then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 export const realClock: Clock = { now: () => Date.now(), sleep };
