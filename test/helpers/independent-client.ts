@@ -20,11 +20,14 @@ export interface IndependentResult {
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]! : 0);
 
-export async function measureIndependently(url: string, connections: number, durationMs: number, opts: { keepAlive?: boolean } = {}): Promise<IndependentResult> {
+/** `minSamples`: keep going past `durationMs` until that many answers (a loaded machine), for at most 15 s more. */
+export async function measureIndependently(url: string, connections: number, durationMs: number, opts: { keepAlive?: boolean; minSamples?: number } = {}): Promise<IndependentResult> {
   const agent = new http.Agent({ keepAlive: opts.keepAlive ?? true, maxSockets: connections });
   const latencies: number[] = [];
   let failures = 0;
   const until = Date.now() + durationMs;
+  const hardStop = until + 15_000;
+  const more = () => Date.now() < until || (latencies.length + failures < (opts.minSamples ?? 0) && Date.now() < hardStop);
   const one = () =>
     new Promise<void>((resolve) => {
       const t0 = process.hrtime.bigint();
@@ -42,7 +45,7 @@ export async function measureIndependently(url: string, connections: number, dur
       req.on('error', () => (failures++, resolve()));
     });
   const loop = async () => {
-    while (Date.now() < until) await one();
+    while (more()) await one();
   };
   try {
     await Promise.all(Array.from({ length: connections }, loop));

@@ -27,7 +27,7 @@ describe('example app unit tests (node --test in examples/api)', () => {
     const env = { ...process.env };
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
-    const { code, stdout, stderr } = await exec(['node', '--test'], { cwd: appDir, env, nothrow: true, timeoutMs: 50_000 });
+    const { code, stdout, stderr } = await exec(['node', '--test'], { cwd: appDir, env, nothrow: true, timeoutMs: 120_000 });
     const counts = testCounts(stdout);
     expect(code, `${stdout.slice(-3000)}\n${stderr.slice(-1000)}`).toBe(0);
     expect(counts.fail).toBe(0);
@@ -35,5 +35,5 @@ describe('example app unit tests (node --test in examples/api)', () => {
     expect(counts.skipped).toBe(5);
     expect(counts.pass! + counts.skipped!).toBe(counts.tests);
     expect(stdout).toContain('# SKIP DATABASE_URL and REDIS_URL are not both set');
-  });
+  }, 130_000);
 });

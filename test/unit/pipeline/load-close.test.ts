@@ -55,9 +55,9 @@ afterAll(() => servers.forEach((s) => s.close()));
 describe('load client vs an independent client', () => {
   for (const kind of ['keepalive', 'close', 'eof', 'split']) {
     it(`${kind}: pier's p50 and p95 are no worse than the independent client's`, async () => {
-      const res = await runLoad({ url: urls[kind]!, method: 'GET', connections: 4, durationSeconds: 1 });
+      const res = await runLoad({ url: urls[kind]!, method: 'GET', connections: 4, durationSeconds: 2 });
       const pier = loadStats(res);
-      const indep = await measureIndependently(urls[kind]!, 4, 800);
+      const indep = await measureIndependently(urls[kind]!, 4, 800, { minSamples: 40 });
       const figures = JSON.stringify({ pier: [pier.p50Ms, pier.p95Ms], independent: [indep.p50Ms, indep.p95Ms] });
       expect(indep.failures).toBe(0);
       expect(indep.latencies.length).toBeGreaterThan(20);
