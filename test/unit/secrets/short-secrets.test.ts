@@ -46,17 +46,17 @@ afterAll(() => new Promise<void>((r) => host.close(() => r())));
 beforeEach(() => clearSecrets());
 
 describe('secret values of 1-2 characters are refused', () => {
-  it('tooShortSecrets: secret names and declared ones with 1-2 characters; not empty, not 3, not plain config', () => {
-    const vars = { API_TOKEN: 'ab', DB_PASSWORD: 'x', SMTP_PASSWORD: 'q7!', SESSION_SEED: 'z9', REGION: 'eu', NODE_ENV: 'p', EMPTY_SECRET: '' };
-    expect(tooShortSecrets(vars)).toEqual(['API_TOKEN', 'DB_PASSWORD']);
-    expect(tooShortSecrets(vars, ['SESSION_SEED'])).toEqual(['API_TOKEN', 'DB_PASSWORD', 'SESSION_SEED']);
+  it('tooShortSecrets: declared secrets with 1-2 characters; not empty, not 3, not plain config, not a flag that only looks secret', () => {
+    const vars = { API_TOKEN: 'ab', DB_PASSWORD: 'x', SMTP_PASSWORD: 'q7!', SESSION_SEED: 'z9', REGION: 'eu', NODE_ENV: 'p', EMPTY_SECRET: '', LOG_SECRETS_ON_START: '1' };
+    expect(tooShortSecrets(vars)).toEqual([]);
+    expect(tooShortSecrets(vars, ['SESSION_SEED', 'API_TOKEN', 'SMTP_PASSWORD', 'EMPTY_SECRET'])).toEqual(['API_TOKEN', 'SESSION_SEED']);
   });
 
   it('the deploy target: env file (by line), encrypted values, declared secrets: and env: values, each named; plain config passes', () => {
     const { publicKey, privateKey } = newKeypair();
-    let text = 'REGION=eu\nAPI_TOKEN=ab\nSESSION_SEED=z9\nSMTP_PASSWORD=q7!\n';
+    let text = 'REGION=eu\nAPI_TOKEN=ab\nSESSION_SEED=z9\nSMTP_PASSWORD=q7!\nLOG_SECRETS_ON_START=1\n';
     text = setEncrypted(text, 'production', publicKey, 'SEED2', 'k1'); // encrypted: a secret whatever its name
-    const root = project(port, text, ['secrets: [SESSION_SEED]', 'env:', '  WEBHOOK_SECRET: "y"', '  LANG_CODE: de']);
+    const root = project(port, text, ['secrets: [SESSION_SEED, API_TOKEN, WEBHOOK_SECRET]', 'env:', '  WEBHOOK_SECRET: "y"', '  LANG_CODE: de', '  DISABLE_AUTH: "0"']);
     process.env.DOTENV_PRIVATE_KEY_PRODUCTION = privateKey;
     try {
       const t = resolveTarget(loadConfig({ configFile: join(root, 'pier.yaml'), env: 'production', vars: {} }));
@@ -73,7 +73,7 @@ describe('secret values of 1-2 characters are refused', () => {
   });
 
   it('pier deploy: exit 2 naming the file, line and variable, before any host is touched; the value is not shown', () => {
-    const root = project(port, 'LOG_LEVEL=info\nAPI_TOKEN=Zq\n');
+    const root = project(port, 'LOG_LEVEL=info\nAPI_TOKEN=Zq\n', ['secrets: [API_TOKEN]']);
     const before = connections;
     const r = spawnSync(process.execPath, [pierBin, 'deploy', 'production', '--version', '1.0.0'], { cwd: root, env: { ...process.env, DOTENV_PRIVATE_KEY_PRODUCTION: '' }, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(2);

@@ -21,9 +21,14 @@ export function tooShortMessage(length: number): string {
   return `${length} character${length === 1 ? '' : 's'}: a secret this short cannot be redacted from output; expected at least ${MIN_SECRET_LENGTH} characters`;
 }
 
-/** Names of `vars` whose value is secret by name or `declared` and 1-2 characters long (empty is "not set", not short). */
+/**
+ * Names of `vars` the user made secrets (`declared`: the `secrets:` list, encrypted values, manager
+ * references) whose value is 1-2 characters long (empty is "not set", not short). A name that only
+ * looks secret is not refused: `LOG_SECRETS_ON_START=1` is a flag, and a 1-2 character value
+ * cannot be redacted anyway (it stays plain configuration).
+ */
 export function tooShortSecrets(vars: Record<string, string>, declared: readonly string[] = []): string[] {
-  return Object.entries(vars).filter(([k, v]) => v !== '' && v.length < MIN_SECRET_LENGTH && isSecretKey(k, declared)).map(([k]) => k);
+  return Object.entries(vars).filter(([k, v]) => v !== '' && v.length < MIN_SECRET_LENGTH && declared.includes(k)).map(([k]) => k);
 }
 
 export function isSecretKey(name: string, declared: readonly string[] = []): boolean {
