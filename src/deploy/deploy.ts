@@ -379,10 +379,7 @@ async function allOrThrow<T>(results: PromiseSettledResult<T>[]): Promise<void> 
 /** Audit lines of this run on every host, in order (each stamped now unless `at` is given). */
 async function audit(ops: HostOps[], target: DeployTarget, runId: string, messages: string | readonly { at?: number; message: string }[]): Promise<void> {
   const lines = (typeof messages === 'string' ? [{ message: messages }] : messages).map((m) => auditLine(new Date(m.at ?? Date.now()), target.by, runId, m.message));
-  // One retry: a transient failure must not leave a run without its audit line.
-  await Promise.all(ops.map(async (o) => {
-    for (const line of lines) await o.audit(line).catch(() => o.audit(line)).catch(() => undefined);
-  }));
+  await Promise.all(ops.map((o) => o.auditLines(lines)));
 }
 
 /**

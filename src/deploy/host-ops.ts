@@ -640,6 +640,11 @@ export class HostOps {
     await this.h.run(host.appendLine(this.layout.auditLog, line));
   }
 
+  /** Audit lines appended in order, each tried twice; never throws (a lost line never fails the command it records). */
+  async auditLines(lines: readonly string[]): Promise<void> {
+    for (const line of lines) await this.audit(line).catch(() => this.audit(line)).catch(() => undefined);
+  }
+
   /** Release containers of this app on the host, of web (no role label) or of `role` (newest first as docker lists them). */
   async listReleases(role = ''): Promise<ReleaseContainer[]> {
     const out = await this.h.run(docker.listReleases(this.t.app));

@@ -90,7 +90,7 @@ async function switchHost(o: HostOps, target: DeployTarget, on: boolean, page: R
   }
   if (!settled) throw new EnvironmentError(`${o.name}: the proxy still answers ${probe || 'nothing'} after maintenance was removed`, `check the proxy on ${o.name} (docker logs pier-proxy)`);
   const line = auditLine(new Date(), target.by, runId, `maintenance ${on ? 'on' : 'off'}`);
-  await o.audit(line).catch(() => o.audit(line)).catch(() => undefined);
+  await o.auditLines([line]);
   return { host: o.name, on, ok: true, ...(on ? { detail: `page ${page!.source}, Retry-After ${page!.retryAfterSeconds}s` } : {}) };
 }
 

@@ -146,10 +146,7 @@ export async function rollback(target: DeployTarget, opts: RollbackOptions = {})
       // The duration ends the line: pier stats reads rollback durations from the audit log.
       const line = auditLine(new Date(), target.by, runId, `rollback ${[...hosts, ...roles.map((r) => ({ ...r, host: `${r.host}/${r.role}` }))].map((h) => `${h.host}:${h.from ?? '?'}->${h.to ?? '?'}${h.ok ? '' : '(failed)'}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(2)}s`);
       const lines = [...(opts.detected ? [auditLine(new Date(opts.detected.at), target.by, runId, `failure detected in ${opts.detected.version}: ${opts.detected.reason}`)] : []), line];
-      // One retry: a transient failure must not leave a run without its audit line.
-      await Promise.all(ops.map(async (o) => {
-        for (const l of lines) await o.audit(l).catch(() => o.audit(l)).catch(() => undefined);
-      }));
+      await Promise.all(ops.map((o) => o.auditLines(lines)));
       result = { run: runId, ok: hosts.every((h) => h.ok) && roles.every((r) => r.ok), seconds: (Date.now() - t0) / 1000, switchedSeconds: (switchedAt - t0) / 1000, mode: d.mode, version: d.version, states, hosts, ...(roles.length ? { roles } : {}), lock: { released: [], held: [] } };
       await opts.beforeUnlock?.(result).catch(() => undefined);
     } finally {
