@@ -5,13 +5,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acmeStore, judgeHostCert, renewHint, tlsProxyConf } from '../../../src/certs/certs.ts';
+import { acmeStore, judgeHostCert, localCertificate, renewHint, tlsProxyConf } from '../../../src/certs/certs.ts';
 import { certFacts, covers, daysLeft, judgeCertificate, keyMatches, needsRenewal, pemBlocks, RENEW_DAYS, WARN_DAYS } from '../../../src/certs/x509.ts';
 import { renderBootstrapConf } from '../../../src/deploy/commands/nginx-tls.ts';
 import { renderProxyConf } from '../../../src/deploy/commands/nginx.ts';
 import type { HostOps } from '../../../src/deploy/host-ops.ts';
 import type { DeployTarget } from '../../../src/deploy/target.ts';
-import { EnvironmentError } from '../../../src/util/errors.ts';
+import { ConfigError, EnvironmentError } from '../../../src/util/errors.ts';
 import { exec } from '../../../src/util/exec.ts';
 import { certOnce, days, makeCert } from '../../helpers/certs.ts';
 
@@ -180,5 +180,26 @@ describe('certs.ts: store paths, the hint, the proxy config around a certificate
     expect(() => tlsProxyConf('web2', old, ops, true)).toThrow('web2: its proxy config does not record what it serves (written by an older pier)');
     // Not the bootstrap header at the start: an older config that merely mentions it is refused.
     expect(() => tlsProxyConf('web2', `${old}# Managed by pier certs`, ops, true)).toThrow(EnvironmentError);
+  });
+  it('the refusal of an older config says how to get past it', () => {
+    let err: unknown;
+    try {
+      tlsProxyConf('web2', 'server {\n    listen 80;\n}\n', ops, true);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as EnvironmentError).hint).toBe('deploy once with this pier version (without proxy.tls), then run pier certs renew');
+  });
+  it('an environment without proxy.tls has no certificate to look at: a configuration error naming its file and key', () => {
+    const plain = { root: '/nonexistent', envName: 'staging', tls: undefined } as unknown as DeployTarget;
+    let err: unknown;
+    try {
+      localCertificate(plain);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([{ file: 'environments/staging.yaml', path: 'proxy.tls', message: 'not set: this environment serves plain HTTP (see README, HTTPS)' }]);
   });
 });

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import * as docker from '../../../src/deploy/commands/docker.ts';
 import * as host from '../../../src/deploy/commands/host.ts';
-import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer } from '../../../src/deploy/commands/layout.ts';
+import { HOST_NETWORK, hostLayout, PROXY_CONTAINER, releaseContainer, roleLayout } from '../../../src/deploy/commands/layout.ts';
+import { upstreamOf } from '../../../src/deploy/commands/nginx.ts';
+import { PROXY_LOG_DIR } from '../../../src/deploy/commands/log-rotate.ts';
 import { scheduleStop } from '../../../src/deploy/commands/retire.ts';
 import { shScript } from '../../../src/deploy/commands/shell.ts';
 
@@ -60,6 +62,38 @@ describe('docker commands', () => {
     ]);
   });
 
+  it('bounded logs (deploy.logging): json-file with both limits on a release and on the proxy; Docker\'s default without', () => {
+    const logging = { maxSize: '10m', maxFile: 3 };
+    const limits = ['--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3'];
+    expect(docker.logArgs(logging)).toEqual(limits);
+    expect(docker.logArgs(undefined)).toEqual([]);
+    const app = docker.runApp({ name: 'api-v2-x', image: 'r/api:v2', app: 'api', version: 'v2', runId: 'r', envFile: '/e/api.env', logging });
+    expect(app).toEqual([
+      'docker', 'run', '--detach', '--name', 'api-v2-x', '--network', 'pier', '--restart', 'unless-stopped',
+      '--label', 'pier.run=r', '--label', 'pier.app=api', '--label', 'pier.release=v2',
+      ...limits, '--env-file', '/e/api.env', 'r/api:v2',
+    ]);
+    const proxy = docker.runProxy({ image: 'nginx:1', publicPort: 8080, nginxDir: '/d/nginx', logDir: '/d/logs', logging });
+    expect(proxy.slice(0, proxy.indexOf('nginx:1'))).toEqual([
+      'docker', 'run', '--detach', '--name', 'pier-proxy', '--network', 'pier', '--restart', 'unless-stopped', '--label', 'pier.role=proxy',
+      '--publish', '8080:80', '--volume', '/d/nginx:/etc/nginx/conf.d:ro', '--volume', `/d/logs:${PROXY_LOG_DIR}`, ...limits,
+    ]);
+    expect(proxy).not.toContain('443');
+  });
+
+  it('a role health check runs inside the container; the proxy HTTPS port and disk usage questions', () => {
+    expect(docker.execIn('api-worker-v2-x', ['sh', '-c', 'test -f /tmp/alive'])).toEqual(['docker', 'exec', 'api-worker-v2-x', 'sh', '-c', 'test -f /tmp/alive']);
+    expect(docker.execIn('c', [])).toEqual(['docker', 'exec', 'c']);
+    expect(docker.proxyTlsPort()).toEqual(['docker', 'port', 'pier-proxy', '443/tcp']);
+    expect(docker.systemDf()).toEqual(['docker', 'system', 'df', '--format', '{{.Type}}\t{{.Size}}\t{{.Reclaimable}}']);
+    expect(docker.proxyTest()).toEqual(['docker', 'exec', 'pier-proxy', 'nginx', '-t', '-q']);
+    expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', 'nginx -t -q && nginx -s reload']);
+    expect(docker.pullReport('r/a:v1')).toEqual(['docker', 'pull', 'r/a:v1']);
+    expect(docker.repoDigest('r/a:v1')).toEqual(['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', 'r/a:v1']);
+    expect(docker.stop('api-v1', 45)).toEqual(['docker', 'stop', '--time', '45', 'api-v1']);
+    expect(docker.logsTail('api-v1', 200)).toEqual(['docker', 'logs', '--tail', '200', 'api-v1']);
+  });
+
   it('digest of a pull report: the Digest line only, repo without tag or old digest', () => {
     const d = `sha256:${'a'.repeat(64)}`;
     expect(docker.digestFromPull('r/a:v1', `v1: Pulling from r/a\nDigest: ${d}  \nStatus: ok\n`)).toBe(`r/a@${d}`);
@@ -112,6 +146,12 @@ describe('host commands', () => {
     expect(host.httpStatus('http://c/')).toEqual(['curl', '--silent', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '3', 'http://c/']);
   });
 
+  it('an ACME challenge answer through the proxy: body only, bounded in time and size', () => {
+    expect(host.httpBody('http://127.0.0.1:80/.well-known/acme-challenge/tok')).toEqual(['curl', '--silent', '--max-time', '3', '--max-filesize', '4096', 'http://127.0.0.1:80/.well-known/acme-challenge/tok']);
+    expect(host.httpBody('http://h/', 10)).toEqual(['curl', '--silent', '--max-time', '10', '--max-filesize', '4096', 'http://h/']);
+    expect(host.httpStatus('https://c/', 5)).toEqual(['curl', '--silent', '--insecure', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', 'https://c/']);
+  });
+
   it('recordSwitch: one script, current first; refuses a multi-line release record too', () => {
     expect(host.recordSwitch('/c.json', '{"v":1}', '/r.jsonl', '{"e":"d"}')).toEqual([
       'sh', '-c',
@@ -130,6 +170,21 @@ describe('retire timer and names', () => {
       `nohup sh -c 'sleep "$1"; i=0; while [ -d "$4" ] && [ "$i" -lt 600 ]; do sleep 1; i=$((i+1)); done; grep -qF "\\"container\\":\\"$2\\"" "$3" 2>/dev/null || docker stop --time 10 "$2"' pier-retire "$1" "$2" "$3" "$4" >/dev/null 2>&1 </dev/null &`,
       'sh', '30', 'api-v1-a', '/d/api/current.json', '/d/lock',
     ]);
+  });
+
+  it('a role\'s records sit beside the web ones, per role; its containers are named after app and role', () => {
+    const l = hostLayout('/var/lib/pier/', 'api');
+    expect(roleLayout(l, 'api', 'worker')).toEqual({ currentFile: '/var/lib/pier/api/roles/worker/current.json', releasesLog: '/var/lib/pier/api/roles/worker/releases.jsonl' });
+    expect(roleLayout(hostLayout('/srv', 'shop'), 'shop', 'cron').currentFile).toBe('/srv/shop/roles/cron/current.json');
+    expect(releaseContainer('api', 'v2', 'ab', 'worker')).toBe('api-worker-v2-ab');
+  });
+
+  it('an upstream is the release container on the app port, its weight only when given', () => {
+    const rel = { container: 'api-v2-ab', version: 'v2', image: 'r/api:v2' };
+    expect(upstreamOf(rel, 3000)).toEqual({ address: 'api-v2-ab:3000', release: 'v2', container: 'api-v2-ab', image: 'r/api:v2' });
+    expect('weight' in upstreamOf(rel, 3000)).toBe(false);
+    expect(upstreamOf(rel, 8080, 0)).toEqual({ address: 'api-v2-ab:8080', release: 'v2', container: 'api-v2-ab', image: 'r/api:v2', weight: 0 });
+    expect(upstreamOf(rel, 8080, 25).weight).toBe(25);
   });
 
   it('release container names: unsafe characters replaced, the suffix only when given', () => {
