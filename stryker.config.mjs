@@ -235,10 +235,14 @@ export const equivalentMutants = [
     file: 'src/stats/dora.ts', mutator, original, replacement, context: 'r.version = m[1]',
     why: 'the version only serves to find a commit sha, and "--env-only" carries none: unknown commit either way',
   })),
-  ...['/rollback .* in ([\\d.]+)s$/', '/^rollback .* in ([\\d.]+)s/'].map((replacement) => ({
-    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^rollback .* in ([\\d.]+)s$/', replacement, context: 'm = /^rollback',
-    why: "rollback's audit line starts with \"rollback \" and ends with \"in N.NNs\"; no other audit line pier writes has \"rollback ... in Ns\"",
+  ...['/rollback (\\(automatic\\b[^)]*\\) )?.* in ([\\d.]+)s$/', '/^rollback (\\(automatic\\b[^)]*\\) )?.* in ([\\d.]+)s/'].map((replacement) => ({
+    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^rollback (\\(automatic\\b[^)]*\\) )?.* in ([\\d.]+)s$/', replacement, context: 'm = /^rollback',
+    why: "rollback's audit lines (commanded and automatic) start with \"rollback \" and end with \"in N.NNs\"; the only free-text lines pier writes (a detection's reason, a deploy's error) are taken by the checks before this one",
   })),
+  {
+    file: 'src/stats/dora.ts', mutator: 'Regex', original: '/^failure detected in (\\S+?):? /', replacement: '/^failure detected in (\\S+?): /', context: 'm = /^failure detected in',
+    why: 'rollback.ts writes "failure detected in VERSION: reason" and a version (an image tag) has no colon or space: the colon is always there',
+  },
   {
     file: 'src/stats/dora.ts', mutator: 'ConditionalExpression', original: 'r.ended === undefined', replacement: 'false', context: 'unknownCommit++',
     why: 'a succeeded run got ok and ended from the same audit line: ended is always set',

@@ -148,6 +148,9 @@ describe('canary verdict from the metrics', () => {
   it('configured metrics fail with their own reason (or name), shown after the fleet-wide ones', () => {
     expect(canaryOutcome([{ name: 'latency', reason: 'p99 1200 > 800' }], [], t, 50)).toEqual({ verdict: 'rollback', reasons: ['p99 1200 > 800'] });
     expect(canaryOutcome([{ name: 'latency' }], [], t, 50)).toEqual({ verdict: 'rollback', reasons: ['latency'] });
+    // A configured metric whose name merely contains a built-in one's is still a configured metric.
+    expect(canaryOutcome([{ name: 'my-canary-p95', reason: 'p95 of checkout 900 > 600' }], [], t, 50)).toEqual({ verdict: 'rollback', reasons: ['p95 of checkout 900 > 600'] });
+    expect(canaryOutcome([], [{ name: 'my-canary-error-rate', reason: 'no data yet' }], t, 3)).toEqual({ verdict: 'inconclusive', reasons: ['no data yet'] });
     const values = { 'canary.error_rate': 0.5, 'canary.errors': 5, 'canary.requests': 10, 'baseline.error_rate': 0 };
     expect(canaryOutcome([{ name: 'latency', reason: 'slow' }, { name: 'canary-error-rate', values }], [], t, 10).reasons).toEqual([
       'error rate 50.0% (5/10) > 5.0% and > old 0.0% + 2.0%',

@@ -87,4 +87,45 @@ describe('proxy config with TLS', () => {
     expect(conf).toContain('http {\n    upstream pier_fleet {\n        server host1:80 max_fails=1 fail_timeout=2s;');
     expect(conf).toContain('stream {\n    upstream pier_fleet_tls {\n        server host1:443 max_fails=1 fail_timeout=2s;\n        server host2:443 max_fails=1 fail_timeout=2s;\n    }\n    server {\n        listen 443;\n        proxy_pass pier_fleet_tls;');
   });
+
+  it('the front load balancer\'s whole nginx.conf: events, the HTTP part indented in http {}, the TCP part, each block closed', () => {
+    const conf = renderLoadBalancerMain({ backends: ['host1:80'], listen: 8080, tlsBackends: ['host1:443'], tlsListen: 8443 });
+    expect(conf).toBe([
+      'include /etc/nginx/modules-enabled/*.conf;',
+      'events { worker_connections 4096; }',
+      'http {',
+      '    upstream pier_fleet {',
+      '        server host1:80 max_fails=1 fail_timeout=2s;',
+      '    }',
+      '    server {',
+      '        listen 8080 default_server;',
+      '        location / {',
+      '            proxy_pass http://pier_fleet;',
+      '            proxy_set_header Host $host;',
+      '            proxy_connect_timeout 1s;',
+      '            proxy_read_timeout 15s;',
+      '            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;',
+      '            proxy_next_upstream_tries 3;',
+      '        }',
+      '    }',
+      '}',
+      'stream {',
+      '    upstream pier_fleet_tls {',
+      '        server host1:443 max_fails=1 fail_timeout=2s;',
+      '    }',
+      '    server {',
+      '        listen 8443;',
+      '        proxy_pass pier_fleet_tls;',
+      '        proxy_connect_timeout 1s;',
+      '    }',
+      '}',
+      '',
+    ].join('\n'));
+  });
+
+  it('TLS on: the HTTP server says what it is for, a blank line before the HTTPS one', () => {
+    const conf = renderProxyConf({ upstreams: up, tls: { port: 443, serve: true } });
+    expect(conf).toContain('\n\n# HTTP: the ACME challenge path, everything else redirected to HTTPS (not logged: no release served it).\nserver {\n    listen 80 default_server;\n');
+    expect(conf).toContain('        return 301 https://$host$request_uri;\n    }\n}\n\nserver {\n    listen 443 ssl http2 default_server;\n');
+  });
 });

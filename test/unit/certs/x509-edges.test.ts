@@ -111,6 +111,15 @@ describe('verdicts at their boundaries', async () => {
     const msg = (v as { message: string }).message;
     expect(msg.split('\n')).toHaveLength(1);
     expect(msg).toMatch(/^certs\/app\.key: not a readable private key \(.+\); run: pier certs renew production$/);
+    // The whole first line of what the key parser said, not a piece of it.
+    let said = '';
+    try {
+      keyMatches(check.chainPem, 'garbage');
+    } catch (e) {
+      said = (e as Error).message.split('\n')[0]!;
+    }
+    expect(said.length).toBeGreaterThan(1);
+    expect(msg).toBe(`certs/app.key: not a readable private key (${said}); ${hint}`);
     expect((judgeCertificate({ ...check, chainPem: 'garbage' }, hosts, start, hint) as { message: string }).message).toBe(
       `certs/app.pem: not a readable certificate (no PEM certificate (-----BEGIN CERTIFICATE-----) found); ${hint}`,
     );

@@ -15,6 +15,12 @@ describe('env-file parsing edges', () => {
     expect(env.issues).toEqual([]);
   });
 
+  it('single quotes have no escapes: a backslash before the closing quote is part of the value', () => {
+    const env = parseEnvFile("WIN='C:\\dir\\'\nNEXT=1\n", 'e.env');
+    expect(env.issues).toEqual([]);
+    expect(env.vars).toEqual({ WIN: 'C:\\dir\\', NEXT: '1' });
+  });
+
   it('an unterminated quote is located at the value and names the quote; the variable is left out', () => {
     const env = parseEnvFile("OK=1\nS='abc\nD=\"ab\\\"\n", 'e.env');
     expect(env.issues).toEqual([

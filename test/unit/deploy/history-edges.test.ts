@@ -80,6 +80,19 @@ describe('fleet decision', () => {
     ]);
   });
 
+  it('--to the version a host serves: it stays on its current container, even one its listing does not show', () => {
+    const web1 = hostOf('web1', [rec('deployed', rel('v1', 1)), rec('deployed', rel('v2'))]);
+    // web2 serves v1 from api-v1-3; the listing shows only an older start of v1.
+    const web2 = hostOf('web2', [rec('deployed', rel('v1', 2)), rec('deployed', rel('v1', 3))], undefined, [{ name: 'api-v1-2', release: 'v1' }]);
+    const d = decideRollback([web1, web2], 'v1');
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    expect(d.hosts.map((h) => [h.host, h.from?.container, h.to.container])).toEqual([
+      ['web1', 'api-v2-1', 'api-v1-1'],
+      ['web2', 'api-v1-3', 'api-v1-3'],
+    ]);
+  });
+
   it('--to a release retained on one host only is refused naming the others', () => {
     const web1 = hostOf('web1', [rec('deployed', rel('v1')), rec('deployed', rel('v2'))]);
     const web2 = hostOf('web2', [rec('deployed', rel('v1')), rec('deployed', rel('v2'))], undefined, [{ name: 'api-v2-1', release: 'v2' }]);

@@ -38,6 +38,12 @@ describe('maintenance snippet (pure)', () => {
     expect(parseMaintenanceConf('return 503;\n')).toEqual({ since: '?', by: '?', retryAfterSeconds: 0, page: '?' });
   });
 
+  it('a record missing some fields keeps the others; each missing one is unknown', () => {
+    expect(parseMaintenanceConf('# pier-maintenance {"since":"2026-12-01T10:00:00Z"}\nreturn 503;\n')).toEqual({ since: '2026-12-01T10:00:00Z', by: '?', retryAfterSeconds: 0, page: '?' });
+    expect(parseMaintenanceConf('# pier-maintenance {"by":"ops@laptop","retryAfterSeconds":120,"page":"custom"}\n')).toEqual({ since: '?', by: 'ops@laptop', retryAfterSeconds: 120, page: 'custom' });
+    expect(parseMaintenanceConf('# pier-maintenance {not json\n')).toEqual({ since: '?', by: '?', retryAfterSeconds: 0, page: '?' });
+  });
+
   it('the proxy config always includes the switch (a glob: nothing to include while off)', () => {
     expect(renderProxyConf({ upstreams: [{ address: 'a:3000', release: 'v1' }] })).toContain(`    include ${MAINTENANCE_INCLUDE};\n    location / {`);
     expect(maintenanceFiles('/var/lib/pier/nginx/')).toEqual({ dir: '/var/lib/pier/nginx/maintenance', conf: '/var/lib/pier/nginx/maintenance/on.conf', page: '/var/lib/pier/nginx/maintenance/pier-maintenance.html' });

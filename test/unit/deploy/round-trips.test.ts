@@ -206,6 +206,55 @@ describe('switchStep: health, proxy switch, smoke test, records and stop timer i
     s.cleanup();
   });
 
+  it('without a health probe or a release to stop: no probe, no timer, the values empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pier-switch-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "docker $1" >> '${dir}/calls'\ncase "$1" in inspect) echo 'true 10.0.0.7';; esac\n`);
+    writeFileSync(join(bin, 'curl'), `#!/bin/sh\nfor a; do u="$a"; done\necho "curl $u" >> '${dir}/calls'\nprintf 200\n`);
+    for (const f of ['curl', 'docker']) chmodSync(join(bin, f), 0o755);
+    const f = (n: string) => join(dir, n);
+    const argv = switchStep({
+      accessLog: f('access.log'), conf: { file: f('nginx/upstream.conf'), proxyContainer: 'pier-proxy' },
+      smoke: { url: 'http://127.0.0.1:8080/health', tries: 3, timeoutSeconds: 1 },
+      record: { currentFile: f('state/current.json'), currentJson: '{"version":"v2"}', releasesLog: f('state/releases.jsonl'), recordLine: '{"event":"deployed"}' },
+    });
+    // The script's values, in order: health (container, network, port, path, timeout), log, conf, proxy, smoke URL, tries, timeout, records, stop (container, after, lock).
+    expect(argv.slice(3)).toEqual([
+      'sh', '', '', '', '', '', f('access.log'), f('nginx/upstream.conf'), 'pier-proxy', 'http://127.0.0.1:8080/health',
+      '3', '1', f('state/current.json'), '{"version":"v2"}', f('state/releases.jsonl'), '{"event":"deployed"}', '', '0', '',
+    ]);
+    const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input: 'conf\n', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(parseSwitchOutput(out)).toEqual({ mark: '', switched: true, smoke: '200', recorded: true, stopScheduled: false });
+    expect(readFileSync(join(dir, 'calls'), 'utf8')).toBe('docker exec\ncurl http://127.0.0.1:8080/health\n');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the health probe\'s values and the stop timer\'s, its delay in whole seconds', () => {
+    const argv = switchStep({
+      health: { container: 'api-v1', network: 'pier', port: 3000, path: '/up', timeoutSeconds: 4 },
+      accessLog: '/l/access.log', conf: { file: '/n/pier.conf', proxyContainer: 'pier-proxy' },
+      smoke: { url: 'https://127.0.0.1:8443/up', tries: 5, timeoutSeconds: 2 },
+      record: { currentFile: '/s/current.json', currentJson: '{}', releasesLog: '/s/releases.jsonl', recordLine: '{}' },
+      stopLater: { container: 'api-v2', afterSeconds: 29.6, lockDir: '/d/lock' },
+    });
+    expect(argv.slice(3)).toEqual(['sh', 'api-v1', 'pier', '3000', '/up', '4', '/l/access.log', '/n/pier.conf', 'pier-proxy', 'https://127.0.0.1:8443/up', '5', '2', '/s/current.json', '{}', '/s/releases.jsonl', '{}', 'api-v2', '30', '/d/lock']);
+  });
+
+  it('records must be single lines, either of them', () => {
+    const base = { accessLog: '/l', conf: { file: '/c', proxyContainer: 'p' }, smoke: { url: 'http://x/', tries: 1, timeoutSeconds: 1 } };
+    expect(() => switchStep({ ...base, record: { currentFile: '/c', currentJson: '{\n}', releasesLog: '/r', recordLine: '{}' } })).toThrow('switchStep: records must be single lines');
+    expect(() => switchStep({ ...base, record: { currentFile: '/c', currentJson: '{}', releasesLog: '/r', recordLine: '{\n}' } })).toThrow('switchStep: records must be single lines');
+  });
+
+  it('its output read as it arrives: CRLF and padding tolerated, a missing value empty, nothing said is nothing done', () => {
+    expect(parseSwitchOutput('@health 000 \r\n@mark 12 40\r\n @switched\r\n@smoke\r\n')).toEqual({ health: { status: '000', running: '' }, mark: '12 40', switched: true, smoke: '', recorded: false, stopScheduled: false });
+    expect(parseSwitchOutput('@health\n')).toEqual({ health: { status: '', running: '' }, switched: false, recorded: false, stopScheduled: false });
+    expect(parseSwitchOutput('')).toEqual({ switched: false, recorded: false, stopScheduled: false });
+    expect(parseSwitchOutput('@recorded\nsomething else\n@stop-scheduled\n')).toEqual({ switched: false, recorded: true, stopScheduled: true });
+    expect(parseSwitchOutput('@recorded\nnohup: ignoring input\n')).toEqual({ switched: false, recorded: true, stopScheduled: false });
+  });
+
   it('stops before the records when the reload or the smoke test fails, saying which', () => {
     const reload = setup({ health: '200', smoke: '200', execExit: 1 });
     expect(reload.go().code).toBe(SWITCH_EXIT.proxy);

@@ -122,6 +122,16 @@ describe('tick steps', () => {
   it('the smallest step giving at most 12 ticks', () => {
     expect([6, 6.01, 12, 12.1, 24, 180, 180.1, 43_200, 43_201].map(tickStep)).toEqual([0.5, 1, 1, 2, 2, 15, 20, 3600, 7200]);
   });
+  it('a deploy a hair short of a tick still gets that tick (float tolerance at the end of the axis)', () => {
+    const html = renderDeployTimeline({ title: 't', ok: true, seconds: 10 - 1e-9, events: [] });
+    expect([...html.matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1]).at(-1)).toBe('10s');
+  });
+  it('the traffic heading sits above the traffic plot', () => {
+    // Two lanes: lanes end at y=82, the traffic plot starts 40 px lower (122); its heading 12 px above that.
+    const html = renderDeployTimeline({ title: 't', ok: true, seconds: 10, events: [{ host: 'a', phase: 'pulling', t: 0 }, { host: 'b', phase: 'pulling', t: 0 }] });
+    expect(html).toContain('<text class="section" x="110" y="110">requests/s through the proxies');
+    expect(html).toContain('<rect class="lane-bg" x="110" y="122" width="770" height="120"/>');
+  });
   it('half-second ticks are labelled as such', () => {
     const html = renderDeployTimeline({ title: 't', ok: true, seconds: 1.5, events: [] });
     expect([...html.matchAll(/<text class="axis"[^>]*>([^<]+)</g)].map((m) => m[1])).toEqual(['0s', '0.5s', '1s', '1.5s']);

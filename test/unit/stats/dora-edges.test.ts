@@ -15,6 +15,7 @@ const dora = (hosts: HostRecords[], commits = new Map<string, number>(), window 
 describe('parsing', () => {
   it('audit lines: surrounding whitespace trimmed; a line whose date does not parse, or without run=, is not one', () => {
     expect(parseAuditLine('  2026-12-01T10:00:00.000Z a@b run=x1 deploy v1 started  \n')).toEqual({ at: Date.parse('2026-12-01T10:00:00.000Z'), by: 'a@b', run: 'x1', message: 'deploy v1 started' });
+    expect(parseAuditLine('2026-12-01T10:00:00.000Z a@b  \trun=x1 deploy v1 started')).toMatchObject({ by: 'a@b', run: 'x1', message: 'deploy v1 started' });
     expect(parseAuditLine('2026-12-01T10:00:00.000Z  a@b\trun=x1   deploy v1 started')).toEqual({ at: Date.parse('2026-12-01T10:00:00.000Z'), by: 'a@b', run: 'x1', message: 'deploy v1 started' });
     expect(parseAuditLine('2026-13-45T99:00:00.000Z a@b run=x1 deploy v1 started')).toBeUndefined();
     expect(parseAuditLine('2026-12-01T10:00:00.000Z a@b x1 deploy v1 started')).toBeUndefined();
@@ -163,6 +164,30 @@ describe('change failures and time to restore', () => {
   it('a restore dated before its success (clock skew between hosts) counts 0', () => {
     const hosts: HostRecords[] = [{ host: 'web1', releases: [rec('deployed', '2', 'd2', 11), rec('rollback', '1', 'r1', 12, '2')], audit: ok('d2', '2', 10, 14) }];
     expect(dora(hosts).timeToRestoreSeconds.max).toBe(0);
+  });
+  describe('a smoke or guard failure found in production: time to restore starts at the first one between the change and its restore', () => {
+    // 2 deployed by d2 (success at 12), rolled back by command at 30: 18 min without a detection.
+    const story = (...detections: [number, string][]): HostRecords[] => [{
+      host: 'web1',
+      releases: [rec('deployed', '2', 'd2', 11, '1'), rec('rollback', '1', 'r1', 30, '2')],
+      audit: [...ok('d2', '2', 10, 12), ...detections.map(([min, reason]) => audit('r1', min, `failure detected in 2: ${reason}`))],
+    }];
+    it('the earliest detection from the success on, at the success itself included; earlier ones and other versions ignored', () => {
+      expect(dora(story([5, 'guard: early'], [25, 'smoke failed'], [12, 'guard failed: error_rate 9 % > 5 %'], [31, 'late'])).timeToRestoreSeconds.max).toBe(1080);
+      expect(dora(story([5, 'before the change'], [25, 'smoke failed'])).timeToRestoreSeconds.max).toBe(300);
+    });
+    it('up to the restore itself included; one after it does not count (the change reaching production does)', () => {
+      expect(dora(story([30, 'smoke failed'])).timeToRestoreSeconds.max).toBe(0);
+      expect(dora(story([31, 'smoke failed'])).timeToRestoreSeconds.max).toBe(1080);
+    });
+    it('the reason is free text: words of other audit lines in it change nothing', () => {
+      expect(dora(story([20, 'guard quoted: deploy 2 failure detected: web1'])).timeToRestoreSeconds.max).toBe(600);
+      const hosts = story([20, 'smoke failed']);
+      hosts[0]!.audit = [...hosts[0]!.audit, audit('d3', 40, 'deploy 3 started'), audit('d3', 41, 'deploy 3 failed: hook said failure detected in 2: smoke')];
+      const s = dora(hosts);
+      expect(s.deploys).toMatchObject({ attempted: 2, succeeded: 1, failed: 1 });
+      expect(s.timeToRestoreSeconds.max).toBe(600);
+    });
   });
 });
 
