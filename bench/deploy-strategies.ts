@@ -15,7 +15,7 @@ import { status } from '../src/deploy/queries.ts';
 import { Progress } from '../src/deploy/progress.ts';
 import type { DeployTarget } from '../src/deploy/target.ts';
 import { buildTestApp, deployTarget, writeProject, type Fleet } from '../test/helpers/fleet.ts';
-import { startLoad } from '../test/helpers/load.ts';
+import { startLoadThread } from '../test/helpers/load.ts';
 
 export interface StrategyFigures {
   bluegreen_failed: number;
@@ -39,7 +39,7 @@ export async function strategyFigures(fleet: Fleet, rate: number, log: (s: strin
   // The release to go back to is the one serving now (kept warm by the window). Named explicitly: the
   // bench's naive recreate left a newer, stopped container that `pier rollback` would pick by default.
   const before = (await status(bg))[0]!.serving!;
-  let load = startLoad(fleet.lbPort, rate, { maxSeconds: 120 });
+  let load = await startLoadThread(fleet.lbPort, rate, { maxSeconds: 120 });
   await sleep(1000);
   const d = await deploy(bg, { version: 'bg1', progress: quiet });
   await sleep(1000);
@@ -57,7 +57,7 @@ export async function strategyFigures(fleet: Fleet, rate: number, log: (s: strin
   log(`blue/green rollback (previous release still running) on ${rb.hosts.length} hosts: all switched at ${switchedS.toFixed(2)}s (per host: ${perHost.join(', ')}), command ${rb.seconds.toFixed(2)}s`);
 
   const canary = target(fleet, { strategy: 'canary', canary: { steps: [10, 25, 50, 100], pauseSeconds: 5, minRequests: 10 } });
-  load = startLoad(fleet.lbPort, rate, { maxSeconds: 120 });
+  load = await startLoadThread(fleet.lbPort, rate, { maxSeconds: 120 });
   await sleep(1000);
   const c = await deploy(canary, { version: 'cbad', progress: quiet });
   await sleep(1000);

@@ -6,6 +6,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 export interface LoadResult {
   sent: number;
@@ -131,6 +134,38 @@ export function startLoad(port: number, rps = 40, opts: { path?: string; maxSeco
         p99Ms: round(percentile(latencies, 0.99)),
         maxMs: round(percentile(latencies, 1)),
       };
+    },
+  };
+}
+
+/** tsx's ESM register API (package export `tsx/esm/api`, import condition) as a file URL. */
+function tsxEsmApi(): string {
+  // require.resolve would give the CommonJS build of the export; the ESM one sits beside it.
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+}
+
+/**
+ * `startLoad` on a worker thread: the client's timers, sockets and latency clock do not share an
+ * event loop with the code under test (a deploy in the same process would otherwise show its own
+ * JavaScript work, e.g. SSH crypto, as response time). Resolves once the load is running.
+ */
+export async function startLoadThread(port: number, rps = 40, opts: Parameters<typeof startLoad>[2] = {}): Promise<Load> {
+  // The thread loads load-thread.ts through tsx's loader, registered in the thread (benchmarks run under tsx).
+  const boot = `(async () => { (await import(${JSON.stringify(tsxEsmApi())})).register(); await import(${JSON.stringify(new URL('./load-thread.ts', import.meta.url).href)}); })()`;
+  const worker = new Worker(boot, { eval: true, workerData: { port, rps, opts } });
+  const first = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  await first();
+  return {
+    async stop() {
+      const done = first();
+      worker.postMessage('stop');
+      const r = (await done) as LoadResult;
+      await worker.terminate();
+      return r;
     },
   };
 }
