@@ -157,6 +157,8 @@ export async function startLoadThread(port: number, rps = 40, opts: Parameters<t
     new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
+      // A thread that ends without answering (killed, out of memory) must not leave the caller waiting.
+      worker.once('exit', (code) => reject(new Error(`load thread exited (code ${code}) before answering`)));
     });
   await first();
   return {
