@@ -162,7 +162,7 @@ try {
       p50_ms: during.p50Ms,
       p99_ms: during.p99Ms,
       // Over the first rolling deploy and each deploy+rollback pair: the goal is judged on the median.
-      p99_ms_median: median([during.p99Ms, ...underLoad.map((u) => u.p99)]),
+      p99_ms_median: Number(median([during.p99Ms, ...underLoad.map((u) => u.p99)]).toFixed(1)),
       p99_ms_samples: [during.p99Ms, ...underLoad.map((u) => u.p99)],
       pairs_requests: underLoad.reduce((n, u) => n + u.sent, 0),
       pairs_failed: underLoad.reduce((n, u) => n + u.failed, 0),
