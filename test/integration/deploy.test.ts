@@ -189,7 +189,10 @@ describe.sequential('pier deploy on 3 simulated hosts', () => {
     const l = await goodLoad.stop();
     expect(good.ok, good.error).toBe(true);
     expect(Object.keys(rot.during).length, JSON.stringify(rot.during)).toBeGreaterThanOrEqual(1);
-    for (const h of ['web1', 'web2', 'web3']) expect(lines.find((x) => new RegExp(`^\\s*${h}\\s+baked`).test(x)), h).toMatch(/baked\s+\+[\d.]+s\s+[1-9]\d* requests, 0 errors/);
+    // On failure, what the client saw and every step: a bake that saw no request is either the
+    // load balancer sending the host nothing or the log reader missing its lines (CI 2026-12-02: once).
+    const seen = `${JSON.stringify({ rotationsDuringBake: rot.during, sent: l.sent, failed: l.failed, versions: l.versions, p99Ms: l.p99Ms })}\n${lines.join('\n')}`;
+    for (const h of ['web1', 'web2', 'web3']) expect(lines.find((x) => new RegExp(`^\\s*${h}\\s+baked`).test(x)), `${h}: ${seen}`).toMatch(/baked\s+\+[\d.]+s\s+[1-9]\d* requests, 0 errors/);
     expect(l.failures).toEqual([]);
     expect(await fleet.hostExec('web1', ['sh', '-c', 'ls /var/lib/pier/logs'])).toMatch(/access\.log\.1/);
     // Back to v2 for the scenarios after this one.
