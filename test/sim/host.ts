@@ -9,6 +9,7 @@
  * not the file on disk) and the lineage of releases it served.
  */
 import { proxyCommand } from '../../src/deploy/commands/log-rotate.ts';
+import { NGINX_TEST_AND_RELOAD } from '../../src/deploy/commands/docker.ts';
 import type { RemoteResult } from '../../src/deploy/ssh.ts';
 import { scriptName } from './scripts.ts';
 
@@ -330,7 +331,7 @@ export class SimHost {
         this.mkdirP(dirname(a[0]!));
         const failed = this.write(a[0]!, input);
         if (failed) return failed;
-        return this.exec(['docker', 'exec', a[1]!, 'sh', '-c', 'nginx -t -q && nginx -s reload']);
+        return this.exec(['docker', 'exec', a[1]!, 'sh', '-c', NGINX_TEST_AND_RELOAD]);
       }
       case 'recordSwitch': {
         this.mkdirP(dirname(a[0]!));
@@ -497,7 +498,7 @@ export class SimHost {
         return ok(rows.map((row) => `${row}\n`).join(''));
       }
       case 'exec': {
-        if (a[0] === PROXY && a.slice(1).join(' ') === 'sh -c nginx -t -q && nginx -s reload') {
+        if (a[0] === PROXY && a.slice(1).join(' ') === `sh -c ${NGINX_TEST_AND_RELOAD}`) {
           const p = c(PROXY);
           if (!p) return noSuch(PROXY);
           if (!p.running) return fail(1, `Error response from daemon: Container ${PROXY} is not running`);

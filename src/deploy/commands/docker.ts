@@ -147,11 +147,16 @@ export const proxyTlsPort = (): string[] => ['docker', 'port', PROXY_CONTAINER, 
 /** Validate the config. */
 export const proxyTest = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'nginx', '-t', '-q'];
 /**
- * Validate, then reload gracefully (old workers finish their in-flight requests) in one round
- * trip: `nginx -s reload` alone exits 0 even when the new config is rejected.
+ * The proxy's graceful reload, only of a config nginx accepts (run inside the proxy container), in
+ * one round trip: `nginx -s reload` alone exits 0 even when the new config is rejected. It also
+ * returns before nginx acts on it: until the master has told the old workers to stop, they accept
+ * new connections with the old config (a request right after a rollback "done" reached the old
+ * release: CI 2026-12-02). So it waits, at most 5 s, until no worker from before the reload is
+ * still an accepting `nginx: worker process` (a stopping one is `... is shutting down`, its
+ * listening sockets closed; it finishes its in-flight requests). No quote characters: callers
+ * embed it in '...'.
  */
-/** The proxy's graceful reload, only of a config nginx accepts (run inside the proxy container). */
-export const NGINX_TEST_AND_RELOAD = 'nginx -t -q && nginx -s reload';
+export const NGINX_TEST_AND_RELOAD = String.raw`w() { for d in /proc/[0-9]*; do case $(tr -d \\000 2>/dev/null <$d/cmdline) in nginx:?worker?process) echo $${'{'}d#/proc/};; esac; done; }; o=$(w); nginx -t -q && nginx -s reload && i=0 && while [ $i -lt 100 ]; do n=; for p in $o; do case $(tr -d \\000 2>/dev/null </proc/$p/cmdline) in nginx:?worker?process) n=1;; esac; done; [ -z $n ] && break; sleep 0.05; i=$((i+1)); done`;
 
 export const proxyReload = (): string[] => ['docker', 'exec', PROXY_CONTAINER, 'sh', '-c', NGINX_TEST_AND_RELOAD];
 

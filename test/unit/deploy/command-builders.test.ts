@@ -87,7 +87,7 @@ describe('docker commands', () => {
     expect(docker.proxyTlsPort()).toEqual(['docker', 'port', 'pier-proxy', '443/tcp']);
     expect(docker.systemDf()).toEqual(['docker', 'system', 'df', '--format', '{{.Type}}\t{{.Size}}\t{{.Reclaimable}}']);
     expect(docker.proxyTest()).toEqual(['docker', 'exec', 'pier-proxy', 'nginx', '-t', '-q']);
-    expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', 'nginx -t -q && nginx -s reload']);
+    expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', docker.NGINX_TEST_AND_RELOAD]);
     expect(docker.pullReport('r/a:v1')).toEqual(['docker', 'pull', 'r/a:v1']);
     expect(docker.repoDigest('r/a:v1')).toEqual(['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', 'r/a:v1']);
     expect(docker.stop('api-v1', 45)).toEqual(['docker', 'stop', '--time', '45', 'api-v1']);
@@ -117,7 +117,7 @@ describe('host commands', () => {
   it('the proxy config: written 0644 and nginx reloaded in one step', () => {
     expect(host.writeProxyConf('/n/pier.conf', 'pier-proxy')).toEqual([
       'sh', '-c',
-      `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`,
+      `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1" && docker exec "$2" sh -c '${docker.NGINX_TEST_AND_RELOAD}'`,
       'sh', '/n/pier.conf', 'pier-proxy',
     ]);
   });

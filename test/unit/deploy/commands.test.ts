@@ -50,7 +50,7 @@ describe('docker commands', () => {
     expect(docker.load()).toEqual(['docker', 'load', '--quiet']);
     expect(docker.stop('api-v1', 10)).toEqual(['docker', 'stop', '--time', '10', 'api-v1']);
     expect(docker.remove('api-v1')).toEqual(['docker', 'rm', '--force', 'api-v1']);
-    expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', 'nginx -t -q && nginx -s reload']);
+    expect(docker.proxyReload()).toEqual(['docker', 'exec', 'pier-proxy', 'sh', '-c', docker.NGINX_TEST_AND_RELOAD]);
     expect(docker.proxyTest()).toEqual(['docker', 'exec', 'pier-proxy', 'nginx', '-t', '-q']);
     expect(docker.repoDigest('r/a:v1')).toEqual(['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', 'r/a:v1']);
     expect(docker.logsTail('api-v1', 15)).toEqual(['docker', 'logs', '--tail', '15', 'api-v1']);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultMaintenancePage, maintenanceOff, maintenanceOn, parseMaintenanceConf, renderMaintenanceConf } from '../../../src/deploy/commands/maintenance.ts';
 import { DOCKER_DNS, parseProxyServes, renderLoadBalancerConf, renderProxyConf, trafficShares } from '../../../src/deploy/commands/nginx.ts';
+import { NGINX_TEST_AND_RELOAD } from '../../../src/deploy/commands/docker.ts';
 
 describe('front load balancer', () => {
   it('renders the whole config: every host once, retries on errors and 502/503/504, short timeouts', () => {
@@ -129,10 +130,10 @@ location = /pier-maintenance.html {
   it('on and off in full', () => {
     expect(maintenanceOn('/d/nginx/', 'CONF', 'px')).toEqual([
       'sh', '-c',
-      `mkdir -p "$1" && chmod 0755 "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2" && printf '%s' "$4" > "$3.tmp" && chmod 0644 "$3.tmp" && mv "$3.tmp" "$3" && docker exec "$5" sh -c 'nginx -t -q && nginx -s reload' || { rm -f "$3"; docker exec "$5" nginx -s reload >/dev/null 2>&1; exit 1; }`,
+      `mkdir -p "$1" && chmod 0755 "$1" && cat > "$2.tmp" && chmod 0644 "$2.tmp" && mv "$2.tmp" "$2" && printf '%s' "$4" > "$3.tmp" && chmod 0644 "$3.tmp" && mv "$3.tmp" "$3" && docker exec "$5" sh -c '${NGINX_TEST_AND_RELOAD}' || { rm -f "$3"; docker exec "$5" nginx -s reload >/dev/null 2>&1; exit 1; }`,
       'sh', '/d/nginx/maintenance', '/d/nginx/maintenance/pier-maintenance.html', '/d/nginx/maintenance/on.conf', 'CONF', 'px',
     ]);
     expect(maintenanceOn('/d/nginx//', 'C', 'px').slice(4, 5)).toEqual(['/d/nginx/maintenance']);
-    expect(maintenanceOff('/d/nginx', 'px')).toEqual(['sh', '-c', `rm -f "$1" && docker exec "$2" sh -c 'nginx -t -q && nginx -s reload'`, 'sh', '/d/nginx/maintenance/on.conf', 'px']);
+    expect(maintenanceOff('/d/nginx', 'px')).toEqual(['sh', '-c', `rm -f "$1" && docker exec "$2" sh -c '${NGINX_TEST_AND_RELOAD}'`, 'sh', '/d/nginx/maintenance/on.conf', 'px']);
   });
 });
